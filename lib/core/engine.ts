@@ -1,0 +1,63 @@
+import type { Observable } from 'rxjs';
+import type { Container } from '../model/container.js';
+
+/** The engine kinds whalewatcher knows. */
+export type EngineType = 'docker.com' | 'containerd.io' | 'k8s.io/cri-api';
+
+/** What an engine says about itself. */
+export interface EngineInfo {
+  /** Engine identity: Docker `Info.ID`, containerd server UUID, CRI runtime name. */
+  readonly id: string;
+  readonly type: EngineType;
+  /** Engine (server) version, e.g. `26.1.5`, `1.7.24`. */
+  readonly version: string;
+  /** API endpoint the watcher talks to, e.g. `unix:///run/docker.sock`. */
+  readonly api: string;
+  /** Engine process PID, when known (option `pid`, or a pidfile the caller gave). */
+  readonly pid?: number;
+  /** Engine's product name where it differs from the type (e.g. `podman`, `containerd`). */
+  readonly product?: string;
+}
+
+/**
+ * A normalised engine change. `time` is the engine's own timestamp in
+ * milliseconds since the epoch (fractions allowed); adapters that have none
+ * use the scheduler's `now()`.
+ */
+export type EngineEvent =
+  | { readonly type: 'started'; readonly container: Container; readonly time: number }
+  | { readonly type: 'exited'; readonly id: string; readonly time: number }
+  | { readonly type: 'paused'; readonly id: string; readonly time: number }
+  | { readonly type: 'unpaused'; readonly id: string; readonly time: number }
+  | { readonly type: 'renamed'; readonly id: string; readonly name: string; readonly time: number };
+
+/**
+ * What an adapter's `events()` emits: first exactly one `{ type: 'listening' }`
+ * once the engine has accepted the subscription (nothing that happens after it
+ * is lost), then engine events in the engine's order.
+ */
+export type EngineFeed = { readonly type: 'listening' } | EngineEvent;
+
+/**
+ * The seam between I/O and the pure core. An adapter is the only code that
+ * talks to an engine; it turns the engine into two cold observables.
+ */
+export interface EngineAdapter {
+  /** Short engine name for errors and logs, e.g. `docker`, `containerd`, `cri`. */
+  readonly engine: string;
+  /** Endpoint as a URL-ish string (`unix:///…`, `tcp://…`). */
+  readonly endpoint: string;
+  /**
+   * Cold: opens the event stream on subscribe, emits `listening` once the engine
+   * accepted it, then events; errors with an `EngineError` when the stream or the
+   * engine fails; closes the stream on unsubscribe. Never completes on its own
+   * unless the engine ends the stream (which is then an `EngineError` too).
+   */
+  events(): Observable<EngineFeed>;
+  /** Cold: lists and inspects the alive containers, emits them once, completes. */
+  snapshot(): Observable<readonly Container[]>;
+  /** Asks the engine for its identity and version. */
+  info(): Promise<EngineInfo>;
+  /** Releases client-level resources (channels, agents). Idempotent. */
+  dispose(): void;
+}

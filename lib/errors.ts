@@ -1,0 +1,43 @@
+/** What went wrong talking to an engine; each code says what to do about it. */
+export type EngineErrorCode =
+  /** Nothing answers at the endpoint (no socket, connection refused, host unreachable): start the engine or fix the endpoint. */
+  | 'unreachable'
+  /** Something answers, but it is not this engine or speaks another protocol/version: check the endpoint and engine type. */
+  | 'protocol'
+  /** The endpoint refused us for lack of rights (EACCES, 401/403, TLS): run with access to the socket. */
+  | 'permission'
+  /** The engine sent data we could not decode (garbage, truncated frames): a bug or a proxy in the way. */
+  | 'decode'
+  /** The engine does not implement a call we need (e.g. CRI events on containerd 1.6): upgrade the engine. */
+  | 'unsupported'
+  /** The engine ended a stream or failed a call for another reason. */
+  | 'engine'
+  /** The watcher was closed (or gave up) before the operation completed. */
+  | 'closed'
+  /** Configuration given to whalewatcher is unusable (bad endpoint URL, unreadable TLS files). */
+  | 'config';
+
+/**
+ * The one error class of whalewatcher. Engine trouble never kills the public
+ * observables; it shows up as `status$` `degraded` with one of these and a retry.
+ */
+export class EngineError extends Error {
+  override readonly name = 'EngineError';
+  constructor(
+    /** Engine name: `docker`, `containerd`, `cri`. */
+    readonly engine: string,
+    readonly code: EngineErrorCode,
+    message: string,
+    options?: { cause?: unknown; endpoint?: string },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    if (options?.endpoint !== undefined) this.endpoint = options.endpoint;
+  }
+  /** The endpoint involved, when known. */
+  readonly endpoint?: string;
+}
+
+/** True for an {@link EngineError}, also across module copies. */
+export function isEngineError(e: unknown): e is EngineError {
+  return e instanceof EngineError || (typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'EngineError');
+}

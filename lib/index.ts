@@ -1,0 +1,19 @@
+// whalewatcher: an always-current, in-memory picture of the alive containers of
+// container engines, as RxJS observables.
+
+// --- model
+export type { Container, ContainerInit } from './model/container.js';
+export { PROJECT_LABEL, PRIVILEGED_LABEL, newContainer } from './model/container.js';
+export { ComposerProject, Portfolio } from './model/portfolio.js';
+
+// --- errors
+export { EngineError, isEngineError } from './errors.js';
+export type { EngineErrorCode } from './errors.js';
+
+// --- core
+export type { EngineAdapter, EngineEvent, EngineFeed, EngineInfo, EngineType } from './core/engine.js';
+export type { LifecycleEvent, WatcherStatus } from './core/fold.js';
+export type { RetryPolicy } from './core/backoff.js';
+export { DEFAULT_RETRY } from './core/backoff.js';
+export type { WatchOptions, Watcher } from './core/watcher.js';
+export { watch } from './core/watcher.js';

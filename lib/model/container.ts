@@ -1,0 +1,88 @@
+/**
+ * An alive container (running or paused: it has an initial process with a PID),
+ * as seen by one engine. Immutable: instances are frozen, labels included.
+ *
+ * @example
+ * ```ts
+ * import { watchDocker } from 'whalewatcher';
+ * const ww = watchDocker();
+ * await ww.ready;
+ * for (const c of ww.portfolio.containers) console.log(c.name, c.pid, c.paused);
+ * await ww.close();
+ * ```
+ */
+export interface Container {
+  /** Engine-unique id; containerd ids outside namespace `default` are `namespace/id`. */
+  readonly id: string;
+  /** Name (Docker: without the leading `/`; containerd: `nerdctl/name` label or the id). */
+  readonly name: string;
+  /** Labels; a null-prototype frozen record, safe for any key including `__proto__`. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** PID of the container's initial process, in the engine's PID namespace. */
+  readonly pid: number;
+  /** Composer project name (`com.docker.compose.project`), `''` for none. */
+  readonly project: string;
+  /** True while the container is paused (frozen). */
+  readonly paused: boolean;
+  /** Application data packed by the user-supplied packer from the raw inspection. */
+  readonly rucksack?: unknown;
+}
+
+/** Label of the composer project a container belongs to (docker compose, nerdctl compose). */
+export const PROJECT_LABEL = 'com.docker.compose.project';
+/** Label added to privileged containers, as the Go original does. */
+export const PRIVILEGED_LABEL = 'github.com/thediveo/whalewatcher/privileged';
+
+/** Fields to build a {@link Container} from; labels may be any plain record. */
+export interface ContainerInit {
+  readonly id: string;
+  readonly name: string;
+  readonly labels?: Readonly<Record<string, string>> | undefined;
+  readonly pid: number;
+  readonly project?: string | undefined;
+  readonly paused?: boolean | undefined;
+  readonly rucksack?: unknown;
+}
+
+/** Copies labels into a frozen null-prototype record (safe for `__proto__` and friends). */
+export function freezeLabels(labels: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>> {
+  const out: Record<string, string> = Object.create(null);
+  if (labels) {
+    for (const key of Object.keys(labels)) {
+      const value = labels[key];
+      if (typeof value === 'string') {
+        Object.defineProperty(out, key, { value, enumerable: true, writable: false, configurable: false });
+      }
+    }
+  }
+  return Object.freeze(out);
+}
+
+/**
+ * Makes a frozen {@link Container}. The project defaults to the
+ * `com.docker.compose.project` label, `''` when absent.
+ */
+export function newContainer(init: ContainerInit): Container {
+  const labels = freezeLabels(init.labels);
+  const project = init.project ?? labels[PROJECT_LABEL] ?? '';
+  const c: { -readonly [K in keyof Container]: Container[K] } = {
+    id: init.id,
+    name: init.name,
+    labels,
+    pid: init.pid,
+    project,
+    paused: init.paused ?? false,
+  };
+  if (init.rucksack !== undefined) c.rucksack = init.rucksack;
+  return Object.freeze(c);
+}
+
+/** Same container with another paused state (a new frozen object; labels shared). */
+export function withPaused(c: Container, paused: boolean): Container {
+  return c.paused === paused ? c : Object.freeze({ ...c, paused });
+}
+
+/** Same container with another name (a new frozen object; labels shared). */
+export function withName(c: Container, name: string): Container {
+  return c.name === name ? c : Object.freeze({ ...c, name });
+}

@@ -1,0 +1,185 @@
+import type { Container } from './container.js';
+import { PersistentMap } from './persistent-map.js';
+
+/**
+ * A composer project: the alive containers sharing one
+ * `com.docker.compose.project` label value. The unnamed project `''` holds all
+ * containers without a project. Immutable; reading it never touches an engine.
+ */
+export class ComposerProject {
+  /** @internal */
+  constructor(
+    /** Project name, `''` for the unnamed project. */
+    readonly name: string,
+    /** @internal containers by id */
+    readonly byId: PersistentMap<Container>,
+    /** @internal container ids by name */
+    readonly byName: PersistentMap<string>,
+  ) {
+    Object.freeze(this);
+  }
+
+  /** The project's containers (a fresh frozen array, computed on each call). */
+  get containers(): readonly Container[] {
+    return Object.freeze([...this.byId.values()]);
+  }
+
+  /** Number of containers in the project. */
+  get total(): number {
+    return this.byId.size;
+  }
+
+  /** The container with this id, else the one with this name. */
+  container(nameOrId: string): Container | undefined {
+    const byId = this.byId.get(nameOrId);
+    if (byId !== undefined) return byId;
+    const id = this.byName.get(nameOrId);
+    return id === undefined ? undefined : this.byId.get(id);
+  }
+
+  /** @internal */
+  with(c: Container, previous: Container | undefined): ComposerProject {
+    let byName = this.byName;
+    if (previous !== undefined && previous.name !== c.name && byName.get(previous.name) === c.id) {
+      byName = byName.delete(previous.name);
+    }
+    return new ComposerProject(this.name, this.byId.set(c.id, c), byName.set(c.name, c.id));
+  }
+
+  /** @internal */
+  without(c: Container): ComposerProject {
+    const byName = this.byName.get(c.name) === c.id ? this.byName.delete(c.name) : this.byName;
+    return new ComposerProject(this.name, this.byId.delete(c.id), byName);
+  }
+}
+
+const EMPTY_UNNAMED = new ComposerProject('', PersistentMap.empty(), PersistentMap.empty());
+
+/**
+ * The alive containers of one engine, grouped into composer projects.
+ * Immutable and structurally shared: one change costs O(log n), never a copy of
+ * the whole portfolio. All reads are served from memory.
+ *
+ * @example
+ * ```ts
+ * import { watchDocker } from 'whalewatcher';
+ * const ww = watchDocker();
+ * await ww.ready;
+ * const p = ww.portfolio;
+ * console.log(p.total, p.projectNames, p.container('my-nginx')?.pid);
+ * await ww.close();
+ * ```
+ */
+export class Portfolio {
+  /** The empty portfolio: only the unnamed project, with no containers. */
+  static readonly EMPTY: Portfolio = new Portfolio(
+    PersistentMap.empty<ComposerProject>().set('', EMPTY_UNNAMED),
+    PersistentMap.empty(),
+    PersistentMap.empty(),
+  );
+
+  #containers: readonly Container[] | undefined;
+  #projectNames: readonly string[] | undefined;
+
+  private constructor(
+    /** @internal projects by name; '' always present */
+    private readonly projectsByName: PersistentMap<ComposerProject>,
+    /** @internal all containers by id */
+    private readonly byId: PersistentMap<Container>,
+    /** @internal container ids by name */
+    private readonly byName: PersistentMap<string>,
+  ) {
+    Object.freeze(this); // private #memo fields stay writable; nothing else does
+  }
+
+  /** Builds a portfolio from a list of containers (later duplicates of an id win). */
+  static of(containers: Iterable<Container>): Portfolio {
+    let p = Portfolio.EMPTY;
+    for (const c of containers) p = p.withContainer(c);
+    return p;
+  }
+
+  /** Names of the named projects (without `''`), sorted. */
+  get projectNames(): readonly string[] {
+    if (this.#projectNames === undefined) {
+      const names: string[] = [];
+      for (const name of this.projectsByName.keys()) if (name !== '') names.push(name);
+      this.#projectNames = Object.freeze(names.sort());
+    }
+    return this.#projectNames;
+  }
+
+  /** All projects, the unnamed one first, then by name. */
+  get projects(): readonly ComposerProject[] {
+    return Object.freeze(['', ...this.projectNames].map((n) => this.projectsByName.get(n) as ComposerProject));
+  }
+
+  /** The project of that name; `''` is the unnamed project and always exists. */
+  project(name: string): ComposerProject | undefined {
+    return this.projectsByName.get(name);
+  }
+
+  /** The container with this id, else the one with this name. */
+  container(nameOrId: string): Container | undefined {
+    const byId = this.byId.get(nameOrId);
+    if (byId !== undefined) return byId;
+    const id = this.byName.get(nameOrId);
+    return id === undefined ? undefined : this.byId.get(id);
+  }
+
+  /** All alive containers (frozen array, computed once per portfolio). */
+  get containers(): readonly Container[] {
+    if (this.#containers === undefined) this.#containers = Object.freeze([...this.byId.values()]);
+    return this.#containers;
+  }
+
+  /** Number of alive containers. */
+  get total(): number {
+    return this.byId.size;
+  }
+
+  /** @internal The container by id only (no name fallback). */
+  byIdOnly(id: string): Container | undefined {
+    return this.byId.get(id);
+  }
+
+  /** @internal Ids of all containers. */
+  ids(): IterableIterator<string> {
+    return this.byId.keys();
+  }
+
+  /**
+   * A portfolio with `c` added or replacing the container of the same id
+   * (moving it between projects if its project changed). Returns `this` when
+   * `c` is already there, identical.
+   */
+  withContainer(c: Container): Portfolio {
+    const previous = this.byId.get(c.id);
+    if (previous === c) return this;
+    let projects = this.projectsByName;
+    if (previous !== undefined && previous.project !== c.project) {
+      projects = dropFrom(projects, previous);
+    }
+    const target = projects.get(c.project) ?? new ComposerProject(c.project, PersistentMap.empty(), PersistentMap.empty());
+    projects = projects.set(c.project, target.with(c, previous !== undefined && previous.project === c.project ? previous : undefined));
+    let byName = this.byName;
+    if (previous !== undefined && previous.name !== c.name && byName.get(previous.name) === c.id) byName = byName.delete(previous.name);
+    return new Portfolio(projects, this.byId.set(c.id, c), byName.set(c.name, c.id));
+  }
+
+  /** A portfolio without the container of this id; `this` when absent. */
+  withoutContainer(id: string): Portfolio {
+    const previous = this.byId.get(id);
+    if (previous === undefined) return this;
+    const byName = this.byName.get(previous.name) === id ? this.byName.delete(previous.name) : this.byName;
+    return new Portfolio(dropFrom(this.projectsByName, previous), this.byId.delete(id), byName);
+  }
+}
+
+function dropFrom(projects: PersistentMap<ComposerProject>, c: Container): PersistentMap<ComposerProject> {
+  const project = projects.get(c.project);
+  if (project === undefined) return projects;
+  const next = project.without(c);
+  // the unnamed project always exists; a named one only while it has containers
+  return next.total === 0 && c.project !== '' ? projects.delete(c.project) : projects.set(c.project, next);
+}
