@@ -129,17 +129,22 @@ export function watchInputs(adapter: EngineAdapter, options: WatchOptions = {}):
         if (liveSince !== undefined && scheduler.now() - liveSince >= policy.resetAfter) failures = 0;
         liveSince = undefined;
         failures += 1;
-        if (failures > policy.maxAttempts) return throwError(() => error);
+        if (failures > policy.maxAttempts) return throwError(() => new GiveUp(error));
         nextDelay = backoffDelay(policy, failures);
         return concat(of<FoldInput>({ type: 'disconnected', error, attempt: failures, retryIn: nextDelay }), throwError(() => error));
       }),
     );
 
     return session$.pipe(
-      retry({ delay: () => timer(nextDelay, scheduler) }),
-      catchError((err: unknown) => of<FoldInput>({ type: 'stopped', error: toEngineError(adapter.engine, err) })),
+      retry({ delay: (err: unknown) => (err instanceof GiveUp ? throwError(() => err) : timer(nextDelay, scheduler)) }),
+      catchError((err: unknown) => of<FoldInput>({ type: 'stopped', error: err instanceof GiveUp ? err.error : toEngineError(adapter.engine, err) })),
     );
   });
+}
+
+/** Carries the last error past `retry` once the policy gives up. */
+class GiveUp {
+  constructor(readonly error: EngineError) {}
 }
 
 function toInput(feed: EngineFeed): FoldInput {

@@ -1,0 +1,238 @@
+import { expect } from 'chai';
+import { EngineError } from '../../lib/errors.js';
+import type { EngineEvent } from '../../lib/core/engine.js';
+import { type FoldInput, INITIAL_STATE, type LifecycleEvent, type WatchState, applyEvent, fold } from '../../lib/core/fold.js';
+import { type Container, newContainer } from '../../lib/model/container.js';
+import { Portfolio } from '../../lib/model/portfolio.js';
+
+const c = (id: string, pid = 100, extra: Partial<Container> = {}): Container =>
+  newContainer({ id, name: `n-${id}`, pid, labels: extra.labels ?? {}, paused: extra.paused ?? false, project: extra.project });
+const started = (container: Container, time = 1): FoldInput => ({ type: 'event', event: { type: 'started', container, time } });
+const exited = (id: string, time = 1): FoldInput => ({ type: 'event', event: { type: 'exited', id, time } });
+const paused = (id: string, time = 1): FoldInput => ({ type: 'event', event: { type: 'paused', id, time } });
+const unpaused = (id: string, time = 1): FoldInput => ({ type: 'event', event: { type: 'unpaused', id, time } });
+const renamed = (id: string, name: string): FoldInput => ({ type: 'event', event: { type: 'renamed', id, name, time: 1 } });
+const snapshot = (...containers: Container[]): FoldInput => ({ type: 'snapshot', containers, time: 5 });
+const LISTENING: FoldInput = { type: 'listening' };
+const CONNECTING: FoldInput = { type: 'connecting' };
+const disconnected: FoldInput = { type: 'disconnected', error: new EngineError('test', 'unreachable', 'gone'), attempt: 1, retryIn: 500 };
+
+/** Runs inputs through the fold, collecting every change. */
+function run(inputs: readonly FoldInput[], from: WatchState = INITIAL_STATE): { state: WatchState; changes: LifecycleEvent[] } {
+  let state = from;
+  const changes: LifecycleEvent[] = [];
+  for (const input of inputs) {
+    const step = fold(state, input);
+    state = step.state;
+    changes.push(...step.changes);
+  }
+  return { state, changes };
+}
+const summary = (changes: readonly LifecycleEvent[]) => changes.map((ch) => `${ch.type} ${ch.container.id}${ch.synthetic ? '*' : ''}`);
+const ids = (p: Portfolio) => p.containers.map((x) => x.id).sort();
+
+describe('fold', () => {
+  describe('initial synchronisation', () => {
+    it('keeps the empty portfolio and says connecting, then syncing, then live', () => {
+      let s = fold(INITIAL_STATE, CONNECTING).state;
+      expect(s.status.state).to.equal('connecting');
+      s = fold(s, LISTENING).state;
+      expect(s.status.state).to.equal('syncing');
+      expect(s.synced).to.equal(false);
+      s = fold(s, snapshot(c('a'), c('b'))).state;
+      expect(s.status.state).to.equal('live');
+      expect(s.synced).to.equal(true);
+      expect(ids(s.portfolio)).to.deep.equal(['a', 'b']);
+    });
+
+    it('reports the listed containers as synthetic starts', () => {
+      const { changes } = run([CONNECTING, LISTENING, snapshot(c('a'), c('b'))]);
+      expect(summary(changes).sort()).to.deep.equal(['started a*', 'started b*']);
+    });
+
+    it('does not show events before the list is in (make before break)', () => {
+      const { state } = run([CONNECTING, LISTENING, started(c('x'))]);
+      expect(state.portfolio.total).to.equal(0);
+    });
+  });
+
+  describe('races during the list', () => {
+    const cases: { name: string; inputs: FoldInput[]; alive: string[]; changes: string[]; paused?: string[] }[] = [
+      {
+        name: 'an exit seen during the list is not resurrected by it',
+        inputs: [CONNECTING, LISTENING, exited('a'), snapshot(c('a'), c('b'))],
+        alive: ['b'],
+        changes: ['started b*'],
+      },
+      {
+        name: 'a pause seen during the list is replayed on top of it',
+        inputs: [CONNECTING, LISTENING, paused('a'), snapshot(c('a'))],
+        alive: ['a'],
+        paused: ['a'],
+        changes: ['started a*'],
+      },
+      {
+        name: 'pause then unpause during the list end unpaused, whatever the list saw',
+        inputs: [CONNECTING, LISTENING, paused('a'), unpaused('a'), snapshot(c('a', 100, { paused: true }))],
+        alive: ['a'],
+        paused: [],
+        changes: ['started a*'],
+      },
+      {
+        name: 'a start seen by both the list and an event counts once',
+        inputs: [CONNECTING, LISTENING, started(c('a')), snapshot(c('a'))],
+        alive: ['a'],
+        changes: ['started a*'],
+      },
+      {
+        name: 'a start missing from the list is added from its event',
+        inputs: [CONNECTING, LISTENING, started(c('n')), snapshot(c('a'))],
+        alive: ['a', 'n'],
+        changes: ['started a*', 'started n*'],
+      },
+      {
+        name: 'start then exit during the list leaves nothing, listed or not',
+        inputs: [CONNECTING, LISTENING, started(c('n')), exited('n'), snapshot(c('n'))],
+        alive: [],
+        changes: [],
+      },
+      {
+        name: 'exit then restart (new PID) during the list keeps the new process',
+        inputs: [CONNECTING, LISTENING, exited('a'), started(c('a', 200)), snapshot(c('a', 100))],
+        alive: ['a'],
+        changes: ['started a*'],
+      },
+      {
+        name: 'a pause of a container that exited during the list is ignored',
+        inputs: [CONNECTING, LISTENING, exited('a'), paused('a'), snapshot(c('a'))],
+        alive: [],
+        changes: [],
+      },
+    ];
+    for (const t of cases) {
+      it(t.name, () => {
+        const { state, changes } = run(t.inputs);
+        expect(ids(state.portfolio)).to.deep.equal(t.alive);
+        expect(summary(changes).sort()).to.deep.equal(t.changes);
+        if (t.paused) expect(state.portfolio.containers.filter((x) => x.paused).map((x) => x.id)).to.deep.equal(t.paused);
+      });
+    }
+
+    it('keeps the PID from the replayed restart', () => {
+      const { state } = run([CONNECTING, LISTENING, exited('a'), started(c('a', 200)), snapshot(c('a', 100))]);
+      expect(state.portfolio.container('a')?.pid).to.equal(200);
+    });
+  });
+
+  describe('when live', () => {
+    const live = run([CONNECTING, LISTENING, snapshot(c('a'), c('b', 100, { project: 'p' }))]).state;
+
+    it('adds a started container with one real (non-synthetic) change', () => {
+      const { state, changes } = run([started(c('n', 7, { project: 'p' }), 9)], live);
+      expect(ids(state.portfolio)).to.deep.equal(['a', 'b', 'n']);
+      expect(summary(changes)).to.deep.equal(['started n']);
+      expect(changes[0]?.time.getTime()).to.equal(9);
+      expect(state.portfolio.project('p')?.containers.map((x) => x.id).sort()).to.deep.equal(['b', 'n']);
+    });
+
+    it('removes an exited container and drops its emptied project', () => {
+      const { state, changes } = run([exited('b')], live);
+      expect(ids(state.portfolio)).to.deep.equal(['a']);
+      expect(state.portfolio.project('p')).to.equal(undefined);
+      expect(state.portfolio.project('')?.total).to.equal(1);
+      expect(summary(changes)).to.deep.equal(['exited b']);
+      expect(changes[0]?.container.id).to.equal('b');
+    });
+
+    it('pauses and unpauses', () => {
+      const p = run([paused('a')], live);
+      expect(p.state.portfolio.container('a')?.paused).to.equal(true);
+      expect(summary(p.changes)).to.deep.equal(['paused a']);
+      const u = run([unpaused('a')], p.state);
+      expect(u.state.portfolio.container('a')?.paused).to.equal(false);
+      expect(summary(u.changes)).to.deep.equal(['unpaused a']);
+    });
+
+    it('renames without a lifecycle change and finds the container by its new name only', () => {
+      const { state, changes } = run([renamed('a', 'fresh')], live);
+      expect(changes).to.deep.equal([]);
+      expect(state.portfolio.container('fresh')?.id).to.equal('a');
+      expect(state.portfolio.container('n-a')).to.equal(undefined);
+    });
+
+    it('reports a restart with a missed exit as exit plus start', () => {
+      const { state, changes } = run([started(c('a', 555))], live);
+      expect(summary(changes)).to.deep.equal(['exited a', 'started a']);
+      expect(state.portfolio.container('a')?.pid).to.equal(555);
+    });
+
+    const noops: [string, FoldInput][] = [
+      ['exit of an unknown container', exited('zz')],
+      ['pause of an unknown container', paused('zz')],
+      ['unpause of a running container', unpaused('a')],
+      ['rename to the same name', renamed('a', 'n-a')],
+      ['start of a known container with the same PID and details', started(live.portfolio.container('a') as Container)],
+    ];
+    for (const [name, input] of noops) {
+      it(`returns the very same state for a no-op: ${name}`, () => {
+        const step = fold(live, input);
+        expect(step.state).to.equal(live);
+        expect(step.changes).to.have.length(0);
+      });
+    }
+
+    it('shares structure: one event leaves other projects and containers untouched', () => {
+      const next = run([started(c('n'))], live).state;
+      expect(next.portfolio.project('p')).to.equal(live.portfolio.project('p'));
+      expect(next.portfolio.container('a')).to.equal(live.portfolio.container('a'));
+    });
+  });
+
+  describe('reconnect', () => {
+    const live = run([CONNECTING, LISTENING, snapshot(c('a'), c('b'), c('c'))]).state;
+
+    it('keeps the last good portfolio visible while degraded and resyncing', () => {
+      const { state } = run([disconnected, CONNECTING, LISTENING, exited('a')], live);
+      expect(state.portfolio).to.equal(live.portfolio);
+      expect(state.status.state).to.equal('syncing');
+      const degraded = fold(live, disconnected).state;
+      expect(degraded.status.state).to.equal('degraded');
+      expect(fold(degraded, CONNECTING).state.status.state).to.equal('degraded');
+    });
+
+    it('emits only the true differences after the gap', () => {
+      const { state, changes } = run(
+        [disconnected, CONNECTING, LISTENING, snapshot(c('b', 100, { paused: true }), c('c', 300), c('d'))],
+        live,
+      );
+      expect(ids(state.portfolio)).to.deep.equal(['b', 'c', 'd']);
+      expect(summary(changes).sort()).to.deep.equal(['exited a*', 'exited c*', 'paused b*', 'started c*', 'started d*']);
+    });
+
+    it('keeps survivors identical and emits nothing when nothing changed', () => {
+      const { state, changes } = run([disconnected, CONNECTING, LISTENING, snapshot(c('a'), c('b'), c('c'))], live);
+      expect(changes).to.deep.equal([]);
+      expect(state.portfolio).to.equal(live.portfolio);
+    });
+
+    it('drops events buffered by a session that failed before its list', () => {
+      const { state } = run([disconnected, CONNECTING, LISTENING, exited('a'), disconnected, CONNECTING, LISTENING, snapshot(c('a'), c('b'), c('c'))], live);
+      expect(ids(state.portfolio)).to.deep.equal(['a', 'b', 'c']);
+    });
+  });
+
+  describe('applyEvent', () => {
+    it('never mutates its input portfolio', () => {
+      const p = Portfolio.of([c('a')]);
+      const before = p.containers;
+      const events: EngineEvent[] = [
+        { type: 'exited', id: 'a', time: 1 },
+        { type: 'paused', id: 'a', time: 1 },
+        { type: 'started', container: c('z'), time: 1 },
+      ];
+      for (const e of events) applyEvent(p, e);
+      expect(p.containers).to.equal(before);
+      expect(ids(p)).to.deep.equal(['a']);
+    });
+  });
+});

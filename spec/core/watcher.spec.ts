@@ -1,0 +1,320 @@
+import { expect } from 'chai';
+import { NEVER, type Observable, map } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import type { EngineAdapter, EngineFeed, EngineInfo } from '../../lib/core/engine.js';
+import type { LifecycleEvent } from '../../lib/core/fold.js';
+import { watch, watchInputs } from '../../lib/core/watcher.js';
+import { EngineError } from '../../lib/errors.js';
+import { type Container, newContainer } from '../../lib/model/container.js';
+
+const c = (id: string, pid = 100, paused = false): Container => newContainer({ id, name: `n-${id}`, pid, paused });
+const L: EngineFeed = { type: 'listening' };
+const feed = {
+  L,
+  s: { type: 'started', container: c('s'), time: 1 },
+  x: { type: 'exited', id: 'a', time: 2 },
+  p: { type: 'paused', id: 'b', time: 3 },
+  y: { type: 'exited', id: 's', time: 4 },
+} satisfies Record<string, EngineFeed>;
+const boom = new EngineError('fake', 'unreachable', 'fake engine gone');
+
+/**
+ * An adapter over marble observables: attempt i of the watcher gets events[i]
+ * and snapshots[i] (the last ones repeat). The observables stand in for the
+ * engine; everything above them is the real watcher.
+ */
+function marbleAdapter(events: Observable<EngineFeed>[], snapshots: Observable<readonly Container[]>[]): EngineAdapter & { disposed: number } {
+  let e = 0;
+  let s = 0;
+  return {
+    engine: 'fake',
+    endpoint: 'unix:///fake.sock',
+    disposed: 0,
+    events: () => events[Math.min(e++, events.length - 1)] as Observable<EngineFeed>,
+    snapshot: () => snapshots[Math.min(s++, snapshots.length - 1)] as Observable<readonly Container[]>,
+    info: async (): Promise<EngineInfo> => ({ id: 'fake', type: 'docker.com', version: '0', api: 'unix:///fake.sock' }),
+    dispose() {
+      this.disposed += 1;
+    },
+  };
+}
+const life = (e: LifecycleEvent) => `${e.type} ${e.container.id}${e.synthetic ? '*' : ''}`;
+const noJitter = { random: () => 0 };
+
+describe('watcher (virtual time)', () => {
+  let ts: TestScheduler;
+  beforeEach(() => {
+    ts = new TestScheduler((actual, expected) => {
+      expect(actual).to.deep.equal(expected);
+    });
+  });
+
+  it('subscribes to events before it lists, and lists only once the engine accepted the stream', () => {
+    ts.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const events = cold<EngineFeed>('--L--x', feed);
+      const list = cold<readonly Container[]>('---(l|)', { l: [c('a')] });
+      const inputs = watchInputs(marbleAdapter([events], [list]), { scheduler: ts });
+      expectObservable(inputs.pipe(map((i) => i.type[0]))).toBe('c-l--(es)', { c: 'c', l: 'l', e: 'e', s: 's' });
+      expectSubscriptions(events.subscriptions).toBe('^');
+      expectSubscriptions(list.subscriptions).toBe('--^--!');
+    });
+  });
+
+  it('does not resurrect a container that exits while the list is in flight', () => {
+    ts.run(({ cold, flush }) => {
+      const events = cold<EngineFeed>('L-x', feed);
+      const list = cold<readonly Container[]>('----(l|)', { l: [c('a'), c('b')] });
+      const ww = watch(marbleAdapter([events], [list]), { scheduler: ts });
+      const seen: string[] = [];
+      ww.lifecycle$.subscribe((e) => seen.push(life(e)));
+      flush();
+      expect(ww.portfolio.containers.map((x) => x.id)).to.deep.equal(['b']);
+      expect(seen).to.deep.equal(['started b*']);
+      void ww.close();
+    });
+  });
+
+  it('replays a pause seen during the list and counts a start seen by both once', () => {
+    ts.run(({ cold, flush }) => {
+      const events = cold<EngineFeed>('L-ps', feed);
+      const list = cold<readonly Container[]>('-----(l|)', { l: [c('b'), c('s')] });
+      const ww = watch(marbleAdapter([events], [list]), { scheduler: ts });
+      const seen: string[] = [];
+      ww.lifecycle$.subscribe((e) => seen.push(life(e)));
+      flush();
+      expect(ww.portfolio.container('b')?.paused).to.equal(true);
+      expect(seen.sort()).to.deep.equal(['started b*', 'started s*']);
+      void ww.close();
+    });
+  });
+
+  it('goes connecting → syncing → live, then applies live events in engine order', () => {
+    let ww: ReturnType<typeof watch> | undefined;
+    const statuses: string[] = [];
+    const seen: string[] = [];
+    ts.run(({ cold, flush }) => {
+      const events = cold<EngineFeed>('L---s-y', feed);
+      const list = cold<readonly Container[]>('--(l|)', { l: [] });
+      ww = watch(marbleAdapter([events], [list]), { scheduler: ts });
+      ww.status$.subscribe((s) => statuses.push(`${ts.now()}:${s.state}`));
+      ww.lifecycle$.subscribe((e) => seen.push(`${ts.now()}:${life(e)}`));
+      flush();
+    });
+    expect(statuses).to.deep.equal(['0:connecting', '0:syncing', '2:live']);
+    expect(seen).to.deep.equal(['4:started s', '6:exited s']);
+    void ww?.close();
+  });
+
+  it('retries with capped exponential backoff and says degraded with the typed error', () => {
+    ts.run(({ cold, expectSubscriptions, flush }) => {
+      const failing = cold<EngineFeed>('#', undefined, boom);
+      const ok = cold<EngineFeed>('L', feed);
+      const list = cold<readonly Container[]>('(l|)', { l: [c('a')] });
+      const ww = watch(marbleAdapter([failing, failing, failing, ok], [list]), {
+        scheduler: ts,
+        retry: { ...noJitter, initialDelay: 100, maxDelay: 250 },
+      });
+      const statuses: string[] = [];
+      ww.status$.subscribe((s) => statuses.push(s.state === 'degraded' ? `degraded#${s.attempt}:${s.retryIn}:${s.error.code}` : s.state));
+      flush();
+      // attempts at 0, 100, 300 (100 + 200), 550 (300 + capped 250)
+      expectSubscriptions(failing.subscriptions).toBe(['(^!)', '100ms (^!)', '300ms (^!)']);
+      expectSubscriptions(ok.subscriptions).toBe('550ms (^!)'); // close() below, at 550
+      expect(statuses).to.deep.equal(['connecting', 'degraded#1:100:unreachable', 'degraded#2:200:unreachable', 'degraded#3:250:unreachable', 'syncing', 'live']);
+      expect(ww.portfolio.total).to.equal(1);
+      void ww.close();
+    });
+  });
+
+  it('applies jitter within [d·(1−jitter), d]', () => {
+    ts.run(({ cold, expectSubscriptions, flush }) => {
+      const failing = cold<EngineFeed>('#', undefined, boom);
+      const ww = watch(marbleAdapter([failing, failing], [NEVER]), {
+        scheduler: ts,
+        retry: { initialDelay: 1000, jitter: 0.5, random: () => 0.9, maxAttempts: 1 },
+      });
+      flush();
+      expectSubscriptions(failing.subscriptions).toBe(['(^!)', '550ms (^!)']); // 1000 · (1 − 0.5 · 0.9)
+      void ww.close();
+    });
+  });
+
+  it('starts the backoff afresh after a healthy period', () => {
+    ts.run(({ cold, expectSubscriptions, flush }) => {
+      const failing = cold<EngineFeed>('#', undefined, boom);
+      const healthy = cold<EngineFeed>('L 2000ms #', feed, boom);
+      const list = cold<readonly Container[]>('(l|)', { l: [] });
+      const ww = watch(marbleAdapter([failing, failing, healthy, failing, cold<EngineFeed>('L', feed)], [list]), {
+        scheduler: ts,
+        retry: { ...noJitter, initialDelay: 100, resetAfter: 1000 },
+      });
+      flush();
+      // 0 fail, 100 fail, 300 healthy until 2301 fail → reset: next delay is 100 again (not 400)
+      expectSubscriptions(healthy.subscriptions).toBe('300ms ^ 2000ms !');
+      expectSubscriptions(failing.subscriptions).toBe(['(^!)', '100ms (^!)', '2401ms (^!)']);
+      void ww.close();
+    });
+  });
+
+  it('gives up after maxAttempts: status stopped with the error, portfolio kept', () => {
+    ts.run(({ cold, flush }) => {
+      const failing = cold<EngineFeed>('#', undefined, boom);
+      const ww = watch(marbleAdapter([failing], [NEVER]), { scheduler: ts, retry: { ...noJitter, maxAttempts: 2, initialDelay: 10 } });
+      flush();
+      expect(failing.subscriptions).to.have.length(3);
+      expect(ww.status).to.deep.equal({ state: 'stopped', error: boom });
+      void ww.close();
+    });
+  });
+
+  it('with retry: false stops at the first failure', () => {
+    ts.run(({ cold, flush }) => {
+      const failing = cold<EngineFeed>('#', undefined, boom);
+      const ww = watch(marbleAdapter([failing], [NEVER]), { scheduler: ts, retry: false });
+      flush();
+      expect(failing.subscriptions).to.have.length(1);
+      expect(ww.status.state).to.equal('stopped');
+      void ww.close();
+    });
+  });
+
+  it('treats an event stream that ends as a failure and reconnects', () => {
+    ts.run(({ cold, expectSubscriptions, flush }) => {
+      const ending = cold<EngineFeed>('L--|', feed);
+      const list = cold<readonly Container[]>('(l|)', { l: [] });
+      const ww = watch(marbleAdapter([ending, cold<EngineFeed>('L', feed)], [list]), { scheduler: ts, retry: { ...noJitter, initialDelay: 50 } });
+      const statuses: string[] = [];
+      ww.status$.subscribe((s) => statuses.push(s.state === 'degraded' ? `degraded:${s.error.code}` : s.state));
+      flush();
+      expectSubscriptions(ending.subscriptions).toBe('^--!');
+      expect(statuses).to.deep.equal(['connecting', 'syncing', 'live', 'degraded:engine', 'syncing', 'live']);
+      void ww.close();
+    });
+  });
+
+  it('fails a session whose list never comes after syncTimeout', () => {
+    ts.run(({ cold, flush }) => {
+      const events = cold<EngineFeed>('L', feed);
+      const ww = watch(marbleAdapter([events], [NEVER]), { scheduler: ts, syncTimeout: 1000, retry: false });
+      flush();
+      expect(ww.status.state).to.equal('stopped');
+      expect(ww.status.state === 'stopped' && ww.status.error?.message).to.match(/did not list/);
+      void ww.close();
+    });
+  });
+
+  it('reconnect gap: keeps the last good picture, then emits only the true differences', () => {
+    ts.run(({ cold, flush }) => {
+      const first = cold<EngineFeed>('L----#', feed, boom);
+      const second = cold<EngineFeed>('L', feed);
+      const list1 = cold<readonly Container[]>('(l|)', { l: [c('a'), c('b'), c('c')] });
+      const list2 = cold<readonly Container[]>('--(l|)', { l: [c('b', 100, true), c('c'), c('d')] });
+      const ww = watch(marbleAdapter([first, second], [list1, list2]), { scheduler: ts, retry: { ...noJitter, initialDelay: 100 } });
+      const seen: string[] = [];
+      const totals: number[] = [];
+      ww.lifecycle$.subscribe((e) => seen.push(life(e)));
+      ts.schedule(() => totals.push(ww.portfolio.total), 50); // degraded, waiting to retry
+      ts.schedule(() => totals.push(ww.portfolio.total), 106); // resyncing, list in flight
+      flush();
+      expect(totals).to.deep.equal([3, 3]);
+      expect(seen.slice(0, 3).sort()).to.deep.equal(['started a*', 'started b*', 'started c*']);
+      expect(seen.slice(3).sort()).to.deep.equal(['exited a*', 'paused b*', 'started d*']);
+      expect(ww.portfolio.containers.map((x) => x.id).sort()).to.deep.equal(['b', 'c', 'd']);
+      void ww.close();
+    });
+  });
+
+  it('lifecycle$: a late subscriber gets the alive ones as synthetic starts, then live changes, no gap, no duplicate', () => {
+    ts.run(({ cold, flush }) => {
+      const events = cold<EngineFeed>('L--s--y', feed);
+      const list = cold<readonly Container[]>('(l|)', { l: [c('a')] });
+      const ww = watch(marbleAdapter([events], [list]), { scheduler: ts });
+      const late: string[] = [];
+      ts.schedule(() => ww.lifecycle$.subscribe((e) => late.push(life(e))), 4);
+      flush();
+      expect(late.slice(0, 2).sort()).to.deep.equal(['started a*', 'started s*']);
+      expect(late.slice(2)).to.deep.equal(['exited s']);
+      void ww.close();
+    });
+  });
+
+  it('lifecycle$: subscribing from inside a portfolio$ callback neither misses nor repeats the change', () => {
+    ts.run(({ cold, flush }) => {
+      const events = cold<EngineFeed>('L--s', feed);
+      const list = cold<readonly Container[]>('(l|)', { l: [c('a')] });
+      const ww = watch(marbleAdapter([events], [list]), { scheduler: ts });
+      const inner: string[] = [];
+      let subscribed = false;
+      ww.portfolio$.subscribe((p) => {
+        if (!subscribed && p.container('s')) {
+          subscribed = true;
+          ww.lifecycle$.subscribe((e) => inner.push(life(e)));
+        }
+      });
+      flush();
+      expect(inner).to.deep.equal(['started a*', 'started s']);
+      void ww.close();
+    });
+  });
+
+  it('close() unsubscribes from the engine, disposes the adapter and completes every observable', () => {
+    ts.run(({ cold, expectSubscriptions, flush }) => {
+      const events = cold<EngineFeed>('L', feed);
+      const list = cold<readonly Container[]>('---(l|)', { l: [] });
+      const adapter = marbleAdapter([events], [list]);
+      const ww = watch(adapter, { scheduler: ts });
+      const completed: string[] = [];
+      ww.portfolio$.subscribe({ complete: () => completed.push('portfolio$') });
+      ww.lifecycle$.subscribe({ complete: () => completed.push('lifecycle$') });
+      ww.status$.subscribe({ complete: () => completed.push('status$') });
+      ts.schedule(() => void ww.close(), 2);
+      flush();
+      expectSubscriptions(events.subscriptions).toBe('^-!');
+      expectSubscriptions(list.subscriptions).toBe('^-!');
+      expect(adapter.disposed).to.equal(1);
+      expect(completed.sort()).to.deep.equal(['lifecycle$', 'portfolio$', 'status$']);
+      expect(ww.status.state).to.equal('stopped');
+    });
+  });
+
+  it('close() cancels a pending retry timer', () => {
+    ts.run(({ cold, expectSubscriptions, flush }) => {
+      const failing = cold<EngineFeed>('#', undefined, boom);
+      const ww = watch(marbleAdapter([failing], [NEVER]), { scheduler: ts, retry: { ...noJitter, initialDelay: 100 } });
+      ts.schedule(() => void ww.close(), 50);
+      flush();
+      expectSubscriptions(failing.subscriptions).toBe('(^!)');
+    });
+  });
+});
+
+describe('watcher promises', () => {
+  it('ready resolves after the first synchronisation', async () => {
+    const adapter = marbleAdapter([new (await import('rxjs')).BehaviorSubject<EngineFeed>(L)], [new (await import('rxjs')).BehaviorSubject([c('a')])]);
+    const ww = watch(adapter);
+    await ww.ready;
+    expect(ww.portfolio.total).to.equal(1);
+    await ww.close();
+  });
+
+  it('ready rejects with a typed error when closed first, and is never an unhandled rejection', async () => {
+    const ww = watch(marbleAdapter([NEVER], [NEVER]));
+    await ww.close();
+    const err = await ww.ready.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).to.be.instanceOf(EngineError);
+    expect((err as EngineError).code).to.equal('closed');
+    // a second watcher closed without anyone awaiting ready must not trip unhandledRejection
+    await watch(marbleAdapter([NEVER], [NEVER])).close();
+  });
+
+  it('ready rejects with the engine error when the watcher gives up', async () => {
+    const { throwError } = await import('rxjs');
+    const ww = watch(marbleAdapter([throwError(() => boom)], [NEVER]), { retry: false });
+    const err = await ww.ready.catch((e: unknown) => e);
+    expect(err).to.equal(boom);
+    await ww.close();
+  });
+});
