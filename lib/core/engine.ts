@@ -32,9 +32,11 @@ export type EngineEvent =
   | { readonly type: 'renamed'; readonly id: string; readonly name: string; readonly time: number };
 
 /**
- * What an adapter's `events()` emits: first exactly one `{ type: 'listening' }`
- * once the engine has accepted the subscription (nothing that happens after it
- * is lost), then engine events in the engine's order.
+ * What an adapter's `events()` emits: first `{ type: 'listening' }` once the
+ * engine has accepted the subscription (nothing that happens after it is
+ * lost), then engine events in the engine's order. The watcher lists the
+ * containers after every `listening`: an adapter whose events are only hints
+ * (CRI) emits it again whenever it wants a resync; the picture stays live.
  */
 export type EngineFeed = { readonly type: 'listening' } | EngineEvent;
 

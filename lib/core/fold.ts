@@ -172,6 +172,7 @@ function sameDetails(a: Container, b: Container): boolean {
  *
  * - `connecting`: a (re)connection attempt starts; the visible portfolio stays.
  * - `listening`: the event stream is open; events are buffered from now on.
+ *   When live already, it starts a resync (the adapter relists) and the status stays live.
  * - `event` while syncing: buffered (the list may or may not include its effect).
  * - `snapshot`: the list; the buffered events are replayed on top of it in
  *   engine order (so an exit seen during the list is not resurrected by it, a
@@ -189,7 +190,8 @@ export function fold(state: WatchState, input: FoldInput): Step {
       }
       return { state: { ...state, status: CONNECTING, syncing: false, pending: null }, changes: NO_CHANGES };
     case 'listening':
-      return { state: { ...state, status: SYNCING, syncing: true, pending: null }, changes: NO_CHANGES };
+      // while live, a new `listening` is a resync (an adapter relisting): stay live, buffer events
+      return { state: { ...state, status: state.status === LIVE ? LIVE : SYNCING, syncing: true, pending: null }, changes: NO_CHANGES };
     case 'event': {
       if (state.syncing) {
         return { state: { ...state, pending: { event: input.event, older: state.pending } }, changes: NO_CHANGES };

@@ -14,7 +14,7 @@ import {
   filter,
   map,
   merge,
-  mergeMap,
+  switchMap,
   of,
   retry,
   scan,
@@ -101,9 +101,9 @@ export function watchInputs(adapter: EngineAdapter, options: WatchOptions = {}):
             merge(
               feed$.pipe(map(toInput)),
               feed$.pipe(
+                // every `listening` asks for a list: the first one syncs, later ones resync
                 filter((f) => f.type === 'listening'),
-                take(1),
-                mergeMap(() =>
+                switchMap(() =>
                   adapter.snapshot().pipe(
                     take(1),
                     timeout({

@@ -221,6 +221,19 @@ describe('fold', () => {
     });
   });
 
+  describe('resync while live (an adapter relisting)', () => {
+    const live = run([CONNECTING, LISTENING, snapshot(c('a'), c('b'))]).state;
+
+    it('stays live, buffers events during the list and reconciles', () => {
+      const relisting = fold(live, LISTENING).state;
+      expect(relisting.status.state).to.equal('live');
+      const { state, changes } = run([exited('a'), snapshot(c('a'), c('b'), c('m'))], relisting);
+      expect(ids(state.portfolio)).to.deep.equal(['b', 'm']);
+      expect(summary(changes).sort()).to.deep.equal(['exited a*', 'started m*']);
+      expect(state.status.state).to.equal('live');
+    });
+  });
+
   describe('applyEvent', () => {
     it('never mutates its input portfolio', () => {
       const p = Portfolio.of([c('a')]);

@@ -105,6 +105,25 @@ describe('watcher (virtual time)', () => {
     void ww?.close();
   });
 
+  it('lists again on every later listening (resync), staying live', () => {
+    ts.run(({ cold, expectSubscriptions, flush }) => {
+      const events = cold<EngineFeed>('L----L', feed);
+      const list1 = cold<readonly Container[]>('-(l|)', { l: [c('a')] });
+      const list2 = cold<readonly Container[]>('-(l|)', { l: [c('a'), c('m')] });
+      const ww = watch(marbleAdapter([events], [list1, list2]), { scheduler: ts });
+      const statuses: string[] = [];
+      const seen: string[] = [];
+      ww.status$.subscribe((s) => statuses.push(s.state));
+      ww.lifecycle$.subscribe((e) => seen.push(life(e)));
+      flush();
+      expectSubscriptions(list1.subscriptions).toBe('^!');
+      expectSubscriptions(list2.subscriptions).toBe('-----^!');
+      expect(statuses).to.deep.equal(['connecting', 'syncing', 'live']);
+      expect(seen).to.deep.equal(['started a*', 'started m*']);
+      void ww.close();
+    });
+  });
+
   it('retries with capped exponential backoff and says degraded with the typed error', () => {
     ts.run(({ cold, expectSubscriptions, flush }) => {
       const failing = cold<EngineFeed>('#', undefined, boom);
