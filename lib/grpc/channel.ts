@@ -1,0 +1,99 @@
+// Endpoint string → grpc-js target, credentials and channel options. Pure
+// (no I/O): the channel itself is made by the generated client constructors.
+
+import { isAbsolute, resolve } from 'node:path';
+import { credentials } from '@grpc/grpc-js';
+import type { ChannelCredentials, ChannelOptions } from '@grpc/grpc-js';
+import { EngineError } from '../errors.js';
+
+/** Largest message accepted by default: big lists (thousands of containers, verbose CRI statuses). */
+export const GRPC_MAX_RECEIVE_MESSAGE_LENGTH = 64 * 1024 * 1024;
+
+/**
+ * Default channel options: no keepalive pings (local sockets, long idle event
+ * streams), a generous receive limit, and quick reconnection, because the
+ * watcher owns retry and backoff (grpc-js's own backoff grows to 2 minutes,
+ * during which new calls would fail at once).
+ */
+export const DEFAULT_GRPC_CHANNEL_OPTIONS: Readonly<ChannelOptions> = Object.freeze({
+  'grpc.max_receive_message_length': GRPC_MAX_RECEIVE_MESSAGE_LENGTH,
+  'grpc.keepalive_permit_without_calls': 0,
+  'grpc.initial_reconnect_backoff_ms': 100,
+  'grpc.max_reconnect_backoff_ms': 1000,
+});
+
+/** How to reach a gRPC endpoint: `new XxxClient(c.target, c.credentials, c.options)`. */
+export interface GrpcChannelConfig {
+  /** Canonical endpoint for messages and `info().api`: `unix:///abs/path` or `tcp://host:port`. */
+  readonly endpoint: string;
+  /** grpc-js target: `unix:///abs/path` or `dns:host:port`. */
+  readonly target: string;
+  readonly credentials: ChannelCredentials;
+  readonly options: ChannelOptions;
+}
+
+/** Options of {@link grpcChannelConfig}. */
+export interface GrpcChannelConfigOptions {
+  /** Engine name for a `config` {@link EngineError} (default `grpc`). */
+  readonly engine?: string;
+  /** Merged over {@link DEFAULT_GRPC_CHANNEL_OPTIONS}. */
+  readonly channelOptions?: ChannelOptions;
+}
+
+/**
+ * Parses an endpoint (`unix:///path`, `unix:/path`, `unix:path`, `/path`, `./path`,
+ * `tcp://host:port`, `http://host:port`, `host:port`, `[::1]:port`) into a grpc-js
+ * target with insecure credentials (local sockets; the engines here speak plaintext
+ * gRPC) and {@link DEFAULT_GRPC_CHANNEL_OPTIONS}. Relative socket paths are made
+ * absolute. Throws an {@link EngineError} `config` for anything else.
+ *
+ * @example
+ * ```ts
+ * const c = grpcChannelConfig('/run/containerd/containerd.sock', { engine: 'containerd' });
+ * const tasks = new TasksClient(c.target, c.credentials, c.options);
+ * ```
+ */
+export function grpcChannelConfig(endpoint: string, options: GrpcChannelConfigOptions = {}): GrpcChannelConfig {
+  const engine = options.engine ?? 'grpc';
+  const fail = (why: string): never => {
+    throw new EngineError(engine, 'config', `unusable gRPC endpoint ${JSON.stringify(endpoint)}: ${why}`, { endpoint });
+  };
+  const channelOptions: ChannelOptions = { ...DEFAULT_GRPC_CHANNEL_OPTIONS, ...options.channelOptions };
+  const trimmed = endpoint.trim();
+  if (trimmed === '') return fail('empty');
+
+  const unix = (path: string): GrpcChannelConfig => {
+    if (path === '') return fail('no socket path');
+    const abs = isAbsolute(path) ? path : resolve(path);
+    const url = `unix://${abs}`;
+    return { endpoint: url, target: url, credentials: credentials.createInsecure(), options: channelOptions };
+  };
+  const tcp = (hostPort: string): GrpcChannelConfig => {
+    const m = /^(\[[0-9a-fA-F:.%\w]+\]|[^:/[\]\s]+):(\d{1,5})\/?$/.exec(hostPort);
+    if (!m) return fail('expected host:port');
+    const host = m[1] as string;
+    const port = Number(m[2]);
+    if (port < 1 || port > 65535) return fail(`port ${port} out of range`);
+    return {
+      endpoint: `tcp://${host}:${port}`,
+      target: `dns:${host}:${port}`,
+      credentials: credentials.createInsecure(),
+      options: channelOptions,
+    };
+  };
+
+  if (/^unix:\/\//i.test(trimmed)) {
+    // unix:///abs/path, or unix://relative/path as some tools write it
+    return unix(trimmed.slice('unix://'.length));
+  }
+  if (/^unix:/i.test(trimmed)) return unix(trimmed.slice('unix:'.length));
+  if (trimmed.startsWith('/') || trimmed.startsWith('./') || trimmed.startsWith('../')) return unix(trimmed);
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(trimmed);
+  if (scheme) {
+    const name = (scheme[1] as string).toLowerCase();
+    const rest = scheme[2] as string;
+    if (name === 'tcp' || name === 'http' || name === 'grpc') return tcp(rest);
+    return fail(`scheme ${name}:// is not supported (use unix:// or tcp://; TLS is not supported)`);
+  }
+  return tcp(trimmed);
+}
