@@ -30,8 +30,8 @@ export interface Container {
 
 /** Label of the composer project a container belongs to (docker compose, nerdctl compose). */
 export const PROJECT_LABEL = 'com.docker.compose.project';
-/** Label added to privileged containers, as the Go original does. */
-export const PRIVILEGED_LABEL = 'github.com/thediveo/whalewatcher/privileged';
+/** Label (value '') added to privileged Docker containers: the same name as the Go original's. */
+export const PRIVILEGED_LABEL = 'github.com/thediveo/whalewatcher/moby/privileged';
 
 /** Fields to build a {@link Container} from; labels may be any plain record. */
 export interface ContainerInit {

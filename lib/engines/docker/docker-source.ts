@@ -1,0 +1,336 @@
+// I/O: the Docker engine (and Podman's Docker-compatible API) as an
+// EngineAdapter over dockerode. Everything engine-shaped is decoded by the pure
+// docker-normalize.ts; this file only moves bytes and keeps order.
+
+import { Agent as HttpAgent, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { StringDecoder } from 'node:string_decoder';
+import Docker from 'dockerode';
+import {
+  EMPTY,
+  Observable,
+  type SchedulerLike,
+  asyncScheduler,
+  firstValueFrom,
+  map,
+  mergeMap,
+  of,
+  throwError,
+  timeout,
+  timer,
+  toArray,
+} from 'rxjs';
+import type { EngineAdapter, EngineFeed, EngineInfo } from '../../core/engine.js';
+import { orderedMergeMap } from '../../core/operators/ordered-merge-map.js';
+import { EngineError } from '../../errors.js';
+import type { Container } from '../../model/container.js';
+import { type DockerEndpoint, type DockerEndpointOptions, type DockerEnv, resolveDockerEndpoint } from './docker-endpoint.js';
+import { dockerMessageOf, httpStatusOf, isDockerErrorBody, toDockerError } from './docker-errors.js';
+import { DOCKER_ENGINE, DOCKER_EVENT_ACTIONS, type DockerEventResult, type DockerInspectOptions, normalizeDockerEvent, normalizeDockerInspect } from './docker-normalize.js';
+
+/** Options of {@link dockerAdapter} (and of `watchDocker`). */
+export interface DockerOptions extends DockerEndpointOptions, DockerInspectOptions {
+  /** Most container inspections in flight at once, for the list and for `start` events (default 16). */
+  readonly inspectConcurrency?: number;
+  /** The engine's PID, reported by `info()` (whalewatcher cannot learn it through the API). */
+  readonly pid?: number;
+  /** Longest wait in ms for an answer to one request (inspect, list, info, and the event stream's response headers); default 30,000. */
+  readonly requestTimeout?: number;
+  /** Scheduler for request timeouts and for the time of events that carry none. */
+  readonly scheduler?: SchedulerLike;
+  /** Environment to read `DOCKER_HOST`, `DOCKER_TLS_VERIFY`, … from (default `process.env`). */
+  readonly env?: DockerEnv;
+}
+
+const LISTENING: EngineFeed = Object.freeze({ type: 'listening' });
+/** An event line longer than this without a newline is not Docker talking. */
+const MAX_LINE = 1 << 20;
+
+/**
+ * True when an inspection failed because the container is gone: Docker answers
+ * 404; Podman 4.3 answers 500 "… does not exist in database: no such container"
+ * while a removal is under way.
+ */
+function isGone(err: unknown): boolean {
+  const status = httpStatusOf(err);
+  if (status === 404) return isDockerErrorBody(err);
+  return status === 500 && /no such container/i.test(dockerMessageOf(err) ?? '');
+}
+
+/** dockerode accepts `abortSignal` on info/version too; its type declarations just do not say so. */
+function withSignal(docker: Docker): { info(opts: { abortSignal: AbortSignal }): Promise<unknown>; version(opts: { abortSignal: AbortSignal }): Promise<unknown> } {
+  return docker as unknown as ReturnType<typeof withSignal>;
+}
+
+function noop(): void {
+  // swallow late errors of streams we dropped on purpose
+}
+
+/**
+ * An {@link EngineAdapter} for a Docker engine or Podman's Docker-compatible
+ * API, over dockerode. Cold: `events()` and `snapshot()` open their requests on
+ * subscribe and destroy them on unsubscribe; `dispose()` closes the adapter's
+ * keep-alive sockets.
+ *
+ * Starts are inspected (for the PID) with up to `inspectConcurrency` requests
+ * in flight, and events still come out in the engine's order.
+ *
+ * @throws EngineError `config` when the endpoint or TLS settings are unusable.
+ *
+ * @example
+ * ```ts
+ * import { dockerAdapter, watch } from 'whalewatcher';
+ * const ww = watch(dockerAdapter({ host: 'unix:///run/podman/podman.sock' }));
+ * await ww.ready;
+ * console.log(ww.portfolio.total, (await ww.info()).product);
+ * await ww.close();
+ * ```
+ */
+export function dockerAdapter(options: DockerOptions = {}): EngineAdapter {
+  const endpoint: DockerEndpoint = resolveDockerEndpoint(options, options.env ?? process.env);
+  const scheduler = options.scheduler ?? asyncScheduler;
+  const concurrency = Math.max(1, Math.floor(options.inspectConcurrency ?? 16));
+  const requestTimeout = options.requestTimeout ?? 30_000;
+  const inspectOptions: DockerInspectOptions = { packer: options.packer, onPackerError: options.onPackerError };
+
+  const agent =
+    endpoint.protocol === 'https'
+      ? new HttpsAgent({ keepAlive: true, ...endpoint.tls })
+      : new HttpAgent({ keepAlive: true });
+  // Every key is given explicitly: docker-modem merges its own DOCKER_HOST/DOCKER_CERT_PATH
+  // defaults underneath, which must not override the endpoint resolved here.
+  const modemOptions: Record<string, unknown> = {
+    socketPath: endpoint.socketPath,
+    host: endpoint.socketPath === undefined ? endpoint.hostname : undefined,
+    port: endpoint.port,
+    protocol: endpoint.protocol,
+    agent,
+    ca: undefined,
+    cert: undefined,
+    key: undefined,
+    timeout: undefined,
+    version: undefined,
+    pathPrefix: undefined,
+    headers: {},
+  };
+  let docker: Docker;
+  try {
+    docker = new Docker(modemOptions as Docker.DockerOptions);
+  } catch (err) {
+    throw new EngineError(DOCKER_ENGINE, 'config', `cannot set up a Docker client for ${endpoint.url}: ${(err as Error).message}`, { cause: err, endpoint: endpoint.url });
+  }
+  const url = endpoint.url;
+
+  const timedOut = (what: string) => () =>
+    throwError(() => new EngineError(DOCKER_ENGINE, 'engine', `the Docker engine at ${url} did not answer within ${requestTimeout} ms while ${what}: is it overloaded or hung?`, { endpoint: url }));
+
+  /** One request as a cold observable: aborted on unsubscribe, bounded by `requestTimeout`. */
+  function request<T>(what: string, send: (signal: AbortSignal) => Promise<T>): Observable<T> {
+    return new Observable<T>((subscriber) => {
+      const controller = new AbortController();
+      let settled = false;
+      let pending: Promise<T>;
+      try {
+        pending = send(controller.signal);
+      } catch (err) {
+        subscriber.error(toDockerError(err, url, what));
+        return;
+      }
+      pending.then(
+        (value) => {
+          settled = true;
+          if (subscriber.closed) return;
+          subscriber.next(value);
+          subscriber.complete();
+        },
+        (err: unknown) => {
+          settled = true;
+          if (!subscriber.closed) subscriber.error(toDockerError(err, url, what));
+        },
+      );
+      return () => {
+        if (!settled) controller.abort();
+      };
+    }).pipe(timeout({ first: requestTimeout, scheduler, with: timedOut(what) }));
+  }
+
+  /** Inspects one container: the alive container, or `null` when it is gone (404) or not alive. */
+  function inspect(id: string): Observable<Container | null> {
+    const what = `inspecting container ${id.slice(0, 12)}`;
+    return request(what, async (signal) => {
+      try {
+        return (await docker.getContainer(id).inspect({ abortSignal: signal })) as unknown;
+      } catch (err) {
+        if (isGone(err)) return null;
+        throw err;
+      }
+    }).pipe(map((raw) => (raw === null ? null : normalizeDockerInspect(notBytes(raw, what), inspectOptions))));
+  }
+
+  /** dockerode hands over a Buffer when the body was not JSON: not a Docker engine. */
+  function notBytes(raw: unknown, what: string): unknown {
+    if (raw instanceof Uint8Array || typeof raw !== 'object' || raw === null) {
+      throw new EngineError(DOCKER_ENGINE, 'protocol', `something at ${url} answers HTTP but not with Docker's JSON while ${what}: check that the endpoint is a Docker or Podman API socket`, { endpoint: url });
+    }
+    return raw;
+  }
+
+  /** The raw event stream: `listening`, then engine events and start hints in the engine's order. */
+  function rawEvents(): Observable<EngineFeed | Exclude<DockerEventResult, null>> {
+    return new Observable<EngineFeed | Exclude<DockerEventResult, null>>((subscriber) => {
+      const what = 'watching the event stream';
+      const controller = new AbortController();
+      let stream: IncomingMessage | undefined;
+
+      const release = () => {
+        connectTimer.unsubscribe();
+        controller.abort();
+        if (stream !== undefined) {
+          stream.removeAllListeners('data');
+          stream.removeAllListeners('end');
+          stream.removeAllListeners('close');
+          stream.on('error', noop); // destroy may still report; it is our own doing
+          stream.destroy();
+        }
+      };
+      const fail = (err: EngineError) => {
+        if (subscriber.closed) return;
+        subscriber.error(err); // runs release through the teardown
+      };
+
+      const connectTimer = timer(requestTimeout, scheduler).subscribe(() =>
+        fail(new EngineError(DOCKER_ENGINE, 'engine', `the Docker engine at ${url} did not open its event stream within ${requestTimeout} ms: is it overloaded or hung?`, { endpoint: url })),
+      );
+
+      let opening: Promise<unknown>;
+      try {
+        opening = docker.getEvents({ filters: { type: ['container'], event: [...DOCKER_EVENT_ACTIONS] }, abortSignal: controller.signal });
+      } catch (err) {
+        fail(toDockerError(err, url, 'opening the event stream'));
+        return release;
+      }
+      opening.then(
+        (value) => {
+          connectTimer.unsubscribe();
+          const res = value as IncomingMessage;
+          if (subscriber.closed) {
+            // unsubscribed while still connecting
+            res.on('error', noop);
+            res.destroy();
+            return;
+          }
+          stream = res;
+          res.on('error', (err) => fail(toDockerError(err, url, what)));
+          const type = String(res.headers['content-type'] ?? '');
+          if (!type.includes('json') && res.headers['api-version'] === undefined) {
+            fail(new EngineError(DOCKER_ENGINE, 'protocol', `something at ${url} answers HTTP but not like a Docker engine API (event stream of type ${JSON.stringify(type)}): check that the endpoint is a Docker or Podman API socket`, { endpoint: url }));
+            return;
+          }
+          subscriber.next(LISTENING);
+          if (subscriber.closed) return;
+
+          const decoder = new StringDecoder('utf8');
+          let buffered = '';
+          const ended = () =>
+            fail(new EngineError(DOCKER_ENGINE, 'engine', `event stream ended: the Docker engine at ${url} closed it${buffered.trim() === '' ? '' : ' in the middle of an event'} (stopped or restarted?)`, { endpoint: url }));
+          res.on('data', (chunk: Buffer) => {
+            buffered += decoder.write(chunk);
+            let nl: number;
+            while (!subscriber.closed && (nl = buffered.indexOf('\n')) >= 0) {
+              const line = buffered.slice(0, nl).trim();
+              buffered = buffered.slice(nl + 1);
+              if (line === '') continue;
+              let parsed: unknown;
+              try {
+                parsed = JSON.parse(line);
+              } catch (err) {
+                fail(new EngineError(DOCKER_ENGINE, 'decode', `the engine at ${url} sent an event that is not JSON: ${JSON.stringify(line.slice(0, 200))}`, { cause: err, endpoint: url }));
+                return;
+              }
+              let result: DockerEventResult;
+              try {
+                result = normalizeDockerEvent(parsed, scheduler.now());
+              } catch (err) {
+                fail(toDockerError(err, url, what));
+                return;
+              }
+              if (result !== null) subscriber.next(result);
+            }
+            if (buffered.length > MAX_LINE) {
+              fail(new EngineError(DOCKER_ENGINE, 'decode', `the engine at ${url} sent more than ${MAX_LINE} bytes without a line break: not a Docker event stream`, { endpoint: url }));
+            }
+          });
+          res.on('end', ended);
+          res.on('close', ended);
+        },
+        (err: unknown) => {
+          connectTimer.unsubscribe();
+          fail(toDockerError(err, url, 'opening the event stream'));
+        },
+      );
+      return release;
+    });
+  }
+
+  return {
+    engine: DOCKER_ENGINE,
+    endpoint: url,
+
+    events(): Observable<EngineFeed> {
+      return rawEvents().pipe(
+        orderedMergeMap((item) => {
+          if (item.type !== 'inspect') return of(item);
+          const time = item.time;
+          // a start whose container is no longer alive is dropped: its die follows anyway
+          return inspect(item.id).pipe(mergeMap((container) => (container === null ? EMPTY : of<EngineFeed>(Object.freeze({ type: 'started', container, time })))));
+        }, concurrency),
+      );
+    },
+
+    snapshot(): Observable<readonly Container[]> {
+      return request('listing containers', (signal) =>
+        docker.listContainers({ filters: { status: ['running', 'paused'] }, abortSignal: signal }) as Promise<unknown>,
+      ).pipe(
+        mergeMap((list) => {
+          if (!Array.isArray(list)) return throwError(() => new EngineError(DOCKER_ENGINE, 'protocol', `something at ${url} answers HTTP but not like a Docker engine API (the container list is not a JSON array): check that the endpoint is a Docker or Podman API socket`, { endpoint: url }));
+          const ids: string[] = [];
+          for (const entry of list as unknown[]) {
+            const id = (entry as { Id?: unknown } | null)?.Id;
+            if (typeof id === 'string' && id !== '') ids.push(id);
+          }
+          return of(...ids).pipe(
+            orderedMergeMap((id) => inspect(id), concurrency),
+            toArray(),
+            map((found) => Object.freeze(found.filter((c): c is Container => c !== null))),
+          );
+        }),
+      );
+    },
+
+    async info(): Promise<EngineInfo> {
+      const [info, version] = await Promise.all([
+        firstValueFrom(request('asking for engine info', (signal) => withSignal(docker).info({ abortSignal: signal }))),
+        firstValueFrom(request('asking for the engine version', (signal) => withSignal(docker).version({ abortSignal: signal }))),
+      ]);
+      const i = notBytes(info, 'asking for engine info') as { ID?: unknown; ServerVersion?: unknown };
+      const v = notBytes(version, 'asking for the engine version') as { Version?: unknown; Components?: unknown };
+      if (typeof i.ID !== 'string' || (typeof i.ServerVersion !== 'string' && typeof v.Version !== 'string')) {
+        throw new EngineError(DOCKER_ENGINE, 'protocol', `something at ${url} answers HTTP but its /info is not a Docker engine's: check that the endpoint is a Docker or Podman API socket`, { endpoint: url });
+      }
+      const components = Array.isArray(v.Components) ? (v.Components as { Name?: unknown }[]) : [];
+      const podman = components.some((c) => typeof c?.Name === 'string' && /podman/i.test(c.Name));
+      return Object.freeze({
+        id: i.ID,
+        type: 'docker.com' as const,
+        version: typeof i.ServerVersion === 'string' ? i.ServerVersion : (v.Version as string),
+        api: url,
+        ...(options.pid === undefined ? {} : { pid: options.pid }),
+        product: podman ? 'podman' : 'docker',
+      });
+    },
+
+    dispose(): void {
+      agent.destroy();
+    },
+  };
+}
