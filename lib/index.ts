@@ -17,3 +17,11 @@ export type { RetryPolicy } from './core/backoff.js';
 export { DEFAULT_RETRY } from './core/backoff.js';
 export type { WatchOptions, Watcher } from './core/watcher.js';
 export { watch } from './core/watcher.js';
+
+// --- engines: Docker and Podman (Docker-compatible API)
+export type { DockerOptions, DockerTlsOptions } from './engines/docker/index.js';
+export { DEFAULT_DOCKER_HOST, dockerAdapter, watchDocker } from './engines/docker/index.js';
+
+// --- engines: containerd (native API)
+export type { ContainerdOptions } from './engines/containerd/index.js';
+export { DEFAULT_CONTAINERD_ADDRESS, containerdAdapter, watchContainerd } from './engines/containerd/index.js';

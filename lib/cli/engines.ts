@@ -1,0 +1,22 @@
+import type { WatchOptions, Watcher } from '../core/watcher.js';
+import { watchContainerd } from '../engines/containerd/watch-containerd.js';
+import { watchDocker } from '../engines/docker/watch-docker.js';
+
+/** An engine named on the command line. */
+export interface EngineChoice {
+  readonly kind: 'docker' | 'containerd' | 'cri';
+  /** Endpoint; the engine's conventional default (environment, well-known socket) when absent. */
+  readonly endpoint?: string;
+}
+
+/** Starts a watcher for the chosen engine. */
+export function openWatcher(choice: EngineChoice, options: WatchOptions): Watcher {
+  switch (choice.kind) {
+    case 'docker':
+      return watchDocker({ ...options, ...(choice.endpoint === undefined ? {} : { host: choice.endpoint }) });
+    case 'containerd':
+      return watchContainerd({ ...options, ...(choice.endpoint === undefined ? {} : { address: choice.endpoint }) });
+    case 'cri':
+      throw new Error(`${choice.kind} is not supported yet`);
+  }
+}
