@@ -13,8 +13,8 @@ export class ComposerProject {
     readonly name: string,
     /** @internal containers by id */
     readonly byId: PersistentMap<Container>,
-    /** @internal container ids by name */
-    readonly byName: PersistentMap<string>,
+    /** @internal containers by name */
+    readonly byName: PersistentMap<Container>,
   ) {
     Object.freeze(this);
   }
@@ -31,25 +31,17 @@ export class ComposerProject {
 
   /** The container with this id, else the one with this name. */
   container(nameOrId: string): Container | undefined {
-    const byId = this.byId.get(nameOrId);
-    if (byId !== undefined) return byId;
-    const id = this.byName.get(nameOrId);
-    return id === undefined ? undefined : this.byId.get(id);
+    return this.byId.get(nameOrId) ?? this.byName.get(nameOrId);
   }
 
   /** @internal */
   with(c: Container, previous: Container | undefined): ComposerProject {
-    let byName = this.byName;
-    if (previous !== undefined && previous.name !== c.name && byName.get(previous.name) === c.id) {
-      byName = byName.delete(previous.name);
-    }
-    return new ComposerProject(this.name, this.byId.set(c.id, c), byName.set(c.name, c.id));
+    return new ComposerProject(this.name, this.byId.set(c.id, c), renamed(this.byName, c, previous));
   }
 
   /** @internal */
   without(c: Container): ComposerProject {
-    const byName = this.byName.get(c.name) === c.id ? this.byName.delete(c.name) : this.byName;
-    return new ComposerProject(this.name, this.byId.delete(c.id), byName);
+    return new ComposerProject(this.name, this.byId.delete(c.id), unnamed(this.byName, c));
   }
 }
 
@@ -86,8 +78,8 @@ export class Portfolio {
     private readonly projectsByName: PersistentMap<ComposerProject>,
     /** @internal all containers by id */
     private readonly byId: PersistentMap<Container>,
-    /** @internal container ids by name */
-    private readonly byName: PersistentMap<string>,
+    /** @internal containers by name */
+    private readonly byName: PersistentMap<Container>,
   ) {
     Object.freeze(this); // private #memo fields stay writable; nothing else does
   }
@@ -121,10 +113,7 @@ export class Portfolio {
 
   /** The container with this id, else the one with this name. */
   container(nameOrId: string): Container | undefined {
-    const byId = this.byId.get(nameOrId);
-    if (byId !== undefined) return byId;
-    const id = this.byName.get(nameOrId);
-    return id === undefined ? undefined : this.byId.get(id);
+    return this.byId.get(nameOrId) ?? this.byName.get(nameOrId);
   }
 
   /** All alive containers (frozen array, computed once per portfolio). */
@@ -162,17 +151,14 @@ export class Portfolio {
     }
     const target = projects.get(c.project) ?? new ComposerProject(c.project, PersistentMap.empty(), PersistentMap.empty());
     projects = projects.set(c.project, target.with(c, previous !== undefined && previous.project === c.project ? previous : undefined));
-    let byName = this.byName;
-    if (previous !== undefined && previous.name !== c.name && byName.get(previous.name) === c.id) byName = byName.delete(previous.name);
-    return new Portfolio(projects, this.byId.set(c.id, c), byName.set(c.name, c.id));
+    return new Portfolio(projects, this.byId.set(c.id, c), renamed(this.byName, c, previous));
   }
 
   /** A portfolio without the container of this id; `this` when absent. */
   withoutContainer(id: string): Portfolio {
     const previous = this.byId.get(id);
     if (previous === undefined) return this;
-    const byName = this.byName.get(previous.name) === id ? this.byName.delete(previous.name) : this.byName;
-    return new Portfolio(dropFrom(this.projectsByName, previous), this.byId.delete(id), byName);
+    return new Portfolio(dropFrom(this.projectsByName, previous), this.byId.delete(id), unnamed(this.byName, previous));
   }
 }
 
@@ -182,4 +168,16 @@ function dropFrom(projects: PersistentMap<ComposerProject>, c: Container): Persi
   const next = project.without(c);
   // the unnamed project always exists; a named one only while it has containers
   return next.total === 0 && c.project !== '' ? projects.delete(c.project) : projects.set(c.project, next);
+}
+
+/** The name index with `c` under its (new) name, its old name dropped if it still pointed at it. */
+function renamed(byName: PersistentMap<Container>, c: Container, previous: Container | undefined): PersistentMap<Container> {
+  let next = byName;
+  if (previous !== undefined && previous.name !== c.name && next.get(previous.name)?.id === c.id) next = next.delete(previous.name);
+  return next.set(c.name, c);
+}
+
+/** The name index without `c`, unless its name now belongs to another container. */
+function unnamed(byName: PersistentMap<Container>, c: Container): PersistentMap<Container> {
+  return byName.get(c.name)?.id === c.id ? byName.delete(c.name) : byName;
 }

@@ -153,6 +153,13 @@ describe('fold', () => {
       expect(summary(u.changes)).to.deep.equal(['unpaused a']);
     });
 
+    it('finds a container by name with its current state, in the portfolio and its project', () => {
+      const { state } = run([paused('b')], live);
+      expect(state.portfolio.container('n-b')?.paused).to.equal(true);
+      expect(state.portfolio.project('p')?.container('n-b')?.paused).to.equal(true);
+      expect(state.portfolio.container('b')).to.equal(state.portfolio.container('n-b'));
+    });
+
     it('renames without a lifecycle change and finds the container by its new name only', () => {
       const { state, changes } = run([renamed('a', 'fresh')], live);
       expect(changes).to.deep.equal([]);
