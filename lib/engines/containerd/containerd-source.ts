@@ -12,7 +12,7 @@ import {
   asyncScheduler,
   catchError,
   defer,
-  exhaustMap,
+  repeat,
   firstValueFrom,
   forkJoin,
   from,
@@ -75,7 +75,7 @@ export interface ContainerdOptions extends ContainerdContainerOptions<ContainerR
   readonly concurrency?: number;
   /** Longest wait in ms for one answer (a call, or the probe proving the event subscription); default 30,000. */
   readonly requestTimeout?: number;
-  /** Interval in ms at which the subscription probe is re-sent until one comes back (default 100). */
+  /** Longest interval in ms between re-sent subscription probes (they start at 5 ms and double up to this; default 100). */
   readonly probeInterval?: number;
   /** Scheduler for timeouts, the probe and the time of events that carry none. */
   readonly scheduler?: SchedulerLike;
@@ -246,10 +246,12 @@ export function containerdAdapter(options: ContainerdOptions = {}): EngineAdapte
           CONTAINERD_DEFAULT_NAMESPACE,
           true,
         );
-      // one probe at a time: a slow Publish (cold connection) is not piled up on
+      // one probe at a time (a slow Publish on a cold connection is not piled up
+      // on), re-sent after 5, 10, 20, … ms up to probeInterval: the first one is
+      // often published before containerd registered the subscription
       probing.add(
-        timer(0, probeInterval, scheduler)
-          .pipe(exhaustMap(() => publishProbe()))
+        defer(() => publishProbe())
+          .pipe(repeat({ delay: (count: number) => timer(Math.min(probeInterval, 5 * 2 ** (count - 1)), scheduler) }))
           .subscribe({ error: (err: unknown) => fail(err, 'publishing the subscription probe') }),
       );
       probing.add(
