@@ -1,0 +1,364 @@
+// Pure: CRI (runtime.v1) statuses and container events → whalewatcher's model.
+// No I/O, no node:* imports; everything here is table-tested with frozen fixtures.
+
+import type { EngineEvent } from '../../core/engine.js';
+import { EngineError } from '../../errors.js';
+import { type Container, PRIVILEGED_LABEL, newContainer } from '../../model/container.js';
+import {
+  type ContainerEventResponse,
+  ContainerEventType,
+  ContainerState,
+  type ContainerStatus,
+  type PodSandboxMetadata,
+  PodSandboxState,
+  type PodSandboxStatus,
+} from '../../gen/cri/api.js';
+
+/** Engine name used in the errors of the CRI adapter. */
+export const CRI_ENGINE = 'cri';
+
+/** Label that marks a pod sandbox (value `'true'`): sandboxes are containers too, holding the pod's namespaces. */
+export const CRI_SANDBOX_LABEL = 'io.kubernetes.sandbox';
+/** Label of a (non-sandbox) container naming the id of its pod's sandbox, when known. */
+export const CRI_SANDBOX_ID_LABEL = 'io.kubernetes.sandbox.id';
+/** Label with the pod name (from the sandbox metadata), as the kubelet and the Go whalewatcher set it. */
+export const CRI_POD_NAME_LABEL = 'io.kubernetes.pod.name';
+/** Label with the pod's Kubernetes namespace. */
+export const CRI_POD_NAMESPACE_LABEL = 'io.kubernetes.pod.namespace';
+/** Label with the pod's UID. */
+export const CRI_POD_UID_LABEL = 'io.kubernetes.pod.uid';
+/** Label with the container's name inside its pod (CRI container metadata); not set on sandboxes. */
+export const CRI_CONTAINER_NAME_LABEL = 'io.kubernetes.container.name';
+/**
+ * Prefix of the labels that carry CRI annotations (`annotation.k8s/<key>`),
+ * as in the Go whalewatcher: whalewatcher has labels only, and the prefix
+ * keeps annotation keys from clashing with label keys.
+ */
+export const CRI_ANNOTATION_PREFIX = 'annotation.k8s/';
+
+/** The key of the verbose status `info` map whose JSON value holds the `pid` (containerd, cri-o). */
+export const CRI_INFO_KEY = 'info';
+
+/** What the packer of the CRI adapter gets: the raw (generated) records of one alive container or sandbox. */
+export type CriRaw = CriContainerRaw | CriSandboxRaw;
+
+/** A container as the CRI adapter saw it: its verbose status and what is known about its pod. */
+export interface CriContainerRaw {
+  readonly kind: 'container';
+  /** From `ContainerStatus` (verbose). */
+  readonly status: ContainerStatus;
+  /** The verbose `info` map of `ContainerStatus` (`info["info"]` is a JSON document with the `pid`). */
+  readonly info: Readonly<Record<string, string>>;
+  /** The id of the container's pod sandbox, when known. */
+  readonly sandboxId?: string | undefined;
+  /** The metadata (name, namespace, uid) of the container's pod, when known. */
+  readonly sandbox?: PodSandboxMetadata | undefined;
+}
+
+/** A pod sandbox as the CRI adapter saw it. */
+export interface CriSandboxRaw {
+  readonly kind: 'sandbox';
+  /** From `PodSandboxStatus` (verbose). */
+  readonly status: PodSandboxStatus;
+  /** The verbose `info` map of `PodSandboxStatus`. */
+  readonly info: Readonly<Record<string, string>>;
+}
+
+/** Options of {@link normalizeCriContainer} and {@link normalizeCriSandbox}. */
+export interface CriContainerOptions {
+  /** Packs application data from the raw records into `Container.rucksack`. */
+  readonly packer?: ((raw: CriRaw) => unknown) | undefined;
+  /**
+   * Told when the packer throws; the container is then kept without a rucksack
+   * (a faulty packer never stops the watcher). Errors thrown here are ignored.
+   */
+  readonly onPackerError?: ((error: unknown, containerId: string) => void) | undefined;
+}
+
+/**
+ * A CRI `CONTAINER_STARTED_EVENT`: the event carries no PID, and a replayed
+ * event (containerd 1.7 hands events nobody received to the next subscriber)
+ * may be stale, so the source must ask for the current verbose status before
+ * it can emit `started` (keeping the engine's order).
+ */
+export interface CriStartHint {
+  readonly type: 'inspect';
+  /** `sandbox` when the event's id is its pod sandbox's, `container` when it is one of the pod's containers, else `unknown`. */
+  readonly kind: 'container' | 'sandbox' | 'unknown';
+  readonly id: string;
+  /** The event's engine time in ms since the epoch. */
+  readonly time: number;
+  /** The pod sandbox's id, from the event. */
+  readonly sandboxId?: string | undefined;
+  /** The pod's metadata, from the event. */
+  readonly sandbox?: PodSandboxMetadata | undefined;
+}
+
+/** What one CRI container event turns into: an exit, a start to inspect, or nothing (`null`). */
+export type CriEventResult = EngineEvent | CriStartHint | null;
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+const NS_PER_US = 1000n;
+
+/**
+ * A CRI timestamp (nanoseconds since the epoch, an int64 that does not fit a
+ * double: given as `bigint`, or as a decimal string or number) in milliseconds
+ * since the epoch, with microsecond fractions; `fallback` for zero, negative or
+ * unreadable values. Never throws.
+ *
+ * @example
+ * ```ts
+ * import { criTime } from 'whalewatcher';
+ * console.log(criTime(1_795_437_639_177_161_136n, Date.now())); // 1795437639177.161
+ * console.log(new Date(criTime('1795437639177161136', 0)).toISOString());
+ * ```
+ */
+export function criTime(ns: bigint | number | string | null | undefined, fallback: number): number {
+  let value: bigint;
+  try {
+    if (typeof ns === 'bigint') value = ns;
+    else if (typeof ns === 'string' && /^\d+$/.test(ns.trim())) value = BigInt(ns.trim());
+    else if (typeof ns === 'number' && Number.isFinite(ns)) value = BigInt(Math.trunc(ns));
+    else return fallback;
+  } catch {
+    return fallback;
+  }
+  if (value <= 0n) return fallback;
+  return Number(value / NS_PER_US) / 1000;
+}
+
+/** The parsed JSON of the verbose `info["info"]`, or undefined when absent or not a JSON object. *
+ * @example
+ * ```ts
+ * import { criVerboseInfo } from 'whalewatcher';
+ * console.log(criVerboseInfo({ info: '{"pid":42,"sandboxID":"abc"}' })?.['sandboxID']); // abc
+ * ```
+ */
+export function criVerboseInfo(info: Readonly<Record<string, string>> | undefined): Json | undefined {
+  const text = info?.[CRI_INFO_KEY];
+  if (typeof text !== 'string' || text === '') return undefined;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return isObject(parsed) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `pid` inside the verbose `info["info"]` JSON (a positive integer), or undefined. *
+ * @example
+ * ```ts
+ * import { criPid } from 'whalewatcher';
+ * console.log(criPid({ info: '{"pid":42}' }), criPid({})); // 42 undefined
+ * ```
+ */
+export function criPid(info: Readonly<Record<string, string>> | undefined): number | undefined {
+  return pidOf(criVerboseInfo(info));
+}
+
+function pidOf(doc: Json | undefined): number | undefined {
+  const pid = doc?.['pid'];
+  return typeof pid === 'number' && Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/** The `sandboxID` inside a container's verbose `info["info"]` JSON (containerd), or undefined. *
+ * @example
+ * ```ts
+ * import { criInfoSandboxId } from 'whalewatcher';
+ * console.log(criInfoSandboxId({ info: '{"pid":42,"sandboxID":"d32d7ba77d9e"}' })); // d32d7ba77d9e
+ * ```
+ */
+export function criInfoSandboxId(info: Readonly<Record<string, string>> | undefined): string | undefined {
+  const id = criVerboseInfo(info)?.['sandboxID'];
+  return typeof id === 'string' && id !== '' ? id : undefined;
+}
+
+/** True when the verbose info's CRI config asks for a privileged container or sandbox. */
+function isPrivileged(doc: Json | undefined): boolean {
+  const config = doc?.['config'];
+  const linux = isObject(config) ? config['linux'] : undefined;
+  const security = isObject(linux) ? linux['security_context'] : undefined;
+  return isObject(security) && security['privileged'] === true;
+}
+
+function copyStrings(into: Record<string, string>, from: Readonly<Record<string, string>> | undefined, prefix = ''): void {
+  if (!isObject(from)) return;
+  for (const key of Object.keys(from)) {
+    const value = from[key];
+    if (typeof value === 'string') into[prefix + key] = value;
+  }
+}
+
+function nonEmpty(s: string | undefined): string | undefined {
+  return typeof s === 'string' && s !== '' ? s : undefined;
+}
+
+/** `<pod-namespace>/<pod-name>`, or just whichever part is known. */
+function podPath(namespace: string | undefined, name: string | undefined): string | undefined {
+  if (name === undefined) return undefined;
+  return namespace === undefined ? name : `${namespace}/${name}`;
+}
+
+function pack(options: CriContainerOptions, raw: CriRaw, id: string): unknown {
+  if (!options.packer) return undefined;
+  try {
+    return options.packer(Object.freeze({ ...raw }));
+  } catch (err) {
+    try {
+      options.onPackerError?.(err, id);
+    } catch {
+      // a faulty error handler must not stop the watcher either
+    }
+    return undefined;
+  }
+}
+
+/**
+ * Turns a CRI container (its verbose `ContainerStatus` plus what is known about
+ * its pod) into a frozen {@link Container}, or `null` when it is not running.
+ *
+ * - **name**: `<pod-namespace>/<pod-name>/<container-name>` (pod parts from the
+ *   sandbox metadata, else from the kubelet's `io.kubernetes.pod.*` labels;
+ *   without a pod just the container name; without any name the id).
+ * - **labels**: the CRI labels; every annotation as `annotation.k8s/<key>`;
+ *   `io.kubernetes.pod.name`, `.namespace`, `.uid` and
+ *   `io.kubernetes.container.name` from the metadata where known;
+ *   `io.kubernetes.sandbox.id` when the sandbox id is known; the privileged
+ *   label when the verbose info's config says so.
+ * - **pid**: `info["info"]` JSON `.pid`; `0` when the runtime reports none.
+ * - **project**: the `com.docker.compose.project` label, else `''` (pods are
+ *   not composer projects; group by the pod labels instead).
+ * - **paused**: always false (CRI has no pause).
+ *
+ * @example
+ * ```ts
+ * import { normalizeCriContainer } from 'whalewatcher';
+ * const status = { id: 'c1', metadata: { name: 'app', attempt: 0 }, state: 1, labels: {}, annotations: { note: 'x' } };
+ * const c = normalizeCriContainer({ kind: 'container', status: status as never, info: { info: '{"pid":42}' }, sandbox: { name: 'web', namespace: 'shop', uid: 'u1', attempt: 0 } });
+ * console.log(c?.name, c?.pid, c?.labels['annotation.k8s/note']); // shop/web/app 42 x
+ * ```
+ */
+export function normalizeCriContainer(raw: CriContainerRaw, options: CriContainerOptions = {}): Container | null {
+  const status = raw.status;
+  if (status.state !== ContainerState.CONTAINER_RUNNING || nonEmpty(status.id) === undefined) return null;
+  const doc = criVerboseInfo(raw.info);
+  const labels: Record<string, string> = Object.create(null);
+  copyStrings(labels, status.labels);
+  copyStrings(labels, status.annotations, CRI_ANNOTATION_PREFIX);
+  const pod = raw.sandbox;
+  const podName = nonEmpty(pod?.name) ?? nonEmpty(labels[CRI_POD_NAME_LABEL]);
+  const podNamespace = nonEmpty(pod?.namespace) ?? nonEmpty(labels[CRI_POD_NAMESPACE_LABEL]);
+  const podUid = nonEmpty(pod?.uid) ?? nonEmpty(labels[CRI_POD_UID_LABEL]);
+  const containerName = nonEmpty(status.metadata?.name) ?? nonEmpty(labels[CRI_CONTAINER_NAME_LABEL]);
+  if (podName !== undefined) labels[CRI_POD_NAME_LABEL] = podName;
+  if (podNamespace !== undefined) labels[CRI_POD_NAMESPACE_LABEL] = podNamespace;
+  if (podUid !== undefined) labels[CRI_POD_UID_LABEL] = podUid;
+  if (containerName !== undefined) labels[CRI_CONTAINER_NAME_LABEL] = containerName;
+  const sandboxId = nonEmpty(raw.sandboxId) ?? (typeof doc?.['sandboxID'] === 'string' ? nonEmpty(doc['sandboxID']) : undefined);
+  if (sandboxId !== undefined) labels[CRI_SANDBOX_ID_LABEL] = sandboxId;
+  if (isPrivileged(doc)) labels[PRIVILEGED_LABEL] = '';
+
+  const inPod = podPath(podNamespace, podName);
+  const name = containerName === undefined ? status.id : inPod === undefined ? containerName : `${inPod}/${containerName}`;
+  return newContainer({ id: status.id, name, labels, pid: pidOf(doc) ?? 0, rucksack: pack(options, raw, status.id) });
+}
+
+/**
+ * Turns a CRI pod sandbox (its verbose `PodSandboxStatus`) into a frozen
+ * {@link Container}, or `null` when it is not ready. Sandboxes are containers
+ * too (their process holds the pod's namespaces).
+ *
+ * - **name**: `<pod-namespace>/<pod-name>` (the id when the metadata has no name).
+ * - **labels**: the sandbox's CRI labels; annotations as `annotation.k8s/<key>`;
+ *   `io.kubernetes.pod.name`, `.namespace`, `.uid`; `io.kubernetes.sandbox` = `'true'`.
+ * - **pid**, **project**, **paused**: as for containers.
+ *
+ * @example
+ * ```ts
+ * import { normalizeCriSandbox } from 'whalewatcher';
+ * const status = { id: 's1', metadata: { name: 'web', namespace: 'shop', uid: 'u1', attempt: 0 }, state: 0, labels: {}, annotations: {} };
+ * const c = normalizeCriSandbox({ kind: 'sandbox', status: status as never, info: { info: '{"pid":41}' } });
+ * console.log(c?.name, c?.labels['io.kubernetes.sandbox']); // shop/web true
+ * ```
+ */
+export function normalizeCriSandbox(raw: CriSandboxRaw, options: CriContainerOptions = {}): Container | null {
+  const status = raw.status;
+  if (status.state !== PodSandboxState.SANDBOX_READY || nonEmpty(status.id) === undefined) return null;
+  const doc = criVerboseInfo(raw.info);
+  const labels: Record<string, string> = Object.create(null);
+  copyStrings(labels, status.labels);
+  copyStrings(labels, status.annotations, CRI_ANNOTATION_PREFIX);
+  const podName = nonEmpty(status.metadata?.name) ?? nonEmpty(labels[CRI_POD_NAME_LABEL]);
+  const podNamespace = nonEmpty(status.metadata?.namespace) ?? nonEmpty(labels[CRI_POD_NAMESPACE_LABEL]);
+  const podUid = nonEmpty(status.metadata?.uid) ?? nonEmpty(labels[CRI_POD_UID_LABEL]);
+  if (podName !== undefined) labels[CRI_POD_NAME_LABEL] = podName;
+  if (podNamespace !== undefined) labels[CRI_POD_NAMESPACE_LABEL] = podNamespace;
+  if (podUid !== undefined) labels[CRI_POD_UID_LABEL] = podUid;
+  labels[CRI_SANDBOX_LABEL] = 'true';
+  if (isPrivileged(doc)) labels[PRIVILEGED_LABEL] = '';
+  const name = podPath(podNamespace, podName) ?? status.id;
+  return newContainer({ id: status.id, name, labels, pid: pidOf(doc) ?? 0, rucksack: pack(options, raw, status.id) });
+}
+
+function decodeError(message: string, raw: ContainerEventResponse): EngineError {
+  let shown: string;
+  try {
+    shown = JSON.stringify(raw, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  } catch {
+    shown = String(raw);
+  }
+  if (shown.length > 300) shown = `${shown.slice(0, 300)}…`;
+  return new EngineError(CRI_ENGINE, 'decode', `${message}: ${shown}`);
+}
+
+/**
+ * Turns one CRI `ContainerEventResponse` into an `exited` {@link EngineEvent}
+ * (STOPPED and DELETED, of containers and sandboxes alike: an exit of an id
+ * nobody knows is harmless), a {@link CriStartHint} (STARTED), or `null`
+ * (CREATED, unknown types). Treat them as hints: containerd 1.7 may replay
+ * stale events and lose others, which is why the adapter relists.
+ *
+ * A STARTED whose own id is its pod sandbox's id is a sandbox start
+ * (containerd reports sandboxes this way); one whose id is among the event's
+ * container statuses is a container start.
+ *
+ * @param fallbackTime ms since the epoch used when the event has no time.
+ * @throws EngineError `decode` when a STARTED/STOPPED/DELETED event has no container id.
+ *
+ * @example
+ * ```ts
+ * import { normalizeCriEvent } from 'whalewatcher';
+ * const ev = { containerId: 'c1', containerEventType: 2, createdAt: 1_795_437_639_177_161_136n, containersStatuses: [] };
+ * console.log(normalizeCriEvent(ev, Date.now())); // { type: 'exited', id: 'c1', time: 1795437639177.161 }
+ * ```
+ */
+export function normalizeCriEvent(raw: ContainerEventResponse, fallbackTime = 0): CriEventResult {
+  const type = raw.containerEventType;
+  switch (type) {
+    case ContainerEventType.CONTAINER_STARTED_EVENT:
+    case ContainerEventType.CONTAINER_STOPPED_EVENT:
+    case ContainerEventType.CONTAINER_DELETED_EVENT:
+      break;
+    default:
+      return null;
+  }
+  const id = raw.containerId;
+  if (typeof id !== 'string' || id === '') throw decodeError('CRI container event without a container id', raw);
+  const time = criTime(raw.createdAt, fallbackTime);
+  if (type !== ContainerEventType.CONTAINER_STARTED_EVENT) return Object.freeze({ type: 'exited', id, time });
+  const pod = raw.podSandboxStatus;
+  const podId = nonEmpty(pod?.id);
+  const kind: CriStartHint['kind'] =
+    podId === id ? 'sandbox' : podId !== undefined || (raw.containersStatuses ?? []).some((s) => s.id === id) ? 'container' : 'unknown';
+  const hint: { -readonly [K in keyof CriStartHint]: CriStartHint[K] } = { type: 'inspect', kind, id, time };
+  if (kind === 'container') {
+    if (podId !== undefined) hint.sandboxId = podId;
+    if (pod?.metadata !== undefined) hint.sandbox = pod.metadata;
+  }
+  return Object.freeze(hint);
+}
