@@ -25,3 +25,7 @@ export { DEFAULT_DOCKER_HOST, dockerAdapter, watchDocker } from './engines/docke
 // --- engines: containerd (native API)
 export type { ContainerdOptions } from './engines/containerd/index.js';
 export { DEFAULT_CONTAINERD_ADDRESS, containerdAdapter, watchContainerd } from './engines/containerd/index.js';
+
+// --- engines: CRI (containerd's CRI plugin, cri-o, any CRI runtime)
+export type { CriOptions } from './engines/cri/index.js';
+export { CRI_ANNOTATION_PREFIX, CRI_SANDBOX_LABEL, DEFAULT_CRI_ENDPOINTS, criAdapter, watchCri } from './engines/cri/index.js';

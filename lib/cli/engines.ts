@@ -1,5 +1,6 @@
 import type { WatchOptions, Watcher } from '../core/watcher.js';
 import { watchContainerd } from '../engines/containerd/watch-containerd.js';
+import { watchCri } from '../engines/cri/watch-cri.js';
 import { watchDocker } from '../engines/docker/watch-docker.js';
 
 /** An engine named on the command line. */
@@ -17,6 +18,6 @@ export function openWatcher(choice: EngineChoice, options: WatchOptions): Watche
     case 'containerd':
       return watchContainerd({ ...options, ...(choice.endpoint === undefined ? {} : { address: choice.endpoint }) });
     case 'cri':
-      throw new Error(`${choice.kind} is not supported yet`);
+      return watchCri({ ...options, ...(choice.endpoint === undefined ? {} : { endpoint: choice.endpoint }) });
   }
 }
