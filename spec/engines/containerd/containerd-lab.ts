@@ -5,62 +5,12 @@
  * {@link ContainerdLab.cleanup} removes exactly what the spec made.
  */
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Observable, Subscription } from 'rxjs';
 import type { Container } from '../../../lib/model/container.js';
 import { type EngineName, labImage, runEngineCli } from '../../helpers/engines.js';
 
-/**
- * Polls `condition` until it returns a truthy value (returned); gives up after
- * `timeout` ms with `what` in the message. Not a timed assertion: the bound
- * only keeps a broken spec from hanging.
- */
-export async function eventually<T>(condition: () => T | Promise<T>, what: string, timeout = 20_000, interval = 20): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeout;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await condition();
-      if (v) return v as NonNullable<T>;
-      last = v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      const detail = last instanceof Error ? last.message : JSON.stringify(last);
-      throw new Error(`gave up waiting for ${what} after ${timeout} ms (last: ${detail})`);
-    }
-    await sleep(interval);
-  }
-}
+import { eventually } from '../../helpers/observe.js';
 
-/** Everything an observable did, for assertions. */
-export interface Recording<T> {
-  readonly values: T[];
-  error: unknown;
-  completed: boolean;
-  readonly subscription: Subscription;
-  /** Resolves when the observable errored or completed. */
-  readonly finished: Promise<void>;
-}
-
-export function record<T>(source$: Observable<T>): Recording<T> {
-  let finish!: () => void;
-  const finished = new Promise<void>((resolve) => (finish = resolve));
-  const rec = { values: [] as T[], error: undefined as unknown, completed: false, finished } as Recording<T> & { subscription: Subscription };
-  rec.subscription = source$.subscribe({
-    next: (v) => rec.values.push(v),
-    error: (e: unknown) => {
-      rec.error = e;
-      finish();
-    },
-    complete: () => {
-      rec.completed = true;
-      finish();
-    },
-  });
-  return rec;
-}
+export { eventually, record, type Recording } from '../../helpers/observe.js';
 
 /** The parts of a container the specs compare with the engine's truth. */
 export interface Seen {

@@ -10,9 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { credentials } from '@grpc/grpc-js';
-import type { Observable, Subscription } from 'rxjs';
 import {
   ContainerState,
   NamespaceMode,
@@ -23,51 +21,7 @@ import {
 } from '../../../lib/gen/cri/api.js';
 import { type UnaryMethod, unaryCall } from '../../../lib/grpc/unary.js';
 
-/**
- * Polls `condition` until it returns a truthy value (returned); gives up after
- * `timeout` ms with `what` and the last value in the message. Not a timed
- * assertion: the bound only keeps a broken spec from hanging.
- */
-export async function eventually<T>(condition: () => T | Promise<T>, what: string, timeout = 20_000, interval = 25): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeout;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await condition();
-      if (v) return v as NonNullable<T>;
-      last = v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      const detail = last instanceof Error ? last.message : JSON.stringify(last);
-      throw new Error(`gave up waiting for ${what} after ${timeout} ms (last: ${detail})`);
-    }
-    await sleep(interval);
-  }
-}
-
-/** Everything an observable did, for assertions. */
-export interface Recording<T> {
-  readonly values: T[];
-  error: unknown;
-  completed: boolean;
-  readonly subscription: Subscription;
-}
-
-export function record<T>(source$: Observable<T>): Recording<T> {
-  const rec = { values: [] as T[], error: undefined as unknown, completed: false } as Recording<T> & { subscription: Subscription };
-  rec.subscription = source$.subscribe({
-    next: (v) => rec.values.push(v),
-    error: (e: unknown) => {
-      rec.error = e;
-    },
-    complete: () => {
-      rec.completed = true;
-    },
-  });
-  return rec;
-}
+export { eventually, record, type Recording } from '../../helpers/observe.js';
 
 /** The busybox image the harness imports into containerd's `k8s.io` namespace. */
 export const CRI_LAB_IMAGE = 'docker.io/library/busybox:lab';
