@@ -79,6 +79,20 @@ class QuietHttpsAgent extends HttpsAgent {
   }
 }
 
+/**
+ * An AbortController whose signal docker-modem's per-request
+ * `util.inspect(options, { showHidden: true, depth: null })` reads in one step
+ * instead of walking the signal's internals and listeners.
+ */
+function quietAbortController(): AbortController {
+  const controller = new AbortController();
+  Object.defineProperty(controller.signal, inspect.custom, { value: quietSignal });
+  return controller;
+}
+function quietSignal(): string {
+  return 'AbortSignal';
+}
+
 function noop(): void {
   // swallow late errors of streams we dropped on purpose
 }
@@ -144,7 +158,7 @@ export function dockerAdapter(options: DockerOptions = {}): EngineAdapter {
   /** One request as a cold observable: aborted on unsubscribe, bounded by `requestTimeout`. */
   function request<T>(what: string, send: (signal: AbortSignal) => Promise<T>): Observable<T> {
     return new Observable<T>((subscriber) => {
-      const controller = new AbortController();
+      const controller = quietAbortController();
       let settled = false;
       let pending: Promise<T>;
       try {
@@ -196,7 +210,7 @@ export function dockerAdapter(options: DockerOptions = {}): EngineAdapter {
   function rawEvents(): Observable<EngineFeed | Exclude<DockerEventResult, null>> {
     return new Observable<EngineFeed | Exclude<DockerEventResult, null>>((subscriber) => {
       const what = 'watching the event stream';
-      const controller = new AbortController();
+      const controller = quietAbortController();
       let stream: IncomingMessage | undefined;
 
       const release = () => {
