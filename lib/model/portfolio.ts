@@ -78,8 +78,11 @@ export class Portfolio {
     private readonly projectsByName: PersistentMap<ComposerProject>,
     /** @internal all containers by id */
     private readonly byId: PersistentMap<Container>,
-    /** @internal containers by name */
-    private readonly byName: PersistentMap<Container>,
+    /**
+     * @internal containers by id and by name in one map, so that a lookup by
+     * either costs one probe; an id always wins over an equal name
+     */
+    private readonly byKey: PersistentMap<Container>,
   ) {
     Object.freeze(this); // private #memo fields stay writable; nothing else does
   }
@@ -113,7 +116,7 @@ export class Portfolio {
 
   /** The container with this id, else the one with this name. */
   container(nameOrId: string): Container | undefined {
-    return this.byId.get(nameOrId) ?? this.byName.get(nameOrId);
+    return this.byKey.get(nameOrId);
   }
 
   /** All alive containers (frozen array, computed once per portfolio). */
@@ -151,14 +154,14 @@ export class Portfolio {
     }
     const target = projects.get(c.project) ?? new ComposerProject(c.project, PersistentMap.empty(), PersistentMap.empty());
     projects = projects.set(c.project, target.with(c, previous !== undefined && previous.project === c.project ? previous : undefined));
-    return new Portfolio(projects, this.byId.set(c.id, c), renamed(this.byName, c, previous));
+    return new Portfolio(projects, this.byId.set(c.id, c), keyed(this.byKey, c, previous));
   }
 
   /** A portfolio without the container of this id; `this` when absent. */
   withoutContainer(id: string): Portfolio {
     const previous = this.byId.get(id);
     if (previous === undefined) return this;
-    return new Portfolio(dropFrom(this.projectsByName, previous), this.byId.delete(id), unnamed(this.byName, previous));
+    return new Portfolio(dropFrom(this.projectsByName, previous), this.byId.delete(id), unkeyed(this.byKey, previous));
   }
 }
 
@@ -180,4 +183,24 @@ function renamed(byName: PersistentMap<Container>, c: Container, previous: Conta
 /** The name index without `c`, unless its name now belongs to another container. */
 function unnamed(byName: PersistentMap<Container>, c: Container): PersistentMap<Container> {
   return byName.get(c.name)?.id === c.id ? byName.delete(c.name) : byName;
+}
+
+/** The id-and-name index with `c` (and without its old name, if renamed). */
+function keyed(byKey: PersistentMap<Container>, c: Container, previous: Container | undefined): PersistentMap<Container> {
+  let next = byKey.set(c.id, c);
+  if (previous !== undefined && previous.name !== c.name && previous.name !== c.id && next.get(previous.name)?.id === c.id) {
+    next = next.delete(previous.name);
+  }
+  if (c.name !== c.id) {
+    const holder = next.get(c.name);
+    if (holder === undefined || holder.id !== c.name) next = next.set(c.name, c); // never shadow another container's id
+  }
+  return next;
+}
+
+/** The id-and-name index without `c`. */
+function unkeyed(byKey: PersistentMap<Container>, c: Container): PersistentMap<Container> {
+  let next = byKey.delete(c.id);
+  if (c.name !== c.id && next.get(c.name)?.id === c.id) next = next.delete(c.name);
+  return next;
 }
