@@ -86,3 +86,27 @@ export function withPaused(c: Container, paused: boolean): Container {
 export function withName(c: Container, name: string): Container {
   return c.name === name ? c : Object.freeze({ ...c, name });
 }
+
+/**
+ * Runs a user-supplied rucksack packer on an engine's raw data. A packer that
+ * throws never stops the watcher: the container is kept without a rucksack and
+ * `onPackerError` is told (errors it throws are ignored too).
+ */
+export function packRucksack<R>(
+  packer: ((raw: R) => unknown) | undefined,
+  raw: R,
+  id: string,
+  onPackerError?: ((error: unknown, containerId: string) => void) | undefined,
+): unknown {
+  if (packer === undefined) return undefined;
+  try {
+    return packer(raw);
+  } catch (err) {
+    try {
+      onPackerError?.(err, id);
+    } catch {
+      // a faulty error handler must not stop the watcher either
+    }
+    return undefined;
+  }
+}

@@ -5,7 +5,7 @@
 
 import type { EngineEvent } from '../../core/engine.js';
 import { EngineError } from '../../errors.js';
-import { type Container, newContainer } from '../../model/container.js';
+import { type Container, newContainer, packRucksack } from '../../model/container.js';
 import { TaskExit, TaskPaused, TaskResumed, TaskStart } from '../../gen/containerd/events/task.js';
 import { Status } from '../../gen/containerd/types/task/task.js';
 
@@ -278,18 +278,6 @@ export function normalizeContainerdTask<C extends ContainerdContainerRecord, T e
   const nerdName = Object.prototype.hasOwnProperty.call(labels, NERDCTL_NAME_LABEL) ? labels[NERDCTL_NAME_LABEL] : undefined;
   const name = typeof nerdName === 'string' && nerdName !== '' ? containerdDisplayId(namespace, nerdName) : id;
 
-  let rucksack: unknown;
-  if (options.packer) {
-    try {
-      rucksack = options.packer(Object.freeze({ namespace, container, task }));
-    } catch (err) {
-      rucksack = undefined;
-      try {
-        options.onPackerError?.(err, id);
-      } catch {
-        // a faulty error handler must not stop the watcher either
-      }
-    }
-  }
+  const rucksack = options.packer === undefined ? undefined : packRucksack(options.packer, Object.freeze({ namespace, container, task }), id, options.onPackerError);
   return newContainer({ id, name, labels, pid: task.pid, paused: task.status === Status.PAUSED, rucksack });
 }

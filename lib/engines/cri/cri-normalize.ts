@@ -3,7 +3,7 @@
 
 import type { EngineEvent } from '../../core/engine.js';
 import { EngineError } from '../../errors.js';
-import { type Container, PRIVILEGED_LABEL, newContainer } from '../../model/container.js';
+import { type Container, PRIVILEGED_LABEL, newContainer, packRucksack } from '../../model/container.js';
 import {
   type ContainerEventResponse,
   ContainerEventType,
@@ -205,17 +205,7 @@ function podPath(namespace: string | undefined, name: string | undefined): strin
 }
 
 function pack(options: CriContainerOptions, raw: CriRaw, id: string): unknown {
-  if (!options.packer) return undefined;
-  try {
-    return options.packer(Object.freeze({ ...raw }));
-  } catch (err) {
-    try {
-      options.onPackerError?.(err, id);
-    } catch {
-      // a faulty error handler must not stop the watcher either
-    }
-    return undefined;
-  }
+  return options.packer === undefined ? undefined : packRucksack(options.packer, Object.freeze({ ...raw }), id, options.onPackerError);
 }
 
 /**

@@ -3,7 +3,7 @@
 
 import type { EngineEvent } from '../../core/engine.js';
 import { EngineError } from '../../errors.js';
-import { type Container, PRIVILEGED_LABEL, newContainer } from '../../model/container.js';
+import { type Container, PRIVILEGED_LABEL, newContainer, packRucksack } from '../../model/container.js';
 
 /** Engine name used in the errors of the Docker adapter. */
 export const DOCKER_ENGINE = 'docker';
@@ -170,18 +170,6 @@ export function normalizeDockerInspect(raw: unknown, options: DockerInspectOptio
 
   const name = typeof raw['Name'] === 'string' ? stripSlash(raw['Name']) : id;
 
-  let rucksack: unknown;
-  if (options.packer) {
-    try {
-      rucksack = options.packer(raw);
-    } catch (err) {
-      rucksack = undefined;
-      try {
-        options.onPackerError?.(err, id);
-      } catch {
-        // a faulty error handler must not stop the watcher either
-      }
-    }
-  }
+  const rucksack = packRucksack(options.packer, raw, id, options.onPackerError);
   return newContainer({ id, name: name === '' ? id : name, labels, pid, paused, rucksack });
 }
