@@ -6,7 +6,7 @@ import { DOCKER_ENGINE } from './docker-normalize.js';
 
 const UNREACHABLE = new Set(['ENOENT', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ENOTSOCK', 'ENOTDIR']);
 const PERMISSION = new Set(['EACCES', 'EPERM']);
-const CONNECTION_LOST = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
+const CONNECTION_LOST = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_WW_HTTP_CLOSED']);
 const TLS = new Set([
   'EPROTO',
   'CERT_HAS_EXPIRED',
@@ -21,6 +21,7 @@ const TLS = new Set([
 
 interface ErrorLike {
   code?: unknown;
+  timeoutMs?: unknown;
   statusCode?: unknown;
   message?: unknown;
   json?: unknown;
@@ -84,7 +85,17 @@ export function toDockerError(err: unknown, endpoint: string, what: string): Eng
     if (PERMISSION.has(code)) {
       return make('permission', `permission denied connecting to ${endpoint} (${code}) while ${what}: run as root or as a member of the socket's group (e.g. docker), or use a socket you may access`);
     }
-    if (code.startsWith('HPE_') || code === 'ERR_INVALID_HTTP_RESPONSE' || code === 'ERR_INVALID_CHAR') {
+    if (code === 'ERR_WW_HTTP_TIMEOUT') {
+      const after = typeof e.timeoutMs === 'number' ? ` within ${e.timeoutMs} ms` : '';
+      return make('engine', `the Docker engine at ${endpoint} did not answer${after} while ${what}: is it overloaded or hung?`);
+    }
+    if (code === 'ERR_WW_HTTP_DESTROYED') {
+      return make('closed', `the connection to ${endpoint} was closed by whalewatcher while ${what}`);
+    }
+    if (code === 'ERR_WW_HTTP_TOO_LARGE') {
+      return make('decode', `the engine at ${endpoint} sent an answer too large to be Docker's while ${what} (${detail})`);
+    }
+    if (code.startsWith('HPE_') || code === 'ERR_INVALID_HTTP_RESPONSE' || code === 'ERR_INVALID_CHAR' || code === 'ERR_WW_HTTP_PARSE') {
       return make('protocol', `something at ${endpoint} answers, but not with HTTP (${detail}) while ${what}: check that the endpoint is a Docker or Podman API socket`);
     }
     if (TLS.has(code) || code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_')) {
