@@ -15,9 +15,8 @@
 //      inspect of each container (goal ≤ 0.6) and (b) the best of raw dockerode list + parallel inspect at
 //      concurrency 8/16/32/64 (goal ≤ 1.15). All variants interleaved per round (rotating order), after
 //      warm-up rounds; medians over the rounds. A variant slower than 5 s in warm-up is sampled in 3 rounds
-//      only. Diagnostic rows (no goal): the watcher at inspectConcurrency 8/16/32/64 with http.Agent made
-//      cheap to util.inspect in this process, which simulates the fix for docker-modem inspecting each
-//      request's options (agent included) even with debug off.
+//      only. Diagnostic rows (no goal): the watcher at other inspectConcurrency values, and the CPU time
+//      this process spent per sample (process.cpuUsage; the engine's own CPU is not in it).
 //   2. `ww.portfolio.container(x)` by name and by id, as a fraction of ONE `listContainers` round trip
 //      (goal ≤ 1/100,000).
 //   3. engine requests made by 10,000 portfolio queries after `ready`, counted by a unix-socket proxy
@@ -27,7 +26,7 @@
 // WW_BENCH_KEEP=1 (development: reuse bench containers of an earlier run and leave them running).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { Agent as HttpAgent, globalAgent } from 'node:http';
+import { globalAgent } from 'node:http';
 import { createServer, connect } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,7 +50,8 @@ const ROUNDS = Number(process.env.WW_BENCH_ROUNDS ?? 7);
 const WARMUP = Number(process.env.WW_BENCH_WARMUP ?? 1);
 const DOCKER_CLI = process.env.WW_DOCKER_CLI || 'docker';
 const CONCURRENCIES = [8, 16, 32, 64];
-const ADAPTER_DEFAULT_CONCURRENCY = 16; // DockerOptions.inspectConcurrency default (lib/engines/docker/docker-source.ts)
+const ADAPTER_DEFAULT_CONCURRENCY = 64; // DockerOptions.inspectConcurrency default (lib/engines/docker/docker-source.ts)
+const WATCHER_DIAGNOSTIC_CONCURRENCIES = [16, 128];
 const BENCH_LABEL = 'whalewatcher.bench=1';
 const LIST_FILTER = { filters: { status: ['running', 'paused'] } }; // what the adapter lists
 const QUERIES = 10_000;
@@ -260,21 +260,8 @@ function rawParallel(width) {
     });
 }
 
-/**
- * docker-modem (dockerode's transport) evaluates `util.inspect(options, { showHidden: true, depth: null })`
- * for a debug line on EVERY request, even with debugging off; the options hold the http.Agent the caller
- * gave it, so each request walks every socket of that agent: O(requests in flight) per request. Giving
- * agents a cheap inspect representation simulates the fix (see the note printed in the report).
- */
-const INSPECT = Symbol.for('nodejs.util.inspect.custom');
-function cheapAgentInspect(on) {
-  if (on) HttpAgent.prototype[INSPECT] = function inspectAgent() { return '[http.Agent]'; };
-  else delete HttpAgent.prototype[INSPECT];
-}
-
-function watcherSync(concurrency, { simulateFix = false } = {}) {
+function watcherSync(concurrency) {
   return async () => {
-    cheapAgentInspect(simulateFix);
     const t0 = performance.now();
     const ww = watchDocker(concurrency === undefined ? { host: HOST } : { host: HOST, inspectConcurrency: concurrency });
     try {
@@ -284,7 +271,6 @@ function watcherSync(concurrency, { simulateFix = false } = {}) {
       return t;
     } finally {
       await ww.close();
-      cheapAgentInspect(false);
     }
   };
 }
@@ -357,15 +343,17 @@ async function main() {
   // --- 1 + 2 (baseline): interleaved rounds
   const SHIPPED = `watcher as shipped (inspectConcurrency ${ADAPTER_DEFAULT_CONCURRENCY})`;
   const LIST = 'one listContainers round trip';
-  const fixName = (c) => `watcher, fix simulated, inspectConcurrency ${c}`;
+  const diagName = (c) => `watcher at inspectConcurrency ${c}`;
   const variants = [
     ['raw list + serial inspect', rawSerial],
     ...CONCURRENCIES.map((c) => [`raw list + parallel inspect c=${c}`, rawParallel(c)]),
     [SHIPPED, watcherSync(undefined)],
-    ...CONCURRENCIES.map((c) => [fixName(c), watcherSync(c, { simulateFix: true })]),
+    ...WATCHER_DIAGNOSTIC_CONCURRENCIES.map((c) => [diagName(c), watcherSync(c)]),
     [LIST, listRoundTrip],
   ];
   const samples = new Map(variants.map(([name]) => [name, []]));
+  /** CPU ms of this process per sample (user + system), by variant. */
+  const cpuMs = new Map(variants.map(([name]) => [name, []]));
   /** Rounds a variant takes part in: one slower than SLOW_MS in warm-up is sampled in the first 3 only. */
   const rounds = new Map(variants.map(([name]) => [name, ROUNDS]));
   const t0 = performance.now();
@@ -374,8 +362,13 @@ async function main() {
       const [name, run] = variants[(k + r) % variants.length]; // rotate the order each round
       if (r - WARMUP >= rounds.get(name)) continue;
       gc();
+      const cpu0 = process.cpuUsage();
       const t = await bounded(run(), name, 120_000);
-      if (r >= WARMUP) samples.get(name).push(...[t].flat());
+      const cpu = process.cpuUsage(cpu0);
+      if (r >= WARMUP) {
+        samples.get(name).push(...[t].flat());
+        cpuMs.get(name).push((cpu.user + cpu.system) / 1000);
+      }
       else if (t > SLOW_MS) {
         rounds.set(name, Math.min(ROUNDS, 3));
         progress(`${name}: ${(t / 1000).toFixed(1)} s in warm-up; sampled in ${rounds.get(name)} rounds only`);
@@ -451,7 +444,7 @@ async function main() {
   const row = (name, label = name) => {
     const xs = samples.get(name);
     const n = xs.length < ROUNDS ? `, ${xs.length} samples: too slow for more` : '';
-    log(`   ${pad(label)} ${ms(med.get(name)).padStart(9)}   (min ${Math.min(...xs).toFixed(1)}, max ${Math.max(...xs).toFixed(1)}${n})`);
+    log(`   ${pad(label)} ${ms(med.get(name)).padStart(9)}   (min ${Math.min(...xs).toFixed(1)}, max ${Math.max(...xs).toFixed(1)}; node CPU ${median(cpuMs.get(name)).toFixed(1)} ms${n})`);
   };
   row('raw list + serial inspect');
   for (const [c] of par) row(`raw list + parallel inspect c=${c}`, `raw list + parallel inspect c=${c}${c === bestC ? ' (best)' : ''}`);
@@ -460,11 +453,10 @@ async function main() {
   const r2 = wwMed / best;
   log(`   watcher / raw serial                     ${r1.toFixed(2)}  goal ≤ 0.6   ${verdict(r1 <= 0.6)}  (paired per-round median ${pairedSerial.toFixed(2)})`);
   log(`   watcher / best raw parallel (c=${String(bestC).padEnd(2)})       ${r2.toFixed(2)}  goal ≤ 1.15  ${verdict(r2 <= 1.15)}  (paired per-round median ${pairedBest.toFixed(2)})`);
-  log('   for diagnosis, not a goal: the watcher with http.Agent made cheap to util.inspect in this process');
-  log("   (docker-modem inspects each request's options, agent included, even with debug off):");
-  for (const c of CONCURRENCIES) {
-    const m = med.get(fixName(c));
-    log(`   ${pad(fixName(c))} ${ms(m).padStart(9)}   /serial ${(m / serial).toFixed(2)}, /best parallel ${(m / best).toFixed(2)}`);
+  log('   for diagnosis, not a goal: the watcher at other inspectConcurrency values');
+  for (const c of WATCHER_DIAGNOSTIC_CONCURRENCIES) {
+    const m = med.get(diagName(c));
+    log(`   ${pad(diagName(c))} ${ms(m).padStart(9)}   /serial ${(m / serial).toFixed(2)}, /best parallel ${(m / best).toFixed(2)}`);
   }
   log();
   const listNs = listMs * 1e6;
