@@ -157,6 +157,14 @@ for (const engine of ENGINES) {
       }
     });
 
+    it('pipelines: eight snapshots at once (about a hundred inspections, 16 deep on 4 connections) all equal the truth', async () => {
+      for (let i = 0; i < 12; i++) await lab.run(lab.name(`pipe${i}`), { labels: { n: String(i) } });
+      const truth = await lab.truth();
+      const snapshots = await Promise.all(Array.from({ length: 8 }, () => firstValueFrom(adapter.snapshot())));
+      for (const snapshot of snapshots) expect(byId(snapshot.map(seen))).to.deep.equal(truth);
+      expect(truth.length).to.be.at.least(12);
+    });
+
     it('inspects a burst of starts with bounded concurrency, in engine order', async () => {
       const rec = await listen();
       const ids: string[] = [];
