@@ -9,9 +9,9 @@
 //        WW_LAB, WW_DOCKER20_HOST, WW_DOCKER26_HOST, WW_PODMAN_HOST (unix://…),
 //        WW_CONTAINERD17_ADDRESS, WW_CONTAINERD16_ADDRESS (socket paths), WW_ENGINES_REQUIRED=1 in CI.
 //      An engine that does not start aborts the run in CI (CI=true); elsewhere its specs skip.
-//   3. mocha in-process: build/spec/**/*.spec.js (without build/spec/integration/ under --unit), spec
-//      reporter, root hooks from build/spec/helpers/root-hooks.js (fails on leaked handles), timeout 20 s,
-//      no --exit.
+//   3. mocha in-process: build/spec/**/*.spec.js (without build/spec/integration/ under --unit), with the
+//      reporter, timeout and root hooks (`require`: build/spec/helpers/root-hooks.js, fails on leaked
+//      handles) of .mocharc.yml, no --exit.
 //   4. engines always stopped (also on SIGINT/SIGTERM/SIGHUP, exceptions, process.exit), then one last line
 //      `N passed, N failed, N skipped`; exit code 1 on any failure. An unref'd watchdog reports and ends a
 //      node process that is still alive after everything finished; a guard thread ends a run whose event
@@ -33,7 +33,9 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ENGINE_SCRIPTS = join(ROOT, 'scripts', 'engines');
 const BUILD = join(ROOT, 'build');
 const SPEC_DIR = join(BUILD, 'spec');
-const ROOT_HOOKS = join(SPEC_DIR, 'helpers', 'root-hooks.js');
+/** .mocharc.yml, read the way mocha's own CLI reads it (so `npx mocha` and `npm test` agree). */
+const MOCHARC = createRequire(import.meta.url)('mocha/lib/cli/options').loadOptions(['--config', join(ROOT, '.mocharc.yml')]);
+const ROOT_HOOK_FILES = [MOCHARC.require ?? []].flat().map((file) => join(ROOT, file));
 const ENGINES = ['docker20', 'docker26', 'podman', 'containerd17', 'containerd16'];
 const ENDPOINT_VARS = {
   docker20: 'WW_DOCKER20_HOST',
@@ -343,14 +345,20 @@ function printFinal(stats) {
 async function runMocha() {
   const files = listSpecFiles();
   log(`mocha: ${files.length} spec file(s)${UNIT ? ' (--unit: integration specs left out)' : ''}`);
-  const mocha = new Mocha({ reporter: 'spec', timeout: 20_000, color: Boolean(process.stdout.isTTY) });
+  const mocha = new Mocha({ reporter: MOCHARC.reporter ?? 'spec', timeout: MOCHARC.timeout ?? 20_000, color: Boolean(process.stdout.isTTY) });
   if (GREP) mocha.grep(GREP);
-  try {
-    const { mochaHooks } = await import(pathToFileURL(ROOT_HOOKS).href);
-    mocha.rootHooks(mochaHooks);
-  } catch (error) {
-    warn(`root hooks ${relative(ROOT, ROOT_HOOKS)} not loaded: ${error.message}`);
+  if (ROOT_HOOK_FILES.length === 0) {
+    warn('.mocharc.yml names no root hooks (require:): the leak check is missing');
     harnessFailures.push('root hooks (leak check) missing');
+  }
+  for (const file of ROOT_HOOK_FILES) {
+    try {
+      const { mochaHooks } = await import(pathToFileURL(file).href);
+      mocha.rootHooks(mochaHooks);
+    } catch (error) {
+      warn(`root hooks ${relative(ROOT, file)} not loaded: ${error.message}`);
+      harnessFailures.push('root hooks (leak check) missing');
+    }
   }
   for (const file of files) mocha.addFile(file);
   try {
