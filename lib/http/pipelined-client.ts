@@ -12,8 +12,7 @@
 // one (each round needs an answer, so this ends); a connection closed before
 // any answer fails its requests.
 
-import { Socket, connect as netConnect } from 'node:net';
-import { isIP } from 'node:net';
+import { type Socket, isIP, connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { type SchedulerLike, type Subscription, asyncScheduler } from 'rxjs';
 import { type HttpResponse, ResponseParser, type ResponseParserLimits } from './response-parser.js';
