@@ -4,6 +4,7 @@ import { type Server, type Socket, createServer as createNetServer } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import fc from 'fast-check';
 import { VirtualTimeScheduler } from 'rxjs';
 import { type HttpResponse, PipelinedHttpClient, type PipelinedHttpOptions } from '../../lib/http/pipelined-client.js';
 import { eventually } from '../helpers/observe.js';
@@ -325,6 +326,81 @@ describe('PipelinedHttpClient (real servers on unix sockets)', function () {
     let late: Outcome | undefined;
     c.get('/n/late', (err) => (late = { err: err! }));
     expect(late?.err?.code).to.equal('ERR_WW_HTTP_DESTROYED');
+  });
+
+  describe('against servers that hang up in every way (fast-check)', () => {
+    /** What the server does on one connection: answer `k` requests, then hang up, cut an answer short, or announce the close. */
+    interface Behaviour {
+      readonly k: number;
+      readonly end: 'close' | 'cut' | 'announce';
+      readonly chunked: boolean;
+    }
+    const behaviourArb: fc.Arbitrary<Behaviour> = fc.record({ k: fc.integer({ min: 0, max: 3 }), end: fc.constantFrom('close' as const, 'cut' as const, 'announce' as const), chunked: fc.boolean() });
+    const response = (k: string, chunkedBody: boolean, close: boolean) => {
+      const body = JSON.stringify({ k });
+      const framing = chunkedBody ? `Transfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n` : `Content-Length: ${body.length}\r\n\r\n${body}`;
+      return `HTTP/1.1 200 OK\r\n${close ? 'Connection: close\r\n' : ''}${framing}`;
+    };
+
+    it('every request gets exactly one callback: its own answer, or a typed error; all are answered when every connection answers something first', async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(behaviourArb, { maxLength: 5 }),
+          fc.integer({ min: 1, max: 24 }),
+          fc.integer({ min: 1, max: 8 }),
+          fc.integer({ min: 1, max: 3 }),
+          async (behaviours, n, maxInFlight, maxConnections) => {
+            const server = await rawServer((conn, socket, requests) => {
+              if (socket.destroyed) return;
+              const b = behaviours[conn - 1] ?? { k: Infinity, end: 'close' as const, chunked: conn % 2 === 0 }; // later connections behave
+              const answered = (socket as Socket & { answered?: number }).answered ?? 0;
+              let a = answered;
+              let out = '';
+              for (; a < requests.length && a < b.k; a++) out += response(pathK(requests[a]!), b.chunked, b.end === 'announce' && a === b.k - 1);
+              (socket as Socket & { answered?: number }).answered = a;
+              if (out !== '') socket.write(out);
+              if (a >= b.k) {
+                if (b.end === 'cut' && requests.length > a) socket.write(response(pathK(requests[a]!), b.chunked, false).slice(0, -5));
+                if (b.end === 'announce' && b.k > 0) socket.end();
+                else socket.destroy();
+              }
+            });
+            const c = new PipelinedHttpClient({ socketPath: server.socketPath }, { maxInFlight, maxConnections });
+            try {
+              const calls = new Map<string, Outcome[]>();
+              const all = keys(n);
+              await new Promise<void>((resolve) => {
+                let left = n;
+                for (const k of all) {
+                  calls.set(k, []);
+                  c.get(`/n/${k}`, (err, res) => {
+                    calls.get(k)!.push(err ? { err } : { res: res! });
+                    if (--left === 0) resolve();
+                  });
+                }
+              });
+              await new Promise((r) => setImmediate(r)); // a late second callback would show here
+              for (const k of all) {
+                const got = calls.get(k)!;
+                expect(got, `callbacks for ${k}`).to.have.length(1);
+                const o = got[0]!;
+                if (o.res) expect(body(o)).to.equal(k);
+                else expect(o.err?.code, o.err?.message).to.be.oneOf(['ERR_WW_HTTP_CLOSED', 'ECONNRESET', 'EPIPE']);
+              }
+              if (behaviours.every((b) => b.k >= 1 && b.end !== 'cut')) {
+                expect(all.map((k) => body(calls.get(k)![0]!))).to.deep.equal(all);
+              }
+              expect(c.connections).to.equal(0);
+              await eventually(() => server.open === 0, 'the server to see every connection closed');
+            } finally {
+              c.destroy();
+              await server.close();
+            }
+          },
+        ),
+        { numRuns: 60 },
+      );
+    });
   });
 
   it('refuses a path that could end the request line', () => {
