@@ -165,6 +165,21 @@ for (const engine of ENGINES) {
       expect(truth.length).to.be.at.least(12);
     });
 
+    it('replays the events of the overlap: a pause made before it subscribed comes after listening', async () => {
+      const id = await lab.run(lab.name('replayed'));
+      await lab.pause(id);
+      const replaying = dockerAdapter({ host: endpoint, eventOverlap: 60_000 });
+      const rec = record(replaying.events());
+      try {
+        await eventually(() => about(rec, id).includes('paused') || rec.error !== undefined, 'the replayed pause');
+        expect(rec.error).to.equal(undefined);
+        expect(rec.values[0]).to.deep.equal({ type: 'listening' });
+      } finally {
+        rec.subscription.unsubscribe();
+        replaying.dispose();
+      }
+    });
+
     it('inspects a burst of starts with bounded concurrency, in engine order', async () => {
       const rec = await listen();
       const ids: string[] = [];

@@ -43,6 +43,22 @@ export interface DockerOptions extends DockerEndpointOptions, DockerInspectOptio
   readonly scheduler?: SchedulerLike;
   /** Environment to read `DOCKER_HOST`, `DOCKER_TLS_VERIFY`, … from (default `process.env`). */
   readonly env?: DockerEnv;
+  /**
+   * On unix sockets, ask the engine to replay the events of the last this
+   * many ms when the event stream opens (default 1,000; 0 turns it off).
+   * Podman 4.3 sends the stream's headers before its event reader runs, so an
+   * event in that instant would be lost; the replay closes the gap. Replayed
+   * events arrive while the watcher synchronises, so they are applied on top
+   * of the list like any other event. Not done over tcp, where the engine's
+   * clock may differ from ours.
+   */
+  readonly eventOverlap?: number;
+}
+
+/** Docker's and Podman's `since`: unix seconds with a nanosecond fraction. */
+export function dockerSince(epochMs: number): string {
+  const ms = Math.max(0, Math.floor(epochMs));
+  return `${Math.floor(ms / 1000)}.${String((ms % 1000) * 1_000_000).padStart(9, '0')}`;
 }
 
 const LISTENING: EngineFeed = Object.freeze({ type: 'listening' });
@@ -128,6 +144,7 @@ export function dockerAdapter(options: DockerOptions = {}): EngineAdapter {
   const scheduler = options.scheduler ?? asyncScheduler;
   const concurrency = Math.max(1, Math.floor(options.inspectConcurrency ?? 64));
   const requestTimeout = options.requestTimeout ?? 30_000;
+  const overlap = endpoint.socketPath === undefined ? 0 : Math.max(0, options.eventOverlap ?? 1_000);
   const inspectOptions: DockerInspectOptions = { packer: options.packer, onPackerError: options.onPackerError };
 
   const agent =
@@ -300,7 +317,11 @@ export function dockerAdapter(options: DockerOptions = {}): EngineAdapter {
 
       let opening: Promise<unknown>;
       try {
-        opening = docker.getEvents({ filters: { type: ['container'], event: [...DOCKER_EVENT_ACTIONS] }, abortSignal: controller.signal });
+        // the engine's wall clock, not the scheduler's (which may be virtual)
+        const since = overlap > 0 ? { since: dockerSince(Date.now() - overlap) } : {};
+        // (dockerode's types say number; the engines take this string, nanoseconds and all)
+        const query = { ...since, filters: { type: ['container'], event: [...DOCKER_EVENT_ACTIONS] }, abortSignal: controller.signal };
+        opening = docker.getEvents(query as unknown as Docker.GetEventsOptions);
       } catch (err) {
         fail(toDockerError(err, url, 'opening the event stream'));
         return release;

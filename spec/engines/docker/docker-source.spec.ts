@@ -8,7 +8,7 @@ import { firstValueFrom, take, toArray } from 'rxjs';
 import type { EngineAdapter, EngineFeed } from '../../../lib/core/engine.js';
 import { EngineError, isEngineError } from '../../../lib/errors.js';
 import { PROJECT_LABEL } from '../../../lib/model/container.js';
-import { dockerAdapter } from '../../../lib/engines/docker/docker-source.js';
+import { dockerAdapter, dockerSince } from '../../../lib/engines/docker/docker-source.js';
 import { type FakeDocker, type FakeEndpoint, type TlsFiles, dockerEvent, fakeDocker, garbageServer, makeTlsFiles, notDockerServer } from '../../fakes/docker-fakes.js';
 import { eventually, record } from './docker-lab.js';
 
@@ -43,6 +43,15 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
   }
   throw new Error('expected a rejection');
 }
+
+describe('dockerSince', () => {
+  it('writes unix seconds with nine fraction digits, as Docker and Podman parse them', () => {
+    expect(dockerSince(1_700_000_000_123)).to.equal('1700000000.123000000');
+    expect(dockerSince(1_700_000_000_000)).to.equal('1700000000.000000000');
+    expect(dockerSince(999.7)).to.equal('0.999000000');
+    expect(dockerSince(-5)).to.equal('0.000000000');
+  });
+});
 
 describe('dockerAdapter against fake endpoints', function () {
   this.timeout(30_000);
@@ -260,14 +269,31 @@ console.log(JSON.stringify(results));
       fake = track(await fakeDocker());
     });
 
-    it('asks for container start/die/died/pause/unpause/rename events only', async () => {
+    it('asks for container start/die/died/pause/unpause/rename events only, replayed from a second before it asked', async () => {
       const adapter = track(dockerAdapter({ host: fake.url }));
+      const before = Date.now();
       const ev = record(adapter.events());
       await eventually(() => ev.values.length === 1, 'listening');
+      const after = Date.now();
       const query = new URLSearchParams(fake.eventQueries[0]);
       expect(JSON.parse(query.get('filters') ?? 'null')).to.deep.equal({ type: ['container'], event: ['start', 'die', 'died', 'pause', 'unpause', 'rename'] });
+      const since = query.get('since') ?? '';
+      expect(since).to.match(/^\d+\.\d{9}$/);
+      expect(Number(since) * 1000).to.be.within(before - 1_000 - 1, after - 1_000);
       ev.subscription.unsubscribe();
       await noConnectionsLeft(fake, adapter);
+    });
+
+    it('eventOverlap sets how far back the replay starts; 0 asks for no replay', async () => {
+      const adapter = track(dockerAdapter({ host: fake.url, eventOverlap: 60_000 }));
+      const before = Date.now();
+      await firstValueFrom(adapter.events());
+      expect(Number(new URLSearchParams(fake.eventQueries[0]).get('since')) * 1000).to.be.within(before - 60_000 - 1, Date.now() - 60_000);
+      const none = track(dockerAdapter({ host: fake.url, eventOverlap: 0 }));
+      await firstValueFrom(none.events());
+      expect(new URLSearchParams(fake.eventQueries[1]).has('since')).to.equal(false);
+      await noConnectionsLeft(fake, adapter);
+      await noConnectionsLeft(fake, none);
     });
 
     it('emits listening once the headers arrive, before any event', async () => {
@@ -552,11 +578,12 @@ console.log(JSON.stringify(results));
       await noConnectionsLeft(fake, adapter);
     }
 
-    it('talks plain HTTP to tcp://host:port', async () => {
+    it('talks plain HTTP to tcp://host:port (and asks for no replay: the engine clock may differ)', async () => {
       const fake = track(await fakeDocker({ tcp: true }));
       const adapter = track(dockerAdapter({ host: fake.url, env: {} }));
       expect(adapter.endpoint).to.match(/^tcp:\/\/127\.0\.0\.1:\d+$/);
       await roundTrip(adapter, fake);
+      expect(new URLSearchParams(fake.eventQueries[0]).has('since')).to.equal(false);
     });
 
     it('talks TLS with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, client certificate included', async () => {
