@@ -1,6 +1,8 @@
 // I/O: the Docker engine (and Podman's Docker-compatible API) as an
-// EngineAdapter over dockerode. Everything engine-shaped is decoded by the pure
-// docker-normalize.ts; this file only moves bytes and keeps order.
+// EngineAdapter: the event stream, info and version over dockerode; the list
+// and the inspections, many small GETs, pipelined by lib/http. Everything
+// engine-shaped is decoded by the pure docker-normalize.ts; this file only
+// moves bytes and keeps order.
 
 import { Agent as HttpAgent, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
@@ -121,12 +123,12 @@ function noop(): void {
 
 /**
  * An {@link EngineAdapter} for a Docker engine or Podman's Docker-compatible
- * API, over dockerode. Cold: `events()` and `snapshot()` open their requests on
- * subscribe and destroy them on unsubscribe; `dispose()` closes the adapter's
- * keep-alive sockets.
+ * API. Cold: `events()` and `snapshot()` open their requests on subscribe and
+ * cancel them on unsubscribe; `dispose()` closes every socket of the adapter.
  *
- * Starts are inspected (for the PID) with up to `inspectConcurrency` requests
- * in flight, and events still come out in the engine's order.
+ * The list and the inspections go over at most 4 connections with requests
+ * pipelined (up to `inspectConcurrency` in flight); starts are inspected (for
+ * the PID) the same way, and events still come out in the engine's order.
  *
  * @throws EngineError `config` when the endpoint or TLS settings are unusable.
  *
