@@ -47,6 +47,9 @@ export class ComposerProject {
 
 const EMPTY_UNNAMED = new ComposerProject('', PersistentMap.empty(), PersistentMap.empty());
 
+/** Lookups a portfolio answers from its trie before it may build a Map index. */
+const INDEX_AFTER_MIN = 16;
+
 /**
  * The alive containers of one engine, grouped into composer projects.
  * Immutable and structurally shared: one change costs O(log n), never a copy of
@@ -62,9 +65,6 @@ const EMPTY_UNNAMED = new ComposerProject('', PersistentMap.empty(), PersistentM
  * await ww.close();
  * ```
  */
-/** Lookups a portfolio answers from its trie before it may build a Map index. */
-const INDEX_AFTER_MIN = 16;
-
 export class Portfolio {
   /** The empty portfolio: only the unnamed project, with no containers. */
   static readonly EMPTY: Portfolio = new Portfolio(
@@ -138,10 +138,7 @@ export class Portfolio {
   }
 
   private buildIndex(): Map<string, Container> {
-    const index = new Map<string, Container>();
-    for (const [key, c] of this.byKey.entries()) index.set(key, c);
-    this.#index = index;
-    return index;
+    return (this.#index = new Map(this.byKey.entries()));
   }
 
   /** All alive containers (frozen array, computed once per portfolio). */
