@@ -77,8 +77,6 @@ class Connection {
   readonly parser: ResponseParser;
   /** Sent requests in the order their answers will come. */
   readonly inflight: Request[] = [];
-  /** Requests still waiting for their answer (cancelled ones excluded). */
-  live = 0;
   answered = 0;
   connected = false;
   closed = false;
@@ -171,9 +169,8 @@ export class PipelinedHttpClient {
       this.scheduleDispatch();
       return;
     }
-    conn.live -= 1;
     // Nobody waits on this connection any more: closing it tells the server to stop working on the rest.
-    if (conn.live === 0) {
+    if (!conn.inflight.some((r) => r.state === 'sent')) {
       this.close(conn);
       this.scheduleDispatch();
     }
@@ -205,7 +202,6 @@ export class PipelinedHttpClient {
       req.state = 'sent';
       req.conn = conn;
       conn.inflight.push(req);
-      conn.live += 1;
       this.inFlight += 1;
       if (conn.out === '') touched.push(conn);
       conn.out += req.head;
@@ -277,15 +273,13 @@ export class PipelinedHttpClient {
     if (conn.closed) return;
     const req = conn.inflight.shift();
     if (req === undefined) {
-      this.fail(conn, new PipelinedHttpError('ERR_WW_HTTP_CLOSED', 'the server sent a response nobody asked for'));
+      this.close(conn); // a response nobody asked for: not a server to trust with more
+      this.scheduleDispatch();
       return;
     }
     this.inFlight -= 1;
     conn.answered += 1;
-    if (req.state === 'sent') {
-      conn.live -= 1;
-      this.finish(req, null, response);
-    }
+    this.finish(req, null, response); // unless it was cancelled
     if (conn.closed) return; // the callback cancelled the rest
     if (!response.keepAlive) {
       // the server closes after this one: what else was sent here goes again on a fresh connection
@@ -362,7 +356,6 @@ export class PipelinedHttpClient {
     this.conns.delete(conn);
     const rest = conn.inflight.splice(0);
     this.inFlight -= rest.length;
-    conn.live = 0;
     if (conn.timer !== undefined) {
       conn.timer.unsubscribe();
       conn.timer = undefined;

@@ -247,39 +247,31 @@ export function dockerAdapter(options: DockerOptions = {}): EngineAdapter {
     });
   }
 
-  const inspectPath = (id: string) => `/containers/${encodeURIComponent(id)}/json`;
-  const inspecting = (id: string) => () => `inspecting container ${id.slice(0, 12)}`;
-
-  /** Decodes one inspection: the alive container, or `null` when it is gone or not alive. @throws EngineError */
-  function decodeInspect(raw: unknown, what: () => string): Container | null {
-    if (raw === GONE) return null;
-    try {
-      return normalizeDockerInspect(raw, inspectOptions);
-    } catch (err) {
-      throw toDockerError(err, url, what());
-    }
+  /** Inspects one container on the pipelined connections: `done` gets the alive container, or `null` when it is gone (404) or not alive. */
+  function inspectOne(id: string, done: (err: unknown, container: Container | null) => void): CancelRequest {
+    const what = () => `inspecting container ${id.slice(0, 12)}`;
+    return fetchJson(`/containers/${encodeURIComponent(id)}/json`, what, true, (err, raw) => {
+      if (err !== null) return done(err, null);
+      if (raw === GONE) return done(null, null);
+      let container: Container | null;
+      try {
+        container = normalizeDockerInspect(raw, inspectOptions);
+      } catch (e) {
+        return done(toDockerError(e, url, what()), null);
+      }
+      done(null, container);
+    });
   }
 
-  /** Inspects one container: the alive container, or `null` when it is gone (404) or not alive. */
+  /** {@link inspectOne} as a cold observable (cancelled on unsubscribe). */
   function inspect(id: string): Observable<Container | null> {
-    return new Observable<Container | null>((subscriber) => {
-      const what = inspecting(id);
-      return fetchJson(inspectPath(id), what, true, (err, raw) => {
-        if (err !== null) {
-          subscriber.error(err);
-          return;
-        }
-        let container: Container | null;
-        try {
-          container = decodeInspect(raw, what);
-        } catch (e) {
-          subscriber.error(e);
-          return;
-        }
+    return new Observable<Container | null>((subscriber) =>
+      inspectOne(id, (err, container) => {
+        if (err !== null) return subscriber.error(err);
         subscriber.next(container);
         subscriber.complete();
-      });
-    });
+      }),
+    );
   }
 
   /** dockerode hands over a Buffer when the body was not JSON: not a Docker engine. */
@@ -433,16 +425,11 @@ export function dockerAdapter(options: DockerOptions = {}): EngineAdapter {
             };
             if (left === 0) return done();
             ids.forEach((id, i) => {
-              const what = inspecting(id);
               cancels.push(
-                fetchJson(inspectPath(id), what, true, (e, raw) => {
+                inspectOne(id, (e, container) => {
                   if (subscriber.closed) return;
                   if (e !== null) return fail(e);
-                  try {
-                    found[i] = decodeInspect(raw, what);
-                  } catch (bad) {
-                    return fail(bad);
-                  }
+                  found[i] = container;
                   if (--left === 0) done();
                 }),
               );
