@@ -3,7 +3,7 @@
 
 import { status } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
-import { EngineError, isEngineError } from '../errors.js';
+import { isEngineError } from '../errors.js';
 import type { EngineErrorCode } from '../errors.js';
 
 /** The `details` grpc-js gives a call we cancelled ourselves (`call.cancel()`). */
@@ -65,43 +65,4 @@ export function grpcErrorCode(error: unknown): EngineErrorCode {
     default:
       return 'engine';
   }
-}
-
-const ADVICE: Record<EngineErrorCode, string> = {
-  unreachable: 'nothing answers there: is the engine running, and is the endpoint right?',
-  protocol: 'something answers there, but not this engine API: check the endpoint and the engine type',
-  permission: 'access refused: run with rights to the socket (e.g. as root)',
-  decode: 'the engine sent data that could not be decoded: a bug, or a proxy in the way',
-  unsupported: 'the engine does not implement this call: upgrade the engine',
-  engine: 'the engine failed the call',
-  closed: 'cancelled by whalewatcher',
-  config: 'the configuration is unusable',
-};
-
-/** Where and what, for {@link grpcEngineError} messages. */
-export interface GrpcErrorContext {
-  /** Endpoint involved, e.g. `unix:///run/containerd/containerd.sock`. */
-  readonly endpoint?: string | undefined;
-  /** What we were doing, e.g. `listing tasks` (goes into the message). */
-  readonly what?: string | undefined;
-}
-
-/**
- * Turns a failed gRPC call into an {@link EngineError} of `engine` (passing
- * EngineErrors through unchanged); the code is {@link grpcErrorCode}'s, the
- * message names the endpoint, the gRPC status and what to do, and `cause` is
- * the original error.
- */
-export function grpcEngineError(engine: string, error: unknown, context: GrpcErrorContext = {}): EngineError {
-  if (isEngineError(error)) return error;
-  const code = grpcErrorCode(error);
-  const where = context.endpoint === undefined ? engine : `${engine} at ${context.endpoint}`;
-  const doing = context.what === undefined ? '' : ` while ${context.what}`;
-  const said = isGrpcServiceError(error)
-    ? `gRPC ${status[error.code] ?? error.code}: ${error.details}`
-    : error instanceof Error
-      ? error.message
-      : String(error);
-  const options = context.endpoint === undefined ? { cause: error } : { cause: error, endpoint: context.endpoint };
-  return new EngineError(engine, code, `${where}${doing}: ${ADVICE[code]} (${said})`, options);
 }

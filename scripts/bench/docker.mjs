@@ -15,7 +15,7 @@
 //      inspect of each container (goal ≤ 0.6) and (b) the best of raw dockerode list + parallel inspect at
 //      concurrency 8/16/32/64 (goal ≤ 1.15). All variants interleaved per round (rotating order), after
 //      warm-up rounds; medians over the rounds. A variant slower than 5 s in warm-up is sampled in 3 rounds
-//      only. Diagnostic rows (no goal): the watcher at other inspectConcurrency values, and the CPU time
+//      only. Diagnostic rows (no goal): the watcher at other concurrency values, and the CPU time
 //      this process spent per sample (process.cpuUsage; the engine's own CPU is not in it).
 //   2. `ww.portfolio.container(x)` by name and by id, as a fraction of ONE `listContainers` round trip
 //      (goal ≤ 1/100,000).
@@ -50,7 +50,7 @@ const ROUNDS = Number(process.env.WW_BENCH_ROUNDS ?? 7);
 const WARMUP = Number(process.env.WW_BENCH_WARMUP ?? 1);
 const DOCKER_CLI = process.env.WW_DOCKER_CLI || 'docker';
 const CONCURRENCIES = [8, 16, 32, 64];
-const ADAPTER_DEFAULT_CONCURRENCY = 64; // DockerOptions.inspectConcurrency default (lib/engines/docker/docker-source.ts)
+const ADAPTER_DEFAULT_CONCURRENCY = 64; // DockerOptions.concurrency default (lib/engines/docker/docker-source.ts)
 const WATCHER_DIAGNOSTIC_CONCURRENCIES = [16, 128];
 const BENCH_LABEL = 'whalewatcher.bench=1';
 const LIST_FILTER = { filters: { status: ['running', 'paused'] } }; // what the adapter lists
@@ -263,7 +263,7 @@ function rawParallel(width) {
 function watcherSync(concurrency) {
   return async () => {
     const t0 = performance.now();
-    const ww = watchDocker(concurrency === undefined ? { host: HOST } : { host: HOST, inspectConcurrency: concurrency });
+    const ww = watchDocker(concurrency === undefined ? { host: HOST } : { host: HOST, concurrency: concurrency });
     try {
       await ww.ready;
       const t = performance.now() - t0;
@@ -341,9 +341,9 @@ async function main() {
   log(`node ${process.version}, ${cpus().length} cores, load average ${loadStart} at start${globalThis.gc ? '' : ' (run with --expose-gc for a GC before each sample)'}`);
 
   // --- 1 + 2 (baseline): interleaved rounds
-  const SHIPPED = `watcher as shipped (inspectConcurrency ${ADAPTER_DEFAULT_CONCURRENCY})`;
+  const SHIPPED = `watcher as shipped (concurrency ${ADAPTER_DEFAULT_CONCURRENCY})`;
   const LIST = 'one listContainers round trip';
-  const diagName = (c) => `watcher at inspectConcurrency ${c}`;
+  const diagName = (c) => `watcher at concurrency ${c}`;
   const variants = [
     ['raw list + serial inspect', rawSerial],
     ...CONCURRENCIES.map((c) => [`raw list + parallel inspect c=${c}`, rawParallel(c)]),
@@ -453,7 +453,7 @@ async function main() {
   const r2 = wwMed / best;
   log(`   watcher / raw serial                     ${r1.toFixed(2)}  goal ≤ 0.6   ${verdict(r1 <= 0.6)}  (paired per-round median ${pairedSerial.toFixed(2)})`);
   log(`   watcher / best raw parallel (c=${String(bestC).padEnd(2)})       ${r2.toFixed(2)}  goal ≤ 1.15  ${verdict(r2 <= 1.15)}  (paired per-round median ${pairedBest.toFixed(2)})`);
-  log('   for diagnosis, not a goal: the watcher at other inspectConcurrency values');
+  log('   for diagnosis, not a goal: the watcher at other concurrency values');
   for (const c of WATCHER_DIAGNOSTIC_CONCURRENCIES) {
     const m = med.get(diagName(c));
     log(`   ${pad(diagName(c))} ${ms(m).padStart(9)}   /serial ${(m / serial).toFixed(2)}, /best parallel ${(m / best).toFixed(2)}`);

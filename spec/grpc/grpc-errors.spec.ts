@@ -9,7 +9,7 @@ import { VersionClient } from '../../lib/gen/containerd/services/version/v1/vers
 import { EngineError } from '../../lib/errors.js';
 import type { EngineErrorCode } from '../../lib/errors.js';
 import { grpcChannelConfig } from '../../lib/grpc/channel.js';
-import { grpcEngineError, grpcErrorCode, isClientCancellation, isGrpcServiceError } from '../../lib/grpc/grpc-errors.js';
+import { grpcErrorCode, isClientCancellation, isGrpcServiceError } from '../../lib/grpc/grpc-errors.js';
 import { unaryCall } from '../../lib/grpc/unary.js';
 import { expectNoLeakedHandles, handleCounts, startTestServer, tick } from './grpc-test-server.js';
 
@@ -65,26 +65,6 @@ describe('grpc/grpc-errors', () => {
       expect(isClientCancellation(serviceError(status.CANCELLED, 'Cancelled on client'))).to.equal(true);
       expect(isClientCancellation(serviceError(status.CANCELLED, 'server gone'))).to.equal(false);
       expect(isClientCancellation(serviceError(status.UNAVAILABLE, 'Cancelled on client'))).to.equal(false);
-    });
-  });
-
-  describe('grpcEngineError', () => {
-    it('makes an EngineError naming engine, endpoint, activity and status, with the cause', () => {
-      const cause = serviceError(status.UNAVAILABLE, 'No connection established. Last error: Error: connect ENOENT /x.sock');
-      const e = grpcEngineError('containerd', cause, { endpoint: 'unix:///x.sock', what: 'listing tasks' });
-      expect(e).to.be.instanceOf(EngineError);
-      expect(e).to.include({ engine: 'containerd', code: 'unreachable', endpoint: 'unix:///x.sock', cause });
-      expect(e.message).to.match(/^containerd at unix:\/\/\/x\.sock while listing tasks: nothing answers there/);
-      expect(e.message).to.contain('gRPC UNAVAILABLE: No connection established');
-    });
-
-    it('passes EngineErrors through and wraps anything else as engine', () => {
-      const original = new EngineError('cri', 'decode', 'bad frame');
-      expect(grpcEngineError('cri', original)).to.equal(original);
-      const e = grpcEngineError('cri', new TypeError('boom'));
-      expect(e).to.include({ code: 'engine' });
-      expect(e.message).to.match(/^cri: the engine failed the call \(boom\)$/);
-      expect(e.endpoint).to.equal(undefined);
     });
   });
 

@@ -40,7 +40,7 @@ describe('criAdapter on containerd16 (CRI plugin without GetContainerEvents)', f
       }
       expect(isEngineError(error), String(error)).to.equal(true);
       expect((error as EngineError).code).to.equal('unsupported');
-      expect((error as EngineError).message).to.match(/containerd 1\.6\.\S+\) does not implement GetContainerEvents \(containerd < 1\.7\?\)/);
+      expect((error as EngineError).message).to.match(/does not implement GetContainerEvents \(containerd < 1\.7\?\) while watching container events \(GetContainerEvents\) \(containerd 1\.6\.\S+\): upgrade the runtime/);
       const info = await adapter.info();
       expect(info).to.include({ id: 'containerd', type: 'k8s.io/cri-api', product: 'containerd', api: `unix://${socket}` });
       expect(info.version).to.match(/^1\.6\./);

@@ -4,8 +4,11 @@
 // events are decoded here. Table-tested with frozen fixtures.
 
 import type { EngineEvent } from '../../core/engine.js';
-import { EngineError } from '../../errors.js';
+import type { EngineError } from '../../errors.js';
 import { type Container, newContainer, packRucksack } from '../../model/container.js';
+import type { PackerOptions } from '../common/adapter-options.js';
+import { decodeError as kitDecodeError } from '../common/decode.js';
+import type { StartHint } from '../common/start-hint.js';
 import { TaskExit, TaskPaused, TaskResumed, TaskStart } from '../../gen/containerd/events/task.js';
 import { Status } from '../../gen/containerd/types/task/task.js';
 
@@ -69,23 +72,19 @@ export interface ContainerdTask {
 /**
  * A `/tasks/start`: the event carries no labels, so the source must fetch the
  * container record (and check that its task still runs) before it can emit
- * `started`, keeping the engine's order.
+ * `started`, keeping the engine's order. `id` is whalewatcher's id
+ * (`namespace/id` outside `default`).
  */
-export interface ContainerdStartHint {
-  readonly type: 'lookup';
+export type ContainerdStartHint = StartHint<{
   /** containerd namespace of the container. */
   readonly namespace: string;
   /** The container's id inside its namespace. */
   readonly containerId: string;
-  /** whalewatcher's id of the container (`namespace/id` outside `default`). */
-  readonly id: string;
   /** PID of the started task, 0 when the event had none. */
   readonly pid: number;
-  /** The event's engine time in ms since the epoch. */
-  readonly time: number;
-}
+}>;
 
-/** What one envelope turns into: an engine event, a start to look up, or nothing (`null`). */
+/** What one envelope turns into: an engine event, a start to inspect, or nothing (`null`). */
 export type ContainerdEventResult = EngineEvent | ContainerdStartHint | null;
 
 /** Options of {@link normalizeContainerdEvent}. */
@@ -105,16 +104,8 @@ export interface ContainerdRaw<C = ContainerdContainerRecord, T = ContainerdTask
   readonly task: T;
 }
 
-/** Options of {@link normalizeContainerdTask}. */
-export interface ContainerdContainerOptions<C = ContainerdContainerRecord, T = ContainerdTask> {
-  /** Packs application data from the raw records into `Container.rucksack`. */
-  readonly packer?: ((raw: ContainerdRaw<C, T>) => unknown) | undefined;
-  /**
-   * Told when the packer throws; the container is then kept without a rucksack
-   * (a faulty packer never stops the watcher). Errors thrown here are ignored.
-   */
-  readonly onPackerError?: ((error: unknown, containerId: string) => void) | undefined;
-}
+/** Options of {@link normalizeContainerdTask}: the packer gets the raw records of one alive container. */
+export type ContainerdContainerOptions<C = ContainerdContainerRecord, T = ContainerdTask> = PackerOptions<ContainerdRaw<C, T>>;
 
 /**
  * whalewatcher's id of a containerd container: the plain id in namespace
@@ -154,7 +145,7 @@ export function isContainerdTaskAlive(status: Status): boolean {
 }
 
 function decodeError(message: string, cause?: unknown): EngineError {
-  return new EngineError(CONTAINERD_ENGINE, 'decode', message, cause === undefined ? undefined : { cause });
+  return kitDecodeError(CONTAINERD_ENGINE, message, { cause });
 }
 
 function ignoredSet(ignore: ContainerdEventOptions['ignoreNamespaces']): ReadonlySet<string> {
@@ -190,7 +181,7 @@ function requireContainerId(envelope: ContainerdEnvelope, containerId: string): 
  * `null` for everything else (other topics, the adapter's own probes, events
  * of ignored namespaces).
  *
- * - `/tasks/start` → a lookup hint (the event has no labels);
+ * - `/tasks/start` → a start hint (the event has no labels);
  * - `/tasks/exit` → `exited` only when `TaskExit.id` equals `TaskExit.container_id`
  *   (or is empty): that is the container's own process. An exec'd process's
  *   exit has the exec id in `id` and leaves the container alive;
@@ -222,7 +213,7 @@ export function normalizeContainerdEvent(envelope: ContainerdEnvelope, options: 
     case '/tasks/start': {
       const start = payload(envelope, 'TaskStart', TaskStart);
       const containerId = requireContainerId(envelope, start.containerId);
-      return Object.freeze({ type: 'lookup', namespace, containerId, id: containerdDisplayId(namespace, containerId), pid: start.pid, time });
+      return Object.freeze({ type: 'inspect', namespace, containerId, id: containerdDisplayId(namespace, containerId), pid: start.pid, time });
     }
     case '/tasks/exit': {
       const exit = payload(envelope, 'TaskExit', TaskExit);

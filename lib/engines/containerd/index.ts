@@ -25,4 +25,4 @@ export {
   normalizeContainerdTask,
   parseContainerdDisplayId,
 } from './containerd-normalize.js';
-export { isContainerdNotFound, toContainerdError } from './containerd-errors.js';
+export { toContainerdError } from './containerd-errors.js';

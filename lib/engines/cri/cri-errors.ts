@@ -1,67 +1,52 @@
-// Maps grpc-js call errors of the CRI RuntimeService to EngineErrors that say
-// what to do. Pure: inspects error objects only.
+// Maps grpc-js call errors of the CRI RuntimeService to EngineErrors in the
+// kit's words. Pure: inspects error objects only.
 
 import { status } from '@grpc/grpc-js';
-import { EngineError, isEngineError } from '../../errors.js';
-import { grpcEngineError, isGrpcServiceError } from '../../grpc/grpc-errors.js';
+import type { EngineError } from '../../errors.js';
+import { isGrpcServiceError } from '../../grpc/grpc-errors.js';
+import { type EngineTerms, engineError } from '../common/engine-error.js';
+import { grpcEngineError, isGrpcNotFound } from '../common/grpc-engine-error.js';
 import { CRI_ENGINE } from './cri-normalize.js';
+
+/** How the CRI adapter's errors name the engine and what to do. */
+export const CRI_TERMS: EngineTerms = Object.freeze({
+  engine: CRI_ENGINE,
+  name: 'the CRI runtime',
+  nobody: 'no CRI runtime',
+  api: 'the CRI v1 RuntimeService (runtime.v1)',
+  socket: 'a CRI runtime socket (containerd with its CRI plugin, cri-o, cri-dockerd)',
+  setting: 'set CONTAINER_RUNTIME_ENDPOINT or the endpoint option',
+  access: 'run as root or with access to the runtime socket',
+  upgrade: 'upgrade the runtime',
+});
 
 /**
  * True when a status call failed because the container or sandbox is gone:
  * gRPC NOT_FOUND (containerd, cri-o), or another status whose details say
  * "not found" (older runtimes wrap it in UNKNOWN).
- *
- * @example
- * ```ts
- * import { isCriNotFound } from 'whalewatcher';
- * const gone = Object.assign(new Error('5 NOT_FOUND'), { code: 5, details: 'not found' });
- * console.log(isCriNotFound(gone)); // true
- * ```
  */
 export function isCriNotFound(error: unknown): boolean {
-  if (!isGrpcServiceError(error)) return false;
-  if (error.code === status.NOT_FOUND) return true;
-  return (error.code === status.UNKNOWN || error.code === status.INTERNAL) && /\bnot found\b|does not exist|no such/i.test(error.details);
+  if (isGrpcNotFound(error)) return true;
+  return isGrpcServiceError(error) && (error.code === status.UNKNOWN || error.code === status.INTERNAL) && /\bnot found\b|does not exist|no such/i.test(error.details);
 }
 
 /**
  * Turns a failed CRI call into an {@link EngineError} of engine `cri` (passing
- * EngineErrors through). A call every CRI runtime has (Version, List*,
- * *Status) answered with UNIMPLEMENTED means the peer is not a CRI v1 runtime:
- * `protocol`, not `unsupported`.
- *
- * @example
- * ```ts
- * import { toCriError } from 'whalewatcher';
- * const refused = Object.assign(new Error('14 UNAVAILABLE'), { code: 14, details: 'connect ECONNREFUSED' });
- * console.log(toCriError(refused, 'unix:///run/crio/crio.sock', 'listing containers').code); // unreachable
- * ```
+ * EngineErrors through). Every call the adapter makes with this mapper is one
+ * every CRI runtime has (Version, List*, *Status): UNIMPLEMENTED means the
+ * peer is not a CRI v1 runtime, `protocol` rather than `unsupported`.
  */
 export function toCriError(error: unknown, endpoint: string, what: string): EngineError {
-  if (isEngineError(error)) return error;
-  if (isGrpcServiceError(error) && error.code === status.UNIMPLEMENTED) {
-    return new EngineError(
-      CRI_ENGINE,
-      'protocol',
-      `something at ${endpoint} speaks gRPC but not the CRI v1 RuntimeService (runtime.v1) while ${what}: check that the endpoint is a CRI runtime socket (containerd with its CRI plugin, cri-o, cri-dockerd) (gRPC UNIMPLEMENTED: ${error.details})`,
-      { cause: error, endpoint },
-    );
-  }
-  return grpcEngineError(CRI_ENGINE, error, { endpoint, what });
+  return grpcEngineError(CRI_TERMS, endpoint, error, what, true);
 }
 
-/** The `unsupported` error for a CRI runtime without `GetContainerEvents`. *
- * @example
- * ```ts
- * import { criEventsUnsupported } from 'whalewatcher';
- * console.log(criEventsUnsupported('unix:///run/containerd/containerd.sock', 'containerd 1.6.20', undefined).message);
- * ```
- */
+/** The `unsupported` error for a CRI runtime without `GetContainerEvents`; `runtime` names it (`containerd 1.6.20`). */
 export function criEventsUnsupported(endpoint: string, runtime: string, cause: unknown): EngineError {
-  return new EngineError(
-    CRI_ENGINE,
-    'unsupported',
-    `the CRI runtime at ${endpoint}${runtime === '' ? '' : ` (${runtime})`} does not implement GetContainerEvents (containerd < 1.7?): upgrade the runtime (containerd 1.7 or later, cri-o 1.26 or later)`,
-    { cause, endpoint },
-  );
+  return engineError(CRI_TERMS, endpoint, 'unsupported', {
+    what: 'watching container events (GetContainerEvents)',
+    said: runtime,
+    cause,
+    headline: `${CRI_TERMS.name} at ${endpoint} does not implement GetContainerEvents (containerd < 1.7?)`,
+    advice: 'upgrade the runtime (containerd 1.7 or later, cri-o 1.26 or later)',
+  });
 }

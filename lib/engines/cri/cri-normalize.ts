@@ -2,8 +2,11 @@
 // No I/O, no node:* imports; everything here is table-tested with frozen fixtures.
 
 import type { EngineEvent } from '../../core/engine.js';
-import { EngineError } from '../../errors.js';
+import type { EngineError } from '../../errors.js';
 import { type Container, PRIVILEGED_LABEL, newContainer, packRucksack } from '../../model/container.js';
+import type { PackerOptions } from '../common/adapter-options.js';
+import { type Json, decodeError as kitDecodeError, isObject } from '../common/decode.js';
+import type { StartHint } from '../common/start-hint.js';
 import {
   type ContainerEventResponse,
   ContainerEventType,
@@ -64,16 +67,8 @@ export interface CriSandboxRaw {
   readonly info: Readonly<Record<string, string>>;
 }
 
-/** Options of {@link normalizeCriContainer} and {@link normalizeCriSandbox}. */
-export interface CriContainerOptions {
-  /** Packs application data from the raw records into `Container.rucksack`. */
-  readonly packer?: ((raw: CriRaw) => unknown) | undefined;
-  /**
-   * Told when the packer throws; the container is then kept without a rucksack
-   * (a faulty packer never stops the watcher). Errors thrown here are ignored.
-   */
-  readonly onPackerError?: ((error: unknown, containerId: string) => void) | undefined;
-}
+/** Options of {@link normalizeCriContainer} and {@link normalizeCriSandbox}: the packer gets the raw records of one alive container or sandbox. */
+export type CriContainerOptions = PackerOptions<CriRaw>;
 
 /**
  * A CRI `CONTAINER_STARTED_EVENT`: the event carries no PID, and a replayed
@@ -81,27 +76,18 @@ export interface CriContainerOptions {
  * may be stale, so the source must ask for the current verbose status before
  * it can emit `started` (keeping the engine's order).
  */
-export interface CriStartHint {
-  readonly type: 'inspect';
+export type CriStartHint = StartHint<{
   /** `sandbox` when the event's id is its pod sandbox's, `container` when it is one of the pod's containers, else `unknown`. */
   readonly kind: 'container' | 'sandbox' | 'unknown';
-  readonly id: string;
-  /** The event's engine time in ms since the epoch. */
-  readonly time: number;
   /** The pod sandbox's id, from the event. */
   readonly sandboxId?: string | undefined;
   /** The pod's metadata, from the event. */
   readonly sandbox?: PodSandboxMetadata | undefined;
-}
+}>;
 
 /** What one CRI container event turns into: an exit, a start to inspect, or nothing (`null`). */
 export type CriEventResult = EngineEvent | CriStartHint | null;
 
-type Json = Record<string, unknown>;
-
-function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 const NS_PER_US = 1000n;
 
@@ -296,14 +282,7 @@ export function normalizeCriSandbox(raw: CriSandboxRaw, options: CriContainerOpt
 }
 
 function decodeError(message: string, raw: ContainerEventResponse): EngineError {
-  let shown: string;
-  try {
-    shown = JSON.stringify(raw, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
-  } catch {
-    shown = String(raw);
-  }
-  if (shown.length > 300) shown = `${shown.slice(0, 300)}…`;
-  return new EngineError(CRI_ENGINE, 'decode', `${message}: ${shown}`);
+  return kitDecodeError(CRI_ENGINE, message, { raw });
 }
 
 /**
@@ -345,7 +324,7 @@ export function normalizeCriEvent(raw: ContainerEventResponse, fallbackTime = 0)
   const podId = nonEmpty(pod?.id);
   const kind: CriStartHint['kind'] =
     podId === id ? 'sandbox' : podId !== undefined || (raw.containersStatuses ?? []).some((s) => s.id === id) ? 'container' : 'unknown';
-  const hint: { -readonly [K in keyof CriStartHint]: CriStartHint[K] } = { type: 'inspect', kind, id, time };
+  const hint: { -readonly [K in keyof CriStartHint]: CriStartHint[K] } = { type: 'inspect', id, time, kind };
   if (kind === 'container') {
     if (podId !== undefined) hint.sandboxId = podId;
     if (pod?.metadata !== undefined) hint.sandbox = pod.metadata;

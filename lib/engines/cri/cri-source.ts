@@ -1,53 +1,28 @@
-// I/O: a CRI runtime (runtime.v1 RuntimeService over gRPC) as an EngineAdapter.
-// Everything engine-shaped is decoded by the pure cri-normalize.ts; this file
-// only makes calls, keeps order, and asks for resyncs.
+// I/O: a CRI runtime (runtime.v1 RuntimeService over gRPC) as an EngineAdapter,
+// in the kit's four parts: raw events (one GetContainerEvents stream, with
+// resync markers), the list (containers + sandboxes, each inspected for its
+// PID), inspect one (a verbose status) and info. Everything engine-shaped is
+// decoded by the pure cri-normalize.ts.
 
 import { existsSync } from 'node:fs';
 import { status as grpcStatus } from '@grpc/grpc-js';
-import {
-  EMPTY,
-  Observable,
-  type SchedulerLike,
-  asyncScheduler,
-  catchError,
-  concatWith,
-  defer,
-  firstValueFrom,
-  forkJoin,
-  from,
-  map,
-  mergeMap,
-  of,
-  throwError,
-  timeout,
-  toArray,
-} from 'rxjs';
-import type { EngineAdapter, EngineFeed, EngineInfo } from '../../core/engine.js';
-import { orderedMergeMap } from '../../core/operators/ordered-merge-map.js';
-import { EngineError } from '../../errors.js';
-import type { Container } from '../../model/container.js';
-import {
-  type ContainerEventResponse,
-  ContainerState,
-  type PodSandboxMetadata,
-  PodSandboxState,
-  RuntimeServiceClient,
-  type VersionResponse,
-} from '../../gen/cri/api.js';
+import { type Observable, catchError, concatWith, defer, filter, firstValueFrom, forkJoin, map, mergeMap, of, throwError } from 'rxjs';
+import type { EngineAdapter, EngineInfo } from '../../core/engine.js';
+import { type ContainerEventResponse, ContainerState, type PodSandboxMetadata, PodSandboxState, RuntimeServiceClient, type VersionResponse } from '../../gen/cri/api.js';
 import { grpcChannelConfig } from '../../grpc/channel.js';
 import { isGrpcServiceError } from '../../grpc/grpc-errors.js';
 import { fromServerStream } from '../../grpc/server-stream.js';
 import { type UnaryMethod, fromUnary } from '../../grpc/unary.js';
-import { criEventsUnsupported, isCriNotFound, toCriError } from './cri-errors.js';
-import {
-  CRI_ENGINE,
-  type CriContainerOptions,
-  type CriStartHint,
-  criInfoSandboxId,
-  normalizeCriContainer,
-  normalizeCriEvent,
-  normalizeCriSandbox,
-} from './cri-normalize.js';
+import type { Container } from '../../model/container.js';
+import { type AdapterOptions, type AdapterSettings, adapterSettings, packerOptions } from '../common/adapter-options.js';
+import { defineAdapter } from '../common/define-adapter.js';
+import { type EngineCalls, engineCalls } from '../common/engine-call.js';
+import { type EngineErrors, engineErrors } from '../common/engine-error.js';
+import { engineInfo } from '../common/engine-info.js';
+import { inspectAll } from '../common/inspect-all.js';
+import { LISTENING, type RawFeed } from '../common/start-hint.js';
+import { CRI_TERMS, criEventsUnsupported, isCriNotFound, toCriError } from './cri-errors.js';
+import { CRI_ENGINE, type CriContainerOptions, type CriStartHint, criInfoSandboxId, normalizeCriContainer, normalizeCriEvent, normalizeCriSandbox } from './cri-normalize.js';
 import { criResync } from './cri-resync.js';
 
 /** Where CRI runtimes listen by default, tried in this order (containerd, cri-o, cri-dockerd), as crictl does. */
@@ -62,9 +37,11 @@ export const DEFAULT_CRI_RESYNC_INTERVAL = 30_000;
 
 /** The kubelet runtime API version sent with `Version` (what crictl sends). */
 const KUBE_RUNTIME_API_VERSION = '0.1.0';
+/** Status calls in flight by default. */
+const DEFAULT_CONCURRENCY = 16;
 
 /** Options of {@link criAdapter} (and of `watchCri`). */
-export interface CriOptions extends CriContainerOptions {
+export interface CriOptions extends AdapterOptions, CriContainerOptions {
   /**
    * The CRI runtime's socket: `unix:///path`, `/path` (or `tcp://host:port`).
    * Default: `CONTAINER_RUNTIME_ENDPOINT`, else the first of
@@ -78,19 +55,7 @@ export interface CriOptions extends CriContainerOptions {
    * loses and replays events, and only a relist repairs that.
    */
   readonly resyncInterval?: number;
-  /** The engine's PID, reported by `info()`. */
-  readonly pid?: number;
-  /** Most status calls in flight at once, for the list and for started events (default 16). */
-  readonly concurrency?: number;
-  /** Longest wait in ms for one answer (a list, a status, the version); default 30,000. */
-  readonly requestTimeout?: number;
-  /** Scheduler for timeouts, periodic relists and the time of events that carry none. */
-  readonly scheduler?: SchedulerLike;
-  /** Environment to read `CONTAINER_RUNTIME_ENDPOINT` from (default `process.env`). */
-  readonly env?: Readonly<Record<string, string | undefined>>;
 }
-
-const LISTENING: EngineFeed = Object.freeze({ type: 'listening' });
 
 /**
  * The endpoint to use: the option, else `CONTAINER_RUNTIME_ENDPOINT`, else the
@@ -120,6 +85,23 @@ export function resolveCriEndpoint(
 type Target =
   | { readonly kind: 'sandbox'; readonly id: string }
   | { readonly kind: 'container' | 'unknown'; readonly id: string; readonly sandboxId?: string | undefined; readonly sandbox?: PodSandboxMetadata | undefined };
+
+/** Everything the four parts share. */
+interface CriClient {
+  readonly endpoint: string;
+  readonly settings: AdapterSettings;
+  readonly errors: EngineErrors;
+  readonly calls: EngineCalls;
+  readonly runtime: RuntimeServiceClient;
+  readonly containerOptions: CriContainerOptions;
+  readonly resyncInterval: number;
+  readonly pid: number | undefined;
+  /** One unary call through the kit. */
+  unary<Req, Res>(what: string, method: UnaryMethod<Req, Res>, request: Req): Observable<Res>;
+  /** The same, `null` when the runtime says the container or sandbox is gone. */
+  unaryOrNull<Req, Res>(what: string, method: UnaryMethod<Req, Res>, request: Req): Observable<Res | null>;
+  dispose(): void;
+}
 
 /**
  * An {@link EngineAdapter} for a CRI runtime (containerd 1.7+ with its CRI
@@ -152,157 +134,154 @@ type Target =
  * ```
  */
 export function criAdapter(options: CriOptions = {}): EngineAdapter {
-  const config = grpcChannelConfig(resolveCriEndpoint(options, options.env ?? process.env), { engine: CRI_ENGINE });
-  const endpoint = config.endpoint;
-  const scheduler = options.scheduler ?? asyncScheduler;
-  const concurrency = Math.max(1, Math.floor(options.concurrency ?? 16));
-  const requestTimeout = options.requestTimeout ?? 30_000;
-  const resyncInterval = options.resyncInterval ?? DEFAULT_CRI_RESYNC_INTERVAL;
-  const containerOptions: CriContainerOptions = { packer: options.packer, onPackerError: options.onPackerError };
-  const client = new RuntimeServiceClient(config.target, config.credentials, config.options);
-  let disposed = false;
-
-  const closedError = (what: string) => new EngineError(CRI_ENGINE, 'closed', `the CRI adapter for ${endpoint} was disposed before ${what}`, { endpoint });
-
-  /** One unary call as a cold observable: cancelled on unsubscribe, bounded by `requestTimeout`, errors mapped; `null` for NOT_FOUND when asked. */
-  function call<Req, Res>(what: string, method: UnaryMethod<Req, Res>, request: Req): Observable<Res>;
-  function call<Req, Res>(what: string, method: UnaryMethod<Req, Res>, request: Req, notFound: 'null'): Observable<Res | null>;
-  function call<Req, Res>(what: string, method: UnaryMethod<Req, Res>, request: Req, notFound?: 'null'): Observable<Res | null> {
-    return defer(() => (disposed ? throwError(() => closedError(what)) : fromUnary(method, request))).pipe(
-      timeout({
-        first: requestTimeout,
-        scheduler,
-        with: () => throwError(() => new EngineError(CRI_ENGINE, 'engine', `the CRI runtime at ${endpoint} did not answer within ${requestTimeout} ms while ${what}: is it overloaded or hung?`, { endpoint })),
-      }),
-      catchError((err: unknown) => (notFound === 'null' && isCriNotFound(err) ? of(null) : throwError(() => toCriError(err, endpoint, what)))),
-    );
-  }
-
-  const version = (): Observable<VersionResponse> =>
-    call('asking for the runtime version', client.version.bind(client), { version: KUBE_RUNTIME_API_VERSION });
-
-  /** The pod metadata of a sandbox (non-verbose status), or undefined when it is gone. */
-  function podOf(sandboxId: string): Observable<PodSandboxMetadata | undefined> {
-    return call(`looking up pod sandbox ${sandboxId.slice(0, 12)}`, client.podSandboxStatus.bind(client), { podSandboxId: sandboxId, verbose: false }, 'null').pipe(
-      map((res) => res?.status?.metadata),
-    );
-  }
-
-  function inspectSandbox(id: string): Observable<Container | null> {
-    return call(`asking for the status of pod sandbox ${id.slice(0, 12)}`, client.podSandboxStatus.bind(client), { podSandboxId: id, verbose: true }, 'null').pipe(
-      map((res) => (res?.status === undefined ? null : normalizeCriSandbox({ kind: 'sandbox', status: res.status, info: res.info }, containerOptions))),
-    );
-  }
-
-  function inspectContainer(target: Target & { kind: 'container' | 'unknown' }): Observable<Container | null> {
-    return call(`asking for the status of container ${target.id.slice(0, 12)}`, client.containerStatus.bind(client), { containerId: target.id, verbose: true }, 'null').pipe(
-      mergeMap((res) => {
-        if (res?.status === undefined) {
-          // an unknown kind of start may have been a sandbox's
-          return target.kind === 'unknown' ? inspectSandbox(target.id) : of(null);
-        }
-        const status = res.status;
-        if (status.state !== ContainerState.CONTAINER_RUNNING) return of(null);
-        const sandboxId = target.sandboxId ?? criInfoSandboxId(res.info);
-        const pod$ = target.sandbox !== undefined || sandboxId === undefined ? of(target.sandbox) : podOf(sandboxId);
-        return pod$.pipe(map((sandbox) => normalizeCriContainer({ kind: 'container', status, info: res.info, sandboxId, sandbox }, containerOptions)));
-      }),
-    );
-  }
-
-  function inspect(target: Target): Observable<Container | null> {
-    return target.kind === 'sandbox' ? inspectSandbox(target.id) : inspectContainer(target);
-  }
-
-  /** A started container or sandbox made whole, or nothing when it is gone or not alive any more (a stale, replayed event). */
-  function started(hint: CriStartHint): Observable<EngineFeed> {
-    const target: Target = hint.kind === 'sandbox' ? { kind: 'sandbox', id: hint.id } : { kind: hint.kind, id: hint.id, sandboxId: hint.sandboxId, sandbox: hint.sandbox };
-    return inspect(target).pipe(mergeMap((container) => (container === null ? EMPTY : of<EngineFeed>(Object.freeze({ type: 'started', container, time: hint.time })))));
-  }
-
-  /** Explains a failed event stream: UNIMPLEMENTED from a runtime that answers `Version` is a runtime without GetContainerEvents. */
-  function eventsFailed(err: unknown): Observable<never> {
-    const what = 'watching container events (GetContainerEvents)';
-    if (isGrpcServiceError(err) && err.code === grpcStatus.UNIMPLEMENTED && !/unknown service/i.test(err.details)) {
-      return version().pipe(
-        mergeMap((v) => throwError(() => criEventsUnsupported(endpoint, `${v.runtimeName} ${v.runtimeVersion}`.trim(), err))),
-      );
-    }
-    return throwError(() => toCriError(err, endpoint, what));
-  }
-
-  return {
+  const client = criClient(options);
+  return defineAdapter<CriStartHint>({
     engine: CRI_ENGINE,
+    endpoint: client.endpoint,
+    concurrency: client.settings.concurrency,
+    rawEvents: () => criEvents(client),
+    list: () => criList(client),
+    inspect: (hint) => criInspect(client, hint.kind === 'sandbox' ? { kind: 'sandbox', id: hint.id } : { kind: hint.kind, id: hint.id, sandboxId: hint.sandboxId, sandbox: hint.sandbox }),
+    info: () => criInfo(client),
+    dispose: () => client.dispose(),
+  });
+}
+
+/** Resolves the endpoint and sets up the client (no I/O yet). */
+function criClient(options: CriOptions): CriClient {
+  const settings = adapterSettings(options, { concurrency: DEFAULT_CONCURRENCY });
+  const config = grpcChannelConfig(resolveCriEndpoint(options, settings.env), { engine: CRI_ENGINE });
+  const endpoint = config.endpoint;
+  const runtime = new RuntimeServiceClient(config.target, config.credentials, config.options);
+  const errors = engineErrors(CRI_TERMS, endpoint);
+  const calls = engineCalls({
+    errors,
+    scheduler: settings.scheduler,
+    requestTimeout: settings.requestTimeout,
+    toError: (err, what) => toCriError(err, endpoint, what),
+    isNotFound: isCriNotFound,
+  });
+  return {
     endpoint,
-
-    events(): Observable<EngineFeed> {
-      return defer(() => {
-        if (disposed) return throwError(() => closedError('watching container events'));
-        const stream$ = fromServerStream<ContainerEventResponse>(() => client.getContainerEvents({})).pipe(
-          concatWith(
-            throwError(() => new EngineError(CRI_ENGINE, 'engine', `the CRI runtime at ${endpoint} ended its container event stream (stopped or restarted?)`, { endpoint })),
-          ),
-          catchError(eventsFailed),
-        );
-        return stream$.pipe(
-          // the Version round trip, made after the stream was opened, also tells a non-CRI peer apart before any list
-          criResync<ContainerEventResponse, EngineFeed>({ marker: LISTENING, interval: resyncInterval, scheduler, gate$: version() }),
-          orderedMergeMap((item): Observable<EngineFeed> => {
-            if (item === LISTENING) return of(LISTENING);
-            const result = normalizeCriEvent(item as ContainerEventResponse, scheduler.now());
-            if (result === null) return EMPTY;
-            if (result.type === 'inspect') return started(result);
-            return of(result);
-          }, concurrency),
-        );
-      });
-    },
-
-    snapshot(): Observable<readonly Container[]> {
-      return forkJoin([
-        call('listing running containers', client.listContainers.bind(client), {
-          filter: { id: '', podSandboxId: '', labelSelector: {}, state: { state: ContainerState.CONTAINER_RUNNING } },
-        }),
-        // all sandboxes: the ready ones are containers, and every one names the pod of its containers
-        call('listing pod sandboxes', client.listPodSandbox.bind(client), {}),
-      ]).pipe(
-        mergeMap(([listed, pods]) => {
-          const podById = new Map(pods.items.map((p) => [p.id, p]));
-          const targets: Target[] = [];
-          for (const p of pods.items) if (p.state === PodSandboxState.SANDBOX_READY && p.id !== '') targets.push({ kind: 'sandbox', id: p.id });
-          for (const c of listed.containers) {
-            if (c.state !== ContainerState.CONTAINER_RUNNING || c.id === '') continue;
-            const pod = podById.get(c.podSandboxId);
-            targets.push({ kind: 'container', id: c.id, sandboxId: c.podSandboxId === '' ? undefined : c.podSandboxId, sandbox: pod?.metadata });
-          }
-          return from(targets).pipe(
-            mergeMap((target) => inspect(target), concurrency),
-            toArray(),
-            map((found) => Object.freeze(found.filter((c): c is Container => c !== null))),
-          );
-        }),
-      );
-    },
-
-    async info(): Promise<EngineInfo> {
-      const v = await firstValueFrom(version());
-      if (v.runtimeName === '' && v.runtimeVersion === '') {
-        throw new EngineError(CRI_ENGINE, 'protocol', `something at ${endpoint} answers the CRI Version call without a runtime name or version: check that the endpoint is a CRI runtime socket`, { endpoint });
-      }
-      return Object.freeze({
-        id: v.runtimeName,
-        type: 'k8s.io/cri-api' as const,
-        version: v.runtimeVersion,
-        api: endpoint,
-        ...(options.pid === undefined ? {} : { pid: options.pid }),
-        product: v.runtimeName,
-      });
-    },
-
-    dispose(): void {
-      if (disposed) return;
-      disposed = true;
-      client.close();
+    settings,
+    errors,
+    calls,
+    runtime,
+    containerOptions: packerOptions(options),
+    resyncInterval: options.resyncInterval ?? DEFAULT_CRI_RESYNC_INTERVAL,
+    pid: options.pid,
+    unary: (what, method, request) => calls.call(what, () => fromUnary(method, request)),
+    unaryOrNull: (what, method, request) => calls.call(what, () => fromUnary(method, request), { notFound: 'null' }),
+    dispose() {
+      if (calls.disposed) return;
+      calls.dispose();
+      runtime.close();
     },
   };
+}
+
+function version(client: CriClient): Observable<VersionResponse> {
+  return client.unary('asking for the runtime version', client.runtime.version.bind(client.runtime), { version: KUBE_RUNTIME_API_VERSION });
+}
+
+// ------------------------------------------------------------------------------------------ raw events
+
+/** One event stream, normalised, with a `listening` whenever a relist is due (see {@link criResync}). */
+function criEvents(client: CriClient): Observable<RawFeed<CriStartHint>> {
+  return defer(() => {
+    if (client.calls.disposed) return throwError(() => client.errors.closed('watching container events'));
+    const stream$ = fromServerStream<ContainerEventResponse>(() => client.runtime.getContainerEvents({})).pipe(
+      concatWith(throwError(() => client.errors.streamEnded('watching container events (GetContainerEvents)'))),
+      catchError((err: unknown) => eventsFailed(client, err)),
+    );
+    return stream$.pipe(
+      // the Version round trip, made after the stream was opened, also tells a non-CRI peer apart before any list
+      criResync<ContainerEventResponse, typeof LISTENING>({ marker: LISTENING, interval: client.resyncInterval, scheduler: client.settings.scheduler, gate$: version(client) }),
+      map((item): RawFeed<CriStartHint> | null => (item === LISTENING ? LISTENING : normalizeCriEvent(item as ContainerEventResponse, client.settings.scheduler.now()))),
+      filter((item): item is RawFeed<CriStartHint> => item !== null),
+    );
+  });
+}
+
+/** Explains a failed event stream: UNIMPLEMENTED from a runtime that answers `Version` is a runtime without GetContainerEvents. */
+function eventsFailed(client: CriClient, err: unknown): Observable<never> {
+  if (isGrpcServiceError(err) && err.code === grpcStatus.UNIMPLEMENTED && !/unknown service/i.test(err.details)) {
+    return version(client).pipe(mergeMap((v) => throwError(() => criEventsUnsupported(client.endpoint, `${v.runtimeName} ${v.runtimeVersion}`.trim(), err))));
+  }
+  return throwError(() => toCriError(err, client.endpoint, 'watching container events (GetContainerEvents)'));
+}
+
+// ------------------------------------------------------------------------------------------ list
+
+/** The list: running containers and ready sandboxes, each inspected (the PID is only in the verbose status). */
+function criList(client: CriClient): Observable<readonly Container[]> {
+  const { runtime } = client;
+  return forkJoin([
+    client.unary('listing running containers', runtime.listContainers.bind(runtime), {
+      filter: { id: '', podSandboxId: '', labelSelector: {}, state: { state: ContainerState.CONTAINER_RUNNING } },
+    }),
+    // all sandboxes: the ready ones are containers, and every one names the pod of its containers
+    client.unary('listing pod sandboxes', runtime.listPodSandbox.bind(runtime), {}),
+  ]).pipe(
+    mergeMap(([listed, pods]) => {
+      const podById = new Map(pods.items.map((p) => [p.id, p]));
+      const targets: Target[] = [];
+      for (const p of pods.items) if (p.state === PodSandboxState.SANDBOX_READY && p.id !== '') targets.push({ kind: 'sandbox', id: p.id });
+      for (const c of listed.containers) {
+        if (c.state !== ContainerState.CONTAINER_RUNNING || c.id === '') continue;
+        const pod = podById.get(c.podSandboxId);
+        targets.push({ kind: 'container', id: c.id, sandboxId: c.podSandboxId === '' ? undefined : c.podSandboxId, sandbox: pod?.metadata });
+      }
+      return inspectAll(targets, (target) => criInspect(client, target), client.settings.concurrency);
+    }),
+  );
+}
+
+// ------------------------------------------------------------------------------------------ inspect one
+
+/** A container or sandbox as it is now: alive (with its PID), or `null` when it is gone or not running (a stale, replayed start). */
+function criInspect(client: CriClient, target: Target): Observable<Container | null> {
+  return target.kind === 'sandbox' ? inspectSandbox(client, target.id) : inspectContainer(client, target);
+}
+
+function inspectSandbox(client: CriClient, id: string): Observable<Container | null> {
+  const { runtime } = client;
+  return client.unaryOrNull(`asking for the status of pod sandbox ${id.slice(0, 12)}`, runtime.podSandboxStatus.bind(runtime), { podSandboxId: id, verbose: true }).pipe(
+    map((res) => (res?.status === undefined ? null : normalizeCriSandbox({ kind: 'sandbox', status: res.status, info: res.info }, client.containerOptions))),
+  );
+}
+
+function inspectContainer(client: CriClient, target: Target & { kind: 'container' | 'unknown' }): Observable<Container | null> {
+  const { runtime } = client;
+  return client.unaryOrNull(`asking for the status of container ${target.id.slice(0, 12)}`, runtime.containerStatus.bind(runtime), { containerId: target.id, verbose: true }).pipe(
+    mergeMap((res) => {
+      if (res?.status === undefined) {
+        // an unknown kind of start may have been a sandbox's
+        return target.kind === 'unknown' ? inspectSandbox(client, target.id) : of(null);
+      }
+      const status = res.status;
+      if (status.state !== ContainerState.CONTAINER_RUNNING) return of(null);
+      const sandboxId = target.sandboxId ?? criInfoSandboxId(res.info);
+      const pod$ = target.sandbox !== undefined || sandboxId === undefined ? of(target.sandbox) : podOf(client, sandboxId);
+      return pod$.pipe(map((sandbox) => normalizeCriContainer({ kind: 'container', status, info: res.info, sandboxId, sandbox }, client.containerOptions)));
+    }),
+  );
+}
+
+/** The pod metadata of a sandbox (non-verbose status), or undefined when it is gone. */
+function podOf(client: CriClient, sandboxId: string): Observable<PodSandboxMetadata | undefined> {
+  const { runtime } = client;
+  return client
+    .unaryOrNull(`looking up pod sandbox ${sandboxId.slice(0, 12)}`, runtime.podSandboxStatus.bind(runtime), { podSandboxId: sandboxId, verbose: false })
+    .pipe(map((res) => res?.status?.metadata));
+}
+
+// ------------------------------------------------------------------------------------------ info
+
+async function criInfo(client: CriClient): Promise<EngineInfo> {
+  const v = await firstValueFrom(version(client));
+  if (v.runtimeName === '' && v.runtimeVersion === '') {
+    throw client.errors.of('protocol', 'asking for the runtime version', 'a Version answer without a runtime name or version');
+  }
+  return engineInfo({ id: v.runtimeName, type: 'k8s.io/cri-api', version: v.runtimeVersion, api: client.endpoint, pid: client.pid, product: v.runtimeName });
 }

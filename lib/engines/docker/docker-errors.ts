@@ -1,8 +1,22 @@
-// Maps what Node's http stack and dockerode throw into EngineErrors that say
-// what to do. Pure (inspects error objects only).
+// Maps what Node's http stack, dockerode and the pipelined client throw into
+// EngineErrors in the kit's words (lib/engines/common/engine-error.ts). Pure:
+// inspects error objects only.
 
-import { EngineError, isEngineError } from '../../errors.js';
+import { type EngineError, isEngineError } from '../../errors.js';
+import { type EngineTerms, engineError, engineErrors } from '../common/engine-error.js';
 import { DOCKER_ENGINE } from './docker-normalize.js';
+
+/** How the Docker adapter's errors name the engine and what to do. */
+export const DOCKER_TERMS: EngineTerms = Object.freeze({
+  engine: DOCKER_ENGINE,
+  name: 'the Docker engine',
+  nobody: 'no Docker engine',
+  api: 'a Docker engine API',
+  socket: 'a Docker or Podman API socket',
+  setting: 'set DOCKER_HOST or the host option',
+  access: "run as root or as a member of the socket's group (e.g. docker), or use a socket you may access",
+  upgrade: 'upgrade the engine',
+});
 
 const UNREACHABLE = new Set(['ENOENT', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ENOTSOCK', 'ENOTDIR']);
 const PERMISSION = new Set(['EACCES', 'EPERM']);
@@ -27,15 +41,16 @@ interface ErrorLike {
   json?: unknown;
 }
 
-/** The HTTP status of a dockerode error, if it was one. */
+/** The HTTP status of a dockerode (or pipelined) HTTP error, if it was one. */
 export function httpStatusOf(err: unknown): number | undefined {
   const status = (err as ErrorLike | null)?.statusCode;
   return typeof status === 'number' ? status : undefined;
 }
 
-/** The engine's own error message from a dockerode HTTP error (Docker and Podman send `{"message": …}`). */
-function engineMessage(err: ErrorLike): string | undefined {
-  const json = err.json;
+/** The engine's own message of an HTTP error (Docker and Podman send `{"message": …}`), if any. */
+export function dockerMessageOf(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const json = (err as ErrorLike).json;
   if (typeof json === 'object' && json !== null && !(json instanceof Uint8Array)) {
     const m = (json as { message?: unknown }).message;
     if (typeof m === 'string' && m !== '') return m;
@@ -43,14 +58,15 @@ function engineMessage(err: ErrorLike): string | undefined {
   return undefined;
 }
 
-/** The engine's own message of a dockerode HTTP error (`{"message": …}`), if any. */
-export function dockerMessageOf(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null ? engineMessage(err as ErrorLike) : undefined;
-}
-
-/** True when a dockerode HTTP error carries a Docker-style JSON body (`{"message": …}`). */
-export function isDockerErrorBody(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && engineMessage(err as ErrorLike) !== undefined;
+/**
+ * True when an inspection failed because the container is gone: Docker answers
+ * 404 with its JSON error body; Podman 4.3 answers 500 "… does not exist in
+ * database: no such container" while a removal is under way.
+ */
+export function isDockerGone(err: unknown): boolean {
+  const status = httpStatusOf(err);
+  if (status === 404) return dockerMessageOf(err) !== undefined;
+  return status === 500 && /no such container/i.test(dockerMessageOf(err) ?? '');
 }
 
 /**
@@ -63,50 +79,31 @@ export function toDockerError(err: unknown, endpoint: string, what: string): Eng
   const e = (typeof err === 'object' && err !== null ? err : {}) as ErrorLike;
   const code = typeof e.code === 'string' ? e.code : undefined;
   const detail = typeof e.message === 'string' ? e.message : String(err);
-  const opts = { cause: err, endpoint };
-  const make = (c: EngineError['code'], message: string) => new EngineError(DOCKER_ENGINE, c, message, opts);
+  const make = (c: EngineError['code'], said: string, headline?: string, advice?: string) => engineError(DOCKER_TERMS, endpoint, c, { what, said, cause: err, headline, advice });
+  const errors = engineErrors(DOCKER_TERMS, endpoint);
 
   const status = httpStatusOf(err);
   if (status !== undefined) {
-    const said = engineMessage(e);
-    if (status === 401 || status === 403) {
-      return make('permission', `the engine at ${endpoint} refused ${what} (HTTP ${status}${said ? `: ${said}` : ''}): check your credentials or TLS client certificate`);
-    }
-    if (status >= 500 && said !== undefined) {
-      return make('engine', `the Docker engine at ${endpoint} failed ${what} (HTTP ${status}: ${said})`);
-    }
-    return make('protocol', `something at ${endpoint} answers HTTP but not like a Docker engine API (HTTP ${status} while ${what}${said ? `: ${said}` : ''}): check that the endpoint is a Docker or Podman API socket`);
+    const said = dockerMessageOf(err);
+    const http = `HTTP ${status}${said === undefined ? '' : `: ${said}`}`;
+    if (status === 401 || status === 403) return make('permission', http, `${endpoint} refused access`, 'check your credentials or TLS client certificate');
+    if (status >= 500 && said !== undefined) return make('engine', http);
+    return make('protocol', http);
   }
   if (code !== undefined) {
-    if (UNREACHABLE.has(code)) {
-      const why = code === 'ENOENT' ? 'no socket there' : code === 'ECONNREFUSED' ? 'connection refused' : code;
-      return make('unreachable', `no Docker engine at ${endpoint} (${why}) while ${what}: is it running? set DOCKER_HOST or the host option`);
-    }
-    if (PERMISSION.has(code)) {
-      return make('permission', `permission denied connecting to ${endpoint} (${code}) while ${what}: run as root or as a member of the socket's group (e.g. docker), or use a socket you may access`);
-    }
-    if (code === 'ERR_WW_HTTP_TIMEOUT') {
-      const after = typeof e.timeoutMs === 'number' ? ` within ${e.timeoutMs} ms` : '';
-      return make('engine', `the Docker engine at ${endpoint} did not answer${after} while ${what}: is it overloaded or hung?`);
-    }
-    if (code === 'ERR_WW_HTTP_DESTROYED') {
-      return make('closed', `the connection to ${endpoint} was closed by whalewatcher while ${what}`);
-    }
-    if (code === 'ERR_WW_HTTP_TOO_LARGE') {
-      return make('decode', `the engine at ${endpoint} sent an answer too large to be Docker's while ${what} (${detail})`);
-    }
+    if (UNREACHABLE.has(code)) return make('unreachable', code === 'ENOENT' ? 'ENOENT: no socket there' : code === 'ECONNREFUSED' ? 'ECONNREFUSED: connection refused' : code);
+    if (PERMISSION.has(code)) return make('permission', code);
+    if (code === 'ERR_WW_HTTP_TIMEOUT') return errors.timedOut(what, typeof e.timeoutMs === 'number' ? e.timeoutMs : undefined, err);
+    if (code === 'ERR_WW_HTTP_DESTROYED') return errors.closed(what, err);
+    if (code === 'ERR_WW_HTTP_TOO_LARGE') return make('decode', detail, `${DOCKER_TERMS.name} at ${endpoint} sent an answer too large to be Docker's`);
     if (code.startsWith('HPE_') || code === 'ERR_INVALID_HTTP_RESPONSE' || code === 'ERR_INVALID_CHAR' || code === 'ERR_WW_HTTP_PARSE') {
-      return make('protocol', `something at ${endpoint} answers, but not with HTTP (${detail}) while ${what}: check that the endpoint is a Docker or Podman API socket`);
+      return make('protocol', detail, `something at ${endpoint} answers, but not with HTTP`);
     }
     if (TLS.has(code) || code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_')) {
-      return make('permission', `TLS with ${endpoint} failed (${code}: ${detail}) while ${what}: check DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem) and DOCKER_TLS_VERIFY`);
+      return make('permission', `${code}: ${detail}`, `TLS with ${endpoint} failed`, 'check DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem) and DOCKER_TLS_VERIFY');
     }
-    if (CONNECTION_LOST.has(code)) {
-      return make('engine', `lost the connection to the Docker engine at ${endpoint} (${code}) while ${what}: the engine stopped or restarted`);
-    }
+    if (CONNECTION_LOST.has(code)) return errors.connectionLost(what, code, err);
   }
-  if (detail === 'socket hang up' || detail === 'aborted') {
-    return make('engine', `lost the connection to the Docker engine at ${endpoint} (${detail}) while ${what}: the engine stopped or restarted`);
-  }
-  return make('engine', `the Docker engine at ${endpoint} failed ${what}: ${detail}`);
+  if (detail === 'socket hang up' || detail === 'aborted') return errors.connectionLost(what, detail, err);
+  return make('engine', detail);
 }

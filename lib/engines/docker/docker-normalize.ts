@@ -4,6 +4,9 @@
 import type { EngineEvent } from '../../core/engine.js';
 import { EngineError } from '../../errors.js';
 import { type Container, PRIVILEGED_LABEL, newContainer, packRucksack } from '../../model/container.js';
+import type { PackerOptions } from '../common/adapter-options.js';
+import { type Json, decodeError as kitDecodeError, isObject } from '../common/decode.js';
+import type { StartHint } from '../common/start-hint.js';
 
 /** Engine name used in the errors of the Docker adapter. */
 export const DOCKER_ENGINE = 'docker';
@@ -20,32 +23,13 @@ export const DOCKER_EVENT_ACTIONS: readonly string[] = Object.freeze(['start', '
  * A Docker `start`: the event carries no PID, so the source must inspect the
  * container before it can emit `started` (keeping the engine's order).
  */
-export interface DockerInspectHint {
-  readonly type: 'inspect';
-  readonly id: string;
-  /** The event's engine time in ms since the epoch. */
-  readonly time: number;
-}
+export type DockerStartHint = StartHint;
 
 /** What one raw event turns into: an engine event, a start to inspect, or nothing (`null`). */
-export type DockerEventResult = EngineEvent | DockerInspectHint | null;
+export type DockerEventResult = EngineEvent | DockerStartHint | null;
 
-/** Options of {@link normalizeDockerInspect}. */
-export interface DockerInspectOptions {
-  /** Packs application data from the raw inspection into `Container.rucksack`. */
-  readonly packer?: ((inspect: unknown) => unknown) | undefined;
-  /**
-   * Told when the packer throws; the container is then kept without a rucksack
-   * (a faulty packer never stops the watcher). Errors thrown here are ignored.
-   */
-  readonly onPackerError?: ((error: unknown, containerId: string) => void) | undefined;
-}
-
-type Json = Record<string, unknown>;
-
-function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+/** Options of {@link normalizeDockerInspect}: the packer gets Docker's raw inspection JSON. */
+export type DockerInspectOptions = PackerOptions<unknown>;
 
 /**
  * The engine's time of an event in ms since the epoch: `timeNano / 1e6`, else
@@ -60,20 +44,13 @@ export function dockerEventTime(raw: Json, fallback: number): number {
   return fallback;
 }
 
-function decodeError(message: string, raw: unknown): EngineError {
-  let shown: string;
-  try {
-    shown = JSON.stringify(raw);
-  } catch {
-    shown = String(raw);
-  }
-  if (shown.length > 300) shown = `${shown.slice(0, 300)}…`;
-  return new EngineError(DOCKER_ENGINE, 'decode', `${message}: ${shown}`);
+function decodeError(message: string, raw: unknown) {
+  return kitDecodeError(DOCKER_ENGINE, message, { raw });
 }
 
 /**
  * Turns one decoded event of Docker's or Podman's `/events` stream into an
- * {@link EngineEvent}, a {@link DockerInspectHint} for `start`, or `null` for
+ * {@link EngineEvent}, a {@link DockerStartHint} for `start`, or `null` for
  * everything else (exec_*, exec, exec_died, init, cleanup, create, kill, stop,
  * destroy, remove, health_status, events of other object types…).
  *

@@ -1,49 +1,33 @@
 // I/O: the Docker engine (and Podman's Docker-compatible API) as an
-// EngineAdapter: the event stream, info and version over dockerode; the list
-// and the inspections, many small GETs, pipelined by lib/http. Everything
-// engine-shaped is decoded by the pure docker-normalize.ts; this file only
-// moves bytes and keeps order.
+// EngineAdapter, in the kit's four parts: raw events (dockerode's event
+// stream), the list and the inspections (many small GETs, pipelined by
+// lib/http), and info (dockerode). Everything engine-shaped is decoded by the
+// pure docker-normalize.ts; this file only moves bytes.
 
 import { Agent as HttpAgent, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { StringDecoder } from 'node:string_decoder';
-import { inspect } from 'node:util';
+import { inspect as utilInspect } from 'node:util';
 import Docker from 'dockerode';
-import {
-  EMPTY,
-  Observable,
-  type SchedulerLike,
-  asyncScheduler,
-  firstValueFrom,
-  mergeMap,
-  of,
-  throwError,
-  timeout,
-  timer,
-} from 'rxjs';
-import type { EngineAdapter, EngineFeed, EngineInfo } from '../../core/engine.js';
-import { orderedMergeMap } from '../../core/operators/ordered-merge-map.js';
+import { Observable, firstValueFrom, forkJoin, map, mergeMap, timer } from 'rxjs';
+import type { EngineAdapter, EngineInfo } from '../../core/engine.js';
 import { EngineError } from '../../errors.js';
-import { type CancelRequest, type HttpTarget, PipelinedHttpClient } from '../../http/pipelined-client.js';
+import { type HttpTarget, PipelinedHttpClient } from '../../http/pipelined-client.js';
 import type { Container } from '../../model/container.js';
+import { type AdapterOptions, type AdapterSettings, type PackerOptions, adapterSettings, packerOptions } from '../common/adapter-options.js';
+import { defineAdapter } from '../common/define-adapter.js';
+import { type CallOptions, type EngineCalls, engineCalls, fromAbortable } from '../common/engine-call.js';
+import { type EngineErrors, engineErrors } from '../common/engine-error.js';
+import { engineInfo } from '../common/engine-info.js';
+import { inspectAll } from '../common/inspect-all.js';
+import { LISTENING, type RawFeed } from '../common/start-hint.js';
 import { type DockerEndpoint, type DockerEndpointOptions, type DockerEnv, resolveDockerEndpoint } from './docker-endpoint.js';
-import { dockerMessageOf, httpStatusOf, isDockerErrorBody, toDockerError } from './docker-errors.js';
-import { DOCKER_ENGINE, DOCKER_EVENT_ACTIONS, type DockerEventResult, type DockerInspectOptions, normalizeDockerEvent, normalizeDockerInspect } from './docker-normalize.js';
+import { DOCKER_TERMS, isDockerGone, toDockerError } from './docker-errors.js';
+import { DOCKER_ENGINE, DOCKER_EVENT_ACTIONS, type DockerStartHint, normalizeDockerEvent, normalizeDockerInspect } from './docker-normalize.js';
 
 /** Options of {@link dockerAdapter} (and of `watchDocker`). */
-export interface DockerOptions extends DockerEndpointOptions, DockerInspectOptions {
-  /**
-   * Most container inspections in flight at once, for the list and for `start`
-   * events together (default 64). They are pipelined over at most 4 connections.
-   */
-  readonly inspectConcurrency?: number;
-  /** The engine's PID, reported by `info()` (whalewatcher cannot learn it through the API). */
-  readonly pid?: number;
-  /** Longest wait in ms for an answer to one request (inspect, list, info, and the event stream's response headers); default 30,000. */
-  readonly requestTimeout?: number;
-  /** Scheduler for request timeouts and for the time of events that carry none. */
-  readonly scheduler?: SchedulerLike;
-  /** Environment to read `DOCKER_HOST`, `DOCKER_TLS_VERIFY`, … from (default `process.env`). */
+export interface DockerOptions extends AdapterOptions, DockerEndpointOptions, PackerOptions<unknown> {
+  /** Environment to read `DOCKER_HOST`, `DOCKER_TLS_VERIFY`, `DOCKER_CERT_PATH` from (default `process.env`). */
   readonly env?: DockerEnv;
   /**
    * On unix sockets, ask the engine to replay the events of the last this
@@ -57,68 +41,37 @@ export interface DockerOptions extends DockerEndpointOptions, DockerInspectOptio
   readonly eventOverlap?: number;
 }
 
-/** Docker's and Podman's `since`: unix seconds with a nanosecond fraction. */
+/** Inspections in flight by default (pipelined over at most {@link MAX_CONNECTIONS} connections). */
+const DEFAULT_CONCURRENCY = 64;
+/** Connections the pipelined client opens at most. */
+const MAX_CONNECTIONS = 4;
+/** `GET /containers/json` of the alive containers (Podman leaves paused ones out without the filter). */
+const LIST_PATH = `/containers/json?filters=${encodeURIComponent(JSON.stringify({ status: ['running', 'paused'] }))}`;
+/** An event line longer than this without a newline is not Docker talking. */
+const MAX_LINE = 1 << 20;
+
+/** Docker's and Podman's `since`: unix seconds with a nanosecond fraction. @internal */
 export function dockerSince(epochMs: number): string {
   const ms = Math.max(0, Math.floor(epochMs));
   return `${Math.floor(ms / 1000)}.${String((ms % 1000) * 1_000_000).padStart(9, '0')}`;
 }
 
-const LISTENING: EngineFeed = Object.freeze({ type: 'listening' });
-/** `GET /containers/json` of the alive containers (Podman leaves paused ones out without the filter). */
-const LIST_PATH = `/containers/json?filters=${encodeURIComponent(JSON.stringify({ status: ['running', 'paused'] }))}`;
-/** What a request for a container that is gone yields. */
-const GONE: unique symbol = Symbol('gone');
-/** An event line longer than this without a newline is not Docker talking. */
-const MAX_LINE = 1 << 20;
-
-/**
- * True when an inspection failed because the container is gone: Docker answers
- * 404; Podman 4.3 answers 500 "… does not exist in database: no such container"
- * while a removal is under way.
- */
-function isGone(err: unknown): boolean {
-  const status = httpStatusOf(err);
-  if (status === 404) return isDockerErrorBody(err);
-  return status === 500 && /no such container/i.test(dockerMessageOf(err) ?? '');
-}
-
-/** dockerode accepts `abortSignal` on info/version too; its type declarations just do not say so. */
-function withSignal(docker: Docker): { info(opts: { abortSignal: AbortSignal }): Promise<unknown>; version(opts: { abortSignal: AbortSignal }): Promise<unknown> } {
-  return docker as unknown as ReturnType<typeof withSignal>;
-}
-
-/**
- * docker-modem runs `util.inspect` over every request's options (debug or not);
- * a plain agent there means walking all its sockets on every request, which
- * measured 40-90x slower syncs. These agents describe themselves in one word.
- */
-class QuietHttpAgent extends HttpAgent {
-  [inspect.custom](): string {
-    return 'HttpAgent';
-  }
-}
-class QuietHttpsAgent extends HttpsAgent {
-  [inspect.custom](): string {
-    return 'HttpsAgent';
-  }
-}
-
-/**
- * An AbortController whose signal docker-modem's per-request
- * `util.inspect(options, { showHidden: true, depth: null })` reads in one step
- * instead of walking the signal's internals and listeners.
- */
-function quietAbortController(): AbortController {
-  const controller = new AbortController();
-  Object.defineProperty(controller.signal, inspect.custom, { value: quietSignal });
-  return controller;
-}
-function quietSignal(): string {
-  return 'AbortSignal';
-}
-
-function noop(): void {
-  // swallow late errors of streams we dropped on purpose
+/** Everything the four parts share: the endpoint, the settings, the clients and the kit's calls. */
+interface DockerClient {
+  readonly endpoint: DockerEndpoint;
+  readonly url: string;
+  readonly settings: AdapterSettings;
+  readonly errors: EngineErrors;
+  readonly calls: EngineCalls;
+  /** dockerode: the event stream, info and version. */
+  readonly modem: Docker;
+  /** The pipelined client: the list and the inspections. */
+  readonly http: PipelinedHttpClient;
+  readonly packer: PackerOptions<unknown>;
+  /** ms of past events to replay when the event stream opens (0: none). */
+  readonly overlap: number;
+  readonly pid: number | undefined;
+  dispose(): void;
 }
 
 /**
@@ -127,8 +80,8 @@ function noop(): void {
  * cancel them on unsubscribe; `dispose()` closes every socket of the adapter.
  *
  * The list and the inspections go over at most 4 connections with requests
- * pipelined (up to `inspectConcurrency` in flight); starts are inspected (for
- * the PID) the same way, and events still come out in the engine's order.
+ * pipelined (up to `concurrency` in flight); starts are inspected (for the
+ * PID) the same way, and events still come out in the engine's order.
  *
  * @throws EngineError `config` when the endpoint or TLS settings are unusable.
  *
@@ -142,17 +95,26 @@ function noop(): void {
  * ```
  */
 export function dockerAdapter(options: DockerOptions = {}): EngineAdapter {
-  const endpoint: DockerEndpoint = resolveDockerEndpoint(options, options.env ?? process.env);
-  const scheduler = options.scheduler ?? asyncScheduler;
-  const concurrency = Math.max(1, Math.floor(options.inspectConcurrency ?? 64));
-  const requestTimeout = options.requestTimeout ?? 30_000;
-  const overlap = endpoint.socketPath === undefined ? 0 : Math.max(0, options.eventOverlap ?? 1_000);
-  const inspectOptions: DockerInspectOptions = { packer: options.packer, onPackerError: options.onPackerError };
+  const client = dockerClient(options);
+  return defineAdapter<DockerStartHint>({
+    engine: DOCKER_ENGINE,
+    endpoint: client.url,
+    concurrency: client.settings.concurrency,
+    rawEvents: () => dockerEvents(client),
+    list: () => dockerList(client),
+    inspect: (hint) => dockerInspect(client, hint.id),
+    info: () => dockerInfo(client),
+    dispose: () => client.dispose(),
+  });
+}
 
+/** Resolves the endpoint and sets up the clients (no I/O yet). */
+function dockerClient(options: DockerOptions): DockerClient {
+  const settings = adapterSettings(options, { concurrency: DEFAULT_CONCURRENCY });
+  const endpoint = resolveDockerEndpoint(options, options.env ?? settings.env);
+  const url = endpoint.url;
   const agent =
-    endpoint.protocol === 'https'
-      ? new QuietHttpsAgent({ keepAlive: true, ...endpoint.tls })
-      : new QuietHttpAgent({ keepAlive: true });
+    endpoint.protocol === 'https' ? new QuietHttpsAgent({ keepAlive: true, ...endpoint.tls }) : new QuietHttpAgent({ keepAlive: true });
   // Every key is given explicitly: docker-modem merges its own DOCKER_HOST/DOCKER_CERT_PATH
   // defaults underneath, which must not override the endpoint resolved here.
   const modemOptions: Record<string, unknown> = {
@@ -169,304 +131,297 @@ export function dockerAdapter(options: DockerOptions = {}): EngineAdapter {
     pathPrefix: undefined,
     headers: {},
   };
-  let docker: Docker;
+  let modem: Docker;
   try {
-    docker = new Docker(modemOptions as Docker.DockerOptions);
+    modem = new Docker(modemOptions as Docker.DockerOptions);
   } catch (err) {
-    throw new EngineError(DOCKER_ENGINE, 'config', `cannot set up a Docker client for ${endpoint.url}: ${(err as Error).message}`, { cause: err, endpoint: endpoint.url });
+    agent.destroy();
+    throw new EngineError(DOCKER_ENGINE, 'config', `cannot set up a Docker client for ${url}: ${(err as Error).message}`, { cause: err, endpoint: url });
   }
-  const url = endpoint.url;
   const target: HttpTarget =
     endpoint.socketPath !== undefined
       ? { socketPath: endpoint.socketPath }
       : { hostname: endpoint.hostname ?? 'localhost', port: endpoint.port ?? 2375, ...(endpoint.tls === undefined ? {} : { tls: endpoint.tls }) };
   // Lists and inspections: many small GETs, pipelined (dockerode spends ~5x the CPU per call).
-  const http = new PipelinedHttpClient(target, { maxInFlight: concurrency, maxConnections: 4, stallTimeout: requestTimeout, scheduler });
-
-  const timedOut = (what: string) => () =>
-    throwError(() => new EngineError(DOCKER_ENGINE, 'engine', `the Docker engine at ${url} did not answer within ${requestTimeout} ms while ${what}: is it overloaded or hung?`, { endpoint: url }));
-
-  /** One request as a cold observable: aborted on unsubscribe, bounded by `requestTimeout`. */
-  function request<T>(what: string, send: (signal: AbortSignal) => Promise<T>): Observable<T> {
-    return new Observable<T>((subscriber) => {
-      const controller = quietAbortController();
-      let settled = false;
-      let pending: Promise<T>;
-      try {
-        pending = send(controller.signal);
-      } catch (err) {
-        subscriber.error(toDockerError(err, url, what));
-        return;
-      }
-      pending.then(
-        (value) => {
-          settled = true;
-          if (subscriber.closed) return;
-          subscriber.next(value);
-          subscriber.complete();
-        },
-        (err: unknown) => {
-          settled = true;
-          if (!subscriber.closed) subscriber.error(toDockerError(err, url, what));
-        },
-      );
-      return () => {
-        if (!settled) controller.abort();
-      };
-    }).pipe(timeout({ first: requestTimeout, scheduler, with: timedOut(what) }));
-  }
-
-  /**
-   * GET `path` on the pipelined connections: the JSON body of a 2xx answer,
-   * {@link GONE} for a container that is gone (when `container` is set), else a
-   * typed error. `what` builds the "while …" of error messages, only when needed.
-   */
-  function fetchJson(path: string, what: () => string, container: boolean, done: (err: EngineError | null, value?: unknown) => void): CancelRequest {
-    return http.get(path, (err, res) => {
-      if (err !== null || res === undefined) {
-        done(toDockerError(err, url, what()));
-        return;
-      }
-      let json: unknown;
-      let parsed = false;
-      try {
-        json = JSON.parse(res.body.toString('utf8'));
-        parsed = true;
-      } catch {
-        // not JSON: decided below
-      }
-      if (res.status >= 200 && res.status < 300) {
-        if (parsed && typeof json === 'object' && json !== null) done(null, json);
-        else done(new EngineError(DOCKER_ENGINE, 'protocol', `something at ${url} answers HTTP but not with Docker's JSON while ${what()}: check that the endpoint is a Docker or Podman API socket`, { endpoint: url }));
-        return;
-      }
-      // the shape dockerode gives its HTTP errors, so one mapping serves both
-      const httpError = Object.assign(new Error(`HTTP ${res.status}`), { statusCode: res.status, json: parsed ? json : res.body.toString('utf8', 0, 512) });
-      if (container && isGone(httpError)) done(null, GONE);
-      else done(toDockerError(httpError, url, what()));
-    });
-  }
-
-  /** Inspects one container on the pipelined connections: `done` gets the alive container, or `null` when it is gone (404) or not alive. */
-  function inspectOne(id: string, done: (err: unknown, container: Container | null) => void): CancelRequest {
-    const what = () => `inspecting container ${id.slice(0, 12)}`;
-    return fetchJson(`/containers/${encodeURIComponent(id)}/json`, what, true, (err, raw) => {
-      if (err !== null) return done(err, null);
-      if (raw === GONE) return done(null, null);
-      let container: Container | null;
-      try {
-        container = normalizeDockerInspect(raw, inspectOptions);
-      } catch (e) {
-        return done(toDockerError(e, url, what()), null);
-      }
-      done(null, container);
-    });
-  }
-
-  /** {@link inspectOne} as a cold observable (cancelled on unsubscribe). */
-  function inspect(id: string): Observable<Container | null> {
-    return new Observable<Container | null>((subscriber) =>
-      inspectOne(id, (err, container) => {
-        if (err !== null) return subscriber.error(err);
-        subscriber.next(container);
-        subscriber.complete();
-      }),
-    );
-  }
-
-  /** dockerode hands over a Buffer when the body was not JSON: not a Docker engine. */
-  function notBytes(raw: unknown, what: string): unknown {
-    if (raw instanceof Uint8Array || typeof raw !== 'object' || raw === null) {
-      throw new EngineError(DOCKER_ENGINE, 'protocol', `something at ${url} answers HTTP but not with Docker's JSON while ${what}: check that the endpoint is a Docker or Podman API socket`, { endpoint: url });
-    }
-    return raw;
-  }
-
-  /** The raw event stream: `listening`, then engine events and start hints in the engine's order. */
-  function rawEvents(): Observable<EngineFeed | Exclude<DockerEventResult, null>> {
-    return new Observable<EngineFeed | Exclude<DockerEventResult, null>>((subscriber) => {
-      const what = 'watching the event stream';
-      const controller = quietAbortController();
-      let stream: IncomingMessage | undefined;
-
-      const release = () => {
-        connectTimer.unsubscribe();
-        controller.abort();
-        if (stream !== undefined) {
-          stream.removeAllListeners('data');
-          stream.removeAllListeners('end');
-          stream.removeAllListeners('close');
-          stream.on('error', noop); // destroy may still report; it is our own doing
-          stream.destroy();
-        }
-      };
-      const fail = (err: EngineError) => {
-        if (subscriber.closed) return;
-        subscriber.error(err); // runs release through the teardown
-      };
-
-      const connectTimer = timer(requestTimeout, scheduler).subscribe(() =>
-        fail(new EngineError(DOCKER_ENGINE, 'engine', `the Docker engine at ${url} did not open its event stream within ${requestTimeout} ms: is it overloaded or hung?`, { endpoint: url })),
-      );
-
-      let opening: Promise<unknown>;
-      try {
-        // the engine's wall clock, not the scheduler's (which may be virtual)
-        const since = overlap > 0 ? { since: dockerSince(Date.now() - overlap) } : {};
-        // (dockerode's types say number; the engines take this string, nanoseconds and all)
-        const query = { ...since, filters: { type: ['container'], event: [...DOCKER_EVENT_ACTIONS] }, abortSignal: controller.signal };
-        opening = docker.getEvents(query as unknown as Docker.GetEventsOptions);
-      } catch (err) {
-        fail(toDockerError(err, url, 'opening the event stream'));
-        return release;
-      }
-      opening.then(
-        (value) => {
-          connectTimer.unsubscribe();
-          const res = value as IncomingMessage;
-          if (subscriber.closed) {
-            // unsubscribed while still connecting
-            res.on('error', noop);
-            res.destroy();
-            return;
-          }
-          stream = res;
-          res.on('error', (err) => fail(toDockerError(err, url, what)));
-          const type = String(res.headers['content-type'] ?? '');
-          if (!type.includes('json') && res.headers['api-version'] === undefined) {
-            fail(new EngineError(DOCKER_ENGINE, 'protocol', `something at ${url} answers HTTP but not like a Docker engine API (event stream of type ${JSON.stringify(type)}): check that the endpoint is a Docker or Podman API socket`, { endpoint: url }));
-            return;
-          }
-          subscriber.next(LISTENING);
-          if (subscriber.closed) return;
-
-          const decoder = new StringDecoder('utf8');
-          let buffered = '';
-          const ended = () =>
-            fail(new EngineError(DOCKER_ENGINE, 'engine', `event stream ended: the Docker engine at ${url} closed it${buffered.trim() === '' ? '' : ' in the middle of an event'} (stopped or restarted?)`, { endpoint: url }));
-          res.on('data', (chunk: Buffer) => {
-            buffered += decoder.write(chunk);
-            let nl: number;
-            while (!subscriber.closed && (nl = buffered.indexOf('\n')) >= 0) {
-              const line = buffered.slice(0, nl).trim();
-              buffered = buffered.slice(nl + 1);
-              if (line === '') continue;
-              let parsed: unknown;
-              try {
-                parsed = JSON.parse(line);
-              } catch (err) {
-                fail(new EngineError(DOCKER_ENGINE, 'decode', `the engine at ${url} sent an event that is not JSON: ${JSON.stringify(line.slice(0, 200))}`, { cause: err, endpoint: url }));
-                return;
-              }
-              let result: DockerEventResult;
-              try {
-                result = normalizeDockerEvent(parsed, scheduler.now());
-              } catch (err) {
-                fail(toDockerError(err, url, what));
-                return;
-              }
-              if (result !== null) subscriber.next(result);
-            }
-            if (buffered.length > MAX_LINE) {
-              fail(new EngineError(DOCKER_ENGINE, 'decode', `the engine at ${url} sent more than ${MAX_LINE} bytes without a line break: not a Docker event stream`, { endpoint: url }));
-            }
-          });
-          res.on('end', ended);
-          res.on('close', ended);
-        },
-        (err: unknown) => {
-          connectTimer.unsubscribe();
-          fail(toDockerError(err, url, 'opening the event stream'));
-        },
-      );
-      return release;
-    });
-  }
-
+  const http = new PipelinedHttpClient(target, {
+    maxInFlight: settings.concurrency,
+    maxConnections: MAX_CONNECTIONS,
+    stallTimeout: settings.requestTimeout,
+    scheduler: settings.scheduler,
+  });
+  const errors = engineErrors(DOCKER_TERMS, url);
+  const calls = engineCalls({
+    errors,
+    scheduler: settings.scheduler,
+    requestTimeout: settings.requestTimeout,
+    toError: (err, what) => toDockerError(err, url, what),
+    isNotFound: isDockerGone,
+  });
   return {
-    engine: DOCKER_ENGINE,
-    endpoint: url,
-
-    events(): Observable<EngineFeed> {
-      return rawEvents().pipe(
-        orderedMergeMap((item) => {
-          if (item.type !== 'inspect') return of(item);
-          const time = item.time;
-          // a start whose container is no longer alive is dropped: its die follows anyway
-          return inspect(item.id).pipe(mergeMap((container) => (container === null ? EMPTY : of<EngineFeed>(Object.freeze({ type: 'started', container, time })))));
-        }, concurrency),
-      );
-    },
-
-    snapshot(): Observable<readonly Container[]> {
-      // One list, then every inspection handed to the pipelined client at once (it keeps
-      // at most inspectConcurrency in flight); results are kept in the list's order.
-      return new Observable<readonly Container[]>((subscriber) => {
-        const cancels: CancelRequest[] = [];
-        const fail = (err: unknown) => {
-          if (!subscriber.closed) subscriber.error(err);
-        };
-        cancels.push(
-          fetchJson(LIST_PATH, () => 'listing containers', false, (err, list) => {
-            if (err !== null) return fail(err);
-            if (!Array.isArray(list)) {
-              return fail(new EngineError(DOCKER_ENGINE, 'protocol', `something at ${url} answers HTTP but not like a Docker engine API (the container list is not a JSON array): check that the endpoint is a Docker or Podman API socket`, { endpoint: url }));
-            }
-            const ids: string[] = [];
-            for (const entry of list as unknown[]) {
-              const id = (entry as { Id?: unknown } | null)?.Id;
-              if (typeof id === 'string' && id !== '') ids.push(id);
-            }
-            const found: (Container | null)[] = new Array<Container | null>(ids.length).fill(null);
-            let left = ids.length;
-            const done = () => {
-              subscriber.next(Object.freeze(found.filter((c): c is Container => c !== null)));
-              subscriber.complete();
-            };
-            if (left === 0) return done();
-            ids.forEach((id, i) => {
-              cancels.push(
-                inspectOne(id, (e, container) => {
-                  if (subscriber.closed) return;
-                  if (e !== null) return fail(e);
-                  found[i] = container;
-                  if (--left === 0) done();
-                }),
-              );
-            });
-          }),
-        );
-        return () => {
-          for (const cancel of cancels) cancel();
-        };
-      });
-    },
-
-    async info(): Promise<EngineInfo> {
-      const [info, version] = await Promise.all([
-        firstValueFrom(request('asking for engine info', (signal) => withSignal(docker).info({ abortSignal: signal }))),
-        firstValueFrom(request('asking for the engine version', (signal) => withSignal(docker).version({ abortSignal: signal }))),
-      ]);
-      const i = notBytes(info, 'asking for engine info') as { ID?: unknown; ServerVersion?: unknown };
-      const v = notBytes(version, 'asking for the engine version') as { Version?: unknown; Components?: unknown };
-      if (typeof i.ID !== 'string' || (typeof i.ServerVersion !== 'string' && typeof v.Version !== 'string')) {
-        throw new EngineError(DOCKER_ENGINE, 'protocol', `something at ${url} answers HTTP but its /info is not a Docker engine's: check that the endpoint is a Docker or Podman API socket`, { endpoint: url });
-      }
-      const components = Array.isArray(v.Components) ? (v.Components as { Name?: unknown }[]) : [];
-      const podman = components.some((c) => typeof c?.Name === 'string' && /podman/i.test(c.Name));
-      return Object.freeze({
-        id: i.ID,
-        type: 'docker.com' as const,
-        version: typeof i.ServerVersion === 'string' ? i.ServerVersion : (v.Version as string),
-        api: url,
-        ...(options.pid === undefined ? {} : { pid: options.pid }),
-        product: podman ? 'podman' : 'docker',
-      });
-    },
-
-    dispose(): void {
+    endpoint,
+    url,
+    settings,
+    errors,
+    calls,
+    modem,
+    http,
+    packer: packerOptions(options),
+    overlap: endpoint.socketPath === undefined ? 0 : Math.max(0, options.eventOverlap ?? 1_000),
+    pid: options.pid,
+    dispose() {
+      calls.dispose();
       http.destroy();
       agent.destroy();
     },
   };
+}
+
+// ------------------------------------------------------------------------------------------ raw events
+
+/** The raw event stream: `listening` once the engine answered, then events and start hints in the engine's order. */
+function dockerEvents(client: DockerClient): Observable<RawFeed<DockerStartHint>> {
+  const { modem, errors, settings, url } = client;
+  return new Observable<RawFeed<DockerStartHint>>((subscriber) => {
+    const what = 'watching the event stream';
+    const controller = quietAbortController();
+    // The response once it arrived; destroyed on teardown.
+    let stream: IncomingMessage | undefined;
+
+    const release = () => {
+      connectTimer.unsubscribe();
+      controller.abort();
+      if (stream !== undefined) {
+        stream.removeAllListeners('data');
+        stream.removeAllListeners('end');
+        stream.removeAllListeners('close');
+        stream.on('error', noop); // destroy may still report; it is our own doing
+        stream.destroy();
+      }
+    };
+    const fail = (err: EngineError) => {
+      if (!subscriber.closed) subscriber.error(err); // runs release through the teardown
+    };
+    if (client.calls.disposed) {
+      fail(errors.closed('opening the event stream'));
+      return;
+    }
+    const connectTimer = timer(settings.requestTimeout, settings.scheduler).subscribe(() => fail(errors.timedOut('opening the event stream', settings.requestTimeout)));
+
+    let opening: Promise<unknown>;
+    try {
+      // the engine's wall clock, not the scheduler's (which may be virtual)
+      const since = client.overlap > 0 ? { since: dockerSince(Date.now() - client.overlap) } : {};
+      // (dockerode's types say number; the engines take this string, nanoseconds and all)
+      const query = { ...since, filters: { type: ['container'], event: [...DOCKER_EVENT_ACTIONS] }, abortSignal: controller.signal };
+      opening = modem.getEvents(query as unknown as Docker.GetEventsOptions);
+    } catch (err) {
+      fail(toDockerError(err, url, 'opening the event stream'));
+      return release;
+    }
+    opening.then(
+      (value) => {
+        connectTimer.unsubscribe();
+        const res = value as IncomingMessage;
+        if (subscriber.closed) {
+          // unsubscribed while still connecting
+          res.on('error', noop);
+          res.destroy();
+          return;
+        }
+        stream = res;
+        res.on('error', (err) => fail(toDockerError(err, url, what)));
+        const type = String(res.headers['content-type'] ?? '');
+        if (!type.includes('json') && res.headers['api-version'] === undefined) {
+          fail(errors.of('protocol', 'opening the event stream', `a response of type ${JSON.stringify(type)}`));
+          return;
+        }
+        subscriber.next(LISTENING);
+        if (subscriber.closed) return;
+
+        const decoder = new StringDecoder('utf8');
+        // Bytes after the last complete line.
+        let buffered = '';
+        const ended = () => fail(errors.streamEnded(what, buffered.trim() === '' ? undefined : 'in the middle of an event'));
+        res.on('data', (chunk: Buffer) => {
+          buffered += decoder.write(chunk);
+          let nl: number;
+          while (!subscriber.closed && (nl = buffered.indexOf('\n')) >= 0) {
+            const line = buffered.slice(0, nl).trim();
+            buffered = buffered.slice(nl + 1);
+            if (line === '') continue;
+            let result: RawFeed<DockerStartHint> | null;
+            try {
+              result = normalizeDockerEvent(parseLine(line, errors), settings.scheduler.now());
+            } catch (err) {
+              fail(toDockerError(err, url, what));
+              return;
+            }
+            if (result !== null) subscriber.next(result);
+          }
+          if (buffered.length > MAX_LINE) fail(errors.of('decode', what, `more than ${MAX_LINE} bytes without a line break: not a Docker event stream`));
+        });
+        res.on('end', ended);
+        res.on('close', ended);
+      },
+      (err: unknown) => {
+        connectTimer.unsubscribe();
+        fail(toDockerError(err, url, 'opening the event stream'));
+      },
+    );
+    return release;
+  });
+}
+
+/** One line of the event stream as JSON, or a `decode` error that shows the line. */
+function parseLine(line: string, errors: EngineErrors): unknown {
+  try {
+    return JSON.parse(line);
+  } catch (err) {
+    throw errors.of('decode', 'reading the event stream', `an event that is not JSON: ${JSON.stringify(line.slice(0, 200))}`, err);
+  }
+}
+
+// ------------------------------------------------------------------------------------------ list
+
+/** The list: the ids of the alive containers, each inspected (the PID is only in the inspection), in the list's order. */
+function dockerList(client: DockerClient): Observable<readonly Container[]> {
+  const what = 'listing containers';
+  return getJson(client, what, LIST_PATH).pipe(
+    mergeMap((list) => {
+      if (!Array.isArray(list)) throw client.errors.of('protocol', what, 'the container list is not a JSON array');
+      const ids: string[] = [];
+      for (const entry of list as unknown[]) {
+        const id = (entry as { Id?: unknown } | null)?.Id;
+        if (typeof id === 'string' && id !== '') ids.push(id);
+      }
+      // all at once: the pipelined client keeps at most `concurrency` in flight
+      return inspectAll(ids, (id) => dockerInspect(client, id), Infinity);
+    }),
+  );
+}
+
+// ------------------------------------------------------------------------------------------ inspect one
+
+/** Inspects one container: the alive container, or `null` when it is gone or not alive. */
+function dockerInspect(client: DockerClient, id: string): Observable<Container | null> {
+  const what = `inspecting container ${id.slice(0, 12)}`;
+  return getJson(client, what, `/containers/${encodeURIComponent(id)}/json`, { notFound: 'null' }).pipe(
+    map((raw) => {
+      if (raw === null) return null;
+      try {
+        return normalizeDockerInspect(raw, client.packer);
+      } catch (e) {
+        throw toDockerError(e, client.url, what);
+      }
+    }),
+  );
+}
+
+/**
+ * GET `path` over the pipelined connections, through the kit's call: the JSON
+ * object of a 2xx answer; an HTTP error (status and body, as dockerode gives
+ * them) for anything else, which the kit maps (a gone container to `null`
+ * when asked). The pipelined client bounds the wait itself.
+ */
+function getJson(client: DockerClient, what: string, path: string, options?: CallOptions & { readonly notFound: 'null' }): Observable<unknown> {
+  const open = () =>
+    new Observable<unknown>((subscriber) =>
+      client.http.get(path, (err, res) => {
+        if (err !== null || res === undefined) return subscriber.error(err);
+        let json: unknown;
+        let parsed = false;
+        try {
+          json = JSON.parse(res.body.toString('utf8'));
+          parsed = true;
+        } catch {
+          // not JSON: decided below
+        }
+        if (res.status >= 200 && res.status < 300) {
+          if (parsed && typeof json === 'object' && json !== null) {
+            subscriber.next(json);
+            subscriber.complete();
+          } else subscriber.error(client.errors.of('protocol', what, "an answer that is not Docker's JSON"));
+          return;
+        }
+        // the shape dockerode gives its HTTP errors, so one mapping serves both
+        subscriber.error(Object.assign(new Error(`HTTP ${res.status}`), { statusCode: res.status, json: parsed ? json : res.body.toString('utf8', 0, 512) }));
+      }),
+    );
+  return options === undefined ? client.calls.call(what, open, { timed: false }) : client.calls.call(what, open, { ...options, timed: false });
+}
+
+// ------------------------------------------------------------------------------------------ info
+
+/** The engine's identity: `/info` and `/version` (which tells Podman apart). */
+async function dockerInfo(client: DockerClient): Promise<EngineInfo> {
+  const { calls, modem, errors } = client;
+  const ask = (what: string, send: (signal: AbortSignal) => Promise<unknown>) =>
+    calls.call(what, () => fromAbortable(send, quietAbortController)).pipe(map((raw) => notBytes(raw, errors, what)));
+  const modemWithSignal = modem as unknown as {
+    info(opts: { abortSignal: AbortSignal }): Promise<unknown>;
+    version(opts: { abortSignal: AbortSignal }): Promise<unknown>;
+  };
+  const [info, version] = await firstValueFrom(
+    forkJoin([
+      ask('asking for engine info', (abortSignal) => modemWithSignal.info({ abortSignal })),
+      ask('asking for the engine version', (abortSignal) => modemWithSignal.version({ abortSignal })),
+    ]),
+  );
+  const i = info as { ID?: unknown; ServerVersion?: unknown };
+  const v = version as { Version?: unknown; Components?: unknown };
+  if (typeof i.ID !== 'string' || (typeof i.ServerVersion !== 'string' && typeof v.Version !== 'string')) {
+    throw errors.of('protocol', 'asking for engine info', "an /info that is not a Docker engine's");
+  }
+  const components = Array.isArray(v.Components) ? (v.Components as { Name?: unknown }[]) : [];
+  const podman = components.some((c) => typeof c?.Name === 'string' && /podman/i.test(c.Name));
+  return engineInfo({
+    id: i.ID,
+    type: 'docker.com',
+    version: typeof i.ServerVersion === 'string' ? i.ServerVersion : (v.Version as string),
+    api: client.url,
+    pid: client.pid,
+    product: podman ? 'podman' : 'docker',
+  });
+}
+
+/** dockerode hands over a Buffer when the body was not JSON: not a Docker engine. */
+function notBytes(raw: unknown, errors: EngineErrors, what: string): unknown {
+  if (raw instanceof Uint8Array || typeof raw !== 'object' || raw === null) throw errors.of('protocol', what, "an answer that is not Docker's JSON");
+  return raw;
+}
+
+// ------------------------------------------------------------------------------------------ dockerode's quirks
+
+/**
+ * docker-modem runs `util.inspect` over every request's options (debug or not);
+ * a plain agent there means walking all its sockets on every request, which
+ * measured 40-90x slower syncs. These agents describe themselves in one word.
+ */
+class QuietHttpAgent extends HttpAgent {
+  [utilInspect.custom](): string {
+    return 'HttpAgent';
+  }
+}
+class QuietHttpsAgent extends HttpsAgent {
+  [utilInspect.custom](): string {
+    return 'HttpsAgent';
+  }
+}
+
+/**
+ * An AbortController whose signal docker-modem's per-request
+ * `util.inspect(options, { showHidden: true, depth: null })` reads in one step
+ * instead of walking the signal's internals and listeners.
+ */
+function quietAbortController(): AbortController {
+  const controller = new AbortController();
+  Object.defineProperty(controller.signal, utilInspect.custom, { value: quietSignal });
+  return controller;
+}
+function quietSignal(): string {
+  return 'AbortSignal';
+}
+
+function noop(): void {
+  // swallow late errors of streams we dropped on purpose
 }

@@ -13,7 +13,7 @@ export {
   DOCKER_ENGINE,
   DOCKER_EVENT_ACTIONS,
   type DockerEventResult,
-  type DockerInspectHint,
+  type DockerStartHint,
   type DockerInspectOptions,
   dockerEventTime,
   normalizeDockerEvent,

@@ -56,12 +56,12 @@ const exit = (ns: string, cid: string, id: string, pid = 42) => envelope(ns, '/t
 const paused = (ns: string, id: string) => envelope(ns, '/tasks/paused', { name: 'TaskPaused', msg: { containerId: id } });
 const resumed = (ns: string, id: string) => envelope(ns, '/tasks/resumed', { name: 'TaskResumed', msg: { containerId: id } });
 
-/** A compact view of a result: `lookup:<ns>:<cid>:<id>:<pid>`, `exited:<id>` …, `-` for null. */
+/** A compact view of a result: `inspect:<ns>:<cid>:<id>:<pid>`, `exited:<id>` …, `-` for null. */
 function show(r: ContainerdEventResult): string {
   if (r === null) return '-';
   switch (r.type) {
-    case 'lookup':
-      return `lookup:${r.namespace}:${r.containerId}:${r.id}:${r.pid}`;
+    case 'inspect':
+      return `inspect:${r.namespace}:${r.containerId}:${r.id}:${r.pid}`;
     case 'started':
       return `started:${r.container.id}`;
     case 'renamed':
@@ -106,13 +106,13 @@ describe('containerd-normalize', () => {
         '/tasks/delete',
         '/containers/delete',
       ]);
-      expect(got).to.deep.equal(['-', '-', 'lookup:ns2:fx1:ns2/fx1:15469', 'paused:ns2/fx1', 'unpaused:ns2/fx1', '-', '-', '-', 'exited:ns2/fx1', '-', '-']);
+      expect(got).to.deep.equal(['-', '-', 'inspect:ns2:fx1:ns2/fx1:15469', 'paused:ns2/fx1', 'unpaused:ns2/fx1', '-', '-', '-', 'exited:ns2/fx1', '-', '-']);
     });
 
     it('takes the time from the envelope (seconds + nanos → ms)', () => {
       const env = Envelope.decode(Buffer.from(CONTAINERD17_NS2_LIFECYCLE[2]!.hex, 'hex'));
       const r = normalizeContainerdEvent(env);
-      expect(r?.type).to.equal('lookup');
+      expect(r?.type).to.equal('inspect');
       expect(r?.time).to.equal(1_795_436_941_000 + 416_042_462 / 1e6);
     });
 
@@ -125,8 +125,8 @@ describe('containerd-normalize', () => {
 
   describe('normalizeContainerdEvent', () => {
     const table: { what: string; env: ContainerdEnvelope; want: string; ignore?: readonly string[] }[] = [
-      { what: 'start in default: plain id', env: start('default', 'web1', 7), want: 'lookup:default:web1:web1:7' },
-      { what: 'start in ns2: namespace/id', env: start('ns2', 'web1', 7), want: 'lookup:ns2:web1:ns2/web1:7' },
+      { what: 'start in default: plain id', env: start('default', 'web1', 7), want: 'inspect:default:web1:web1:7' },
+      { what: 'start in ns2: namespace/id', env: start('ns2', 'web1', 7), want: 'inspect:ns2:web1:ns2/web1:7' },
       { what: 'container exit (id == container_id)', env: exit('default', 'web1', 'web1'), want: 'exited:web1' },
       { what: 'container exit in ns2', env: exit('ns2', 'web1', 'web1'), want: 'exited:ns2/web1' },
       { what: 'container exit with an empty id (init process)', env: exit('ns2', 'web1', ''), want: 'exited:ns2/web1' },
@@ -136,7 +136,7 @@ describe('containerd-normalize', () => {
       { what: 'resumed', env: resumed('ns3', 'web1'), want: 'unpaused:ns3/web1' },
       { what: 'moby ignored by default', env: start('moby', 'abc'), want: '-' },
       { what: 'k8s.io ignored by default', env: exit('k8s.io', 'abc', 'abc'), want: '-' },
-      { what: 'moby watched when not ignored', env: start('moby', 'abc'), want: 'lookup:moby:abc:moby/abc:42', ignore: [] },
+      { what: 'moby watched when not ignored', env: start('moby', 'abc'), want: 'inspect:moby:abc:moby/abc:42', ignore: [] },
       { what: 'default ignored on request', env: paused('default', 'x'), want: '-', ignore: ['default'] },
       { what: 'other topic', env: envelope('default', '/tasks/delete', { name: 'TaskExit', msg: { containerId: 'x', id: 'x', pid: 1, exitStatus: 0 } }), want: '-' },
       { what: 'probe topic', env: deepFreeze({ timestamp: TS, namespace: 'default', topic: '/whalewatcher/hello', event: { typeUrl: 'whalewatcher.Probe', value: Buffer.from('x') } }), want: '-' },
@@ -155,7 +155,7 @@ describe('containerd-normalize', () => {
     it('accepts a type.googleapis.com/ style type URL', () => {
       const env = start('default', 'a');
       const prefixed = deepFreeze({ ...env, event: { typeUrl: 'type.googleapis.com/containerd.events.TaskStart', value: env.event!.value } });
-      expect(show(normalizeContainerdEvent(prefixed))).to.equal('lookup:default:a:a:42');
+      expect(show(normalizeContainerdEvent(prefixed))).to.equal('inspect:default:a:a:42');
     });
 
     it('uses the fallback time when the envelope has none', () => {

@@ -119,7 +119,7 @@ describe('criAdapter (against fake CRI endpoints)', function () {
             expect(codes, e.message).to.include(e.code);
             expect(e.engine).to.equal('cri');
           }
-          if (codes.includes('protocol') && codes.length === 1) expect(fromSnapshot.message).to.include('not the CRI v1 RuntimeService');
+          if (codes.includes('protocol') && codes.length === 1) expect(fromSnapshot.message).to.include('not like the CRI v1 RuntimeService');
         } finally {
           adapter.dispose();
           await peer.close();
@@ -259,7 +259,7 @@ describe('criAdapter (against fake CRI endpoints)', function () {
         fake.endStreams();
         await eventually(() => rec.error !== undefined, 'the error');
         expect((rec.error as EngineError).code).to.equal('engine');
-        expect((rec.error as EngineError).message).to.include('ended its container event stream');
+        expect((rec.error as EngineError).message).to.include('ended the stream while watching container events');
 
         const rec2 = record(adapter.events());
         await fake.waitForStreams(1);

@@ -1,0 +1,66 @@
+// The options every engine adapter takes, and their defaults, written once.
+
+import { type SchedulerLike, asyncScheduler } from 'rxjs';
+
+/** Default longest wait in ms for one answer from an engine (a call, a list, the event stream's first answer). */
+export const DEFAULT_REQUEST_TIMEOUT = 30_000;
+
+/**
+ * Options every engine adapter (and so every `watchX` factory) takes, with
+ * the same name and meaning for every engine.
+ */
+export interface AdapterOptions {
+  /** The engine's PID, reported by `info()` (whalewatcher cannot learn it through the engine's API). */
+  readonly pid?: number;
+  /**
+   * Most inspections in flight at once, for the list and for started
+   * containers together: Docker `GET /containers/{id}/json` (default 64,
+   * pipelined over at most 4 connections), containerd container and task
+   * look-ups (default 16), CRI status calls (default 16). Results stay in the
+   * engine's order.
+   */
+  readonly concurrency?: number;
+  /** Longest wait in ms for one answer (a call, a list, the event stream's first answer); default 30,000. */
+  readonly requestTimeout?: number;
+  /** Scheduler for request timeouts, periodic work and the time of events that carry none (`TestScheduler` in tests). */
+  readonly scheduler?: SchedulerLike;
+  /** Environment to read the engine's endpoint variable from (`DOCKER_HOST`, `CONTAINERD_ADDRESS`, `CONTAINER_RUNTIME_ENDPOINT`); default `process.env`. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * The rucksack options every adapter takes: `packer` keeps what an
+ * application needs from the engine's raw data of an alive container.
+ */
+export interface PackerOptions<Raw> {
+  /** Packs application data from the engine's raw records of one container into `Container.rucksack`. */
+  readonly packer?: ((raw: Raw) => unknown) | undefined;
+  /**
+   * Told when the packer throws; the container is then kept without a rucksack
+   * (a faulty packer never stops the watcher). Errors thrown here are ignored.
+   */
+  readonly onPackerError?: ((error: unknown, containerId: string) => void) | undefined;
+}
+
+/** {@link AdapterOptions} resolved against an engine's defaults. @internal */
+export interface AdapterSettings {
+  readonly scheduler: SchedulerLike;
+  readonly concurrency: number;
+  readonly requestTimeout: number;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** Resolves the common options; `concurrency` falls back to the engine's own default. @internal */
+export function adapterSettings(options: AdapterOptions, defaults: { readonly concurrency: number }): AdapterSettings {
+  return {
+    scheduler: options.scheduler ?? asyncScheduler,
+    concurrency: Math.max(1, Math.floor(options.concurrency ?? defaults.concurrency)),
+    requestTimeout: options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT,
+    env: options.env ?? process.env,
+  };
+}
+
+/** Just the packer options of `options` (so that raw option bags are not handed to normalisers). @internal */
+export function packerOptions<Raw>(options: PackerOptions<Raw>): PackerOptions<Raw> {
+  return { packer: options.packer, onPackerError: options.onPackerError };
+}
