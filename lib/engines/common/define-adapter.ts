@@ -1,42 +1,80 @@
 import type { Observable } from 'rxjs';
 import type { EngineAdapter, EngineFeed, EngineInfo } from '../../core/engine.js';
+import type { EngineError } from '../../errors.js';
 import type { Container } from '../../model/container.js';
+import { type AdapterOptions, type AdapterSettings, adapterSettings } from './adapter-options.js';
+import { type EngineCalls, engineCalls } from './engine-call.js';
+import { type EngineErrors, type EngineTerms, engineErrors } from './engine-error.js';
 import { resolveStarts } from './resolve-starts.js';
 import type { RawFeed, StartHint } from './start-hint.js';
 
-/**
- * The four parts of an engine adapter, plus its resources. Everything else
- * (order, concurrency, the start → inspect → `started` step) is the kit's.
- * @internal
- */
-export interface AdapterParts<H extends StartHint> {
+/** What every adapter's client has: where, how, the kit's errors and calls. An engine's client adds its own transports. @internal */
+export interface AdapterBase {
   /** Engine name for errors and logs: `docker`, `containerd`, `cri`. */
   readonly engine: string;
   /** The endpoint as a URL-ish string. */
   readonly endpoint: string;
-  /** Most inspections in flight at once. */
-  readonly concurrency: number;
-  /** Raw events: `listening` once the engine accepted the subscription, then events and start hints in the engine's order. Cold. */
-  rawEvents(): Observable<RawFeed<H>>;
-  /** The list: the alive containers, emitted once. Cold. */
-  list(): Observable<readonly Container[]>;
-  /** Inspects one started container: the alive container, or `null` when it is gone or not alive. Cold. */
-  inspect(hint: H): Observable<Container | null>;
-  /** The engine's identity. */
-  info(): Promise<EngineInfo>;
-  /** Releases the adapter's clients. Idempotent. */
-  dispose(): void;
+  readonly settings: AdapterSettings;
+  readonly errors: EngineErrors;
+  readonly calls: EngineCalls;
+  /** The engine's PID, when the caller told it. */
+  readonly pid: number | undefined;
 }
 
-/** An {@link EngineAdapter} from its four parts. @internal */
-export function defineAdapter<H extends StartHint>(parts: AdapterParts<H>): EngineAdapter {
-  const starts = resolveStarts<H>((hint) => parts.inspect(hint), parts.concurrency);
+/** How an engine's adapter base is made. @internal */
+export interface AdapterBaseSpec {
+  readonly terms: EngineTerms;
+  /** The resolved endpoint. */
+  readonly endpoint: string;
+  /** The engine's default of `concurrency`. */
+  readonly concurrency: number;
+  /** The engine's error mapper. */
+  readonly toError: (err: unknown, endpoint: string, what: string) => EngineError;
+  /** True when a call failed because its container is gone. */
+  readonly isNotFound: (err: unknown) => boolean;
+}
+
+/** The settings, errors and calls of one adapter, made the same way for every engine. @internal */
+export function adapterBase(options: AdapterOptions, spec: AdapterBaseSpec): AdapterBase {
+  const settings = adapterSettings(options, { concurrency: spec.concurrency });
+  const { endpoint, toError } = spec;
+  const errors = engineErrors(spec.terms, endpoint);
+  const calls = engineCalls({
+    errors,
+    scheduler: settings.scheduler,
+    requestTimeout: settings.requestTimeout,
+    toError: (err, what) => toError(err, endpoint, what),
+    isNotFound: spec.isNotFound,
+  });
+  return { engine: spec.terms.engine, endpoint, settings, errors, calls, pid: options.pid };
+}
+
+/**
+ * The four parts of an engine adapter, each a function of the engine's
+ * client. Everything else (order, concurrency, the start → inspect →
+ * `started` step, the adapter's shape) is the kit's.
+ * @internal
+ */
+export interface AdapterParts<C extends AdapterBase, H extends StartHint> {
+  /** Raw events: `listening` once the engine accepted the subscription, then events and start hints in the engine's order. Cold. */
+  rawEvents(client: C): Observable<RawFeed<H>>;
+  /** The list: the alive containers, emitted once. Cold. */
+  list(client: C): Observable<readonly Container[]>;
+  /** Inspects one started container: the alive container, or `null` when it is gone or not alive. Cold. */
+  inspect(client: C, hint: H): Observable<Container | null>;
+  /** The engine's identity. */
+  info(client: C): Promise<EngineInfo>;
+}
+
+/** An {@link EngineAdapter} from an engine's client (whose `dispose` releases it) and its four parts. @internal */
+export function defineAdapter<C extends AdapterBase & { dispose(): void }, H extends StartHint>(client: C, parts: AdapterParts<C, H>): EngineAdapter {
+  const starts = resolveStarts<H>((hint) => parts.inspect(client, hint), client.settings.concurrency);
   return {
-    engine: parts.engine,
-    endpoint: parts.endpoint,
-    events: (): Observable<EngineFeed> => parts.rawEvents().pipe(starts),
-    snapshot: () => parts.list(),
-    info: () => parts.info(),
-    dispose: () => parts.dispose(),
+    engine: client.engine,
+    endpoint: client.endpoint,
+    events: (): Observable<EngineFeed> => parts.rawEvents(client).pipe(starts),
+    snapshot: () => parts.list(client),
+    info: () => parts.info(client),
+    dispose: () => client.dispose(),
   };
 }

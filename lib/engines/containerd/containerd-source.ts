@@ -20,10 +20,8 @@ import { grpcErrorCode } from '../../grpc/grpc-errors.js';
 import { fromServerStream } from '../../grpc/server-stream.js';
 import { type UnaryMethod, fromUnary } from '../../grpc/unary.js';
 import type { Container } from '../../model/container.js';
-import { type AdapterOptions, type AdapterSettings, adapterSettings, packerOptions } from '../common/adapter-options.js';
-import { defineAdapter } from '../common/define-adapter.js';
-import { type EngineCalls, engineCalls } from '../common/engine-call.js';
-import { type EngineErrors, engineErrors } from '../common/engine-error.js';
+import { type AdapterOptions, packerOptions } from '../common/adapter-options.js';
+import { type AdapterBase, type AdapterParts, adapterBase, defineAdapter } from '../common/define-adapter.js';
 import { engineInfo } from '../common/engine-info.js';
 import { isGrpcNotFound } from '../common/grpc-engine-error.js';
 import { LISTENING, type RawFeed } from '../common/start-hint.js';
@@ -79,16 +77,11 @@ export function resolveContainerdAddress(options: Pick<ContainerdOptions, 'addre
   return fromEnv !== undefined && fromEnv.trim() !== '' ? fromEnv : DEFAULT_CONTAINERD_ADDRESS;
 }
 
-/** Everything the four parts share: the settings, the kit's calls, the generated clients on one channel. */
-interface ContainerdClient {
-  readonly endpoint: string;
-  readonly settings: AdapterSettings;
-  readonly errors: EngineErrors;
-  readonly calls: EngineCalls;
+/** Everything the four parts share: the kit's base and the generated clients on one channel. */
+interface ContainerdClient extends AdapterBase {
   readonly ignored: ReadonlySet<string>;
   readonly containerOptions: ContainerdContainerOptions<ContainerRecord, Process>;
   readonly probeInterval: number;
-  readonly pid: number | undefined;
   readonly events: EventsClient;
   readonly namespaces: NamespacesClient;
   readonly containers: ContainersClient;
@@ -129,44 +122,30 @@ interface ContainerdClient {
  * ```
  */
 export function containerdAdapter(options: ContainerdOptions = {}): EngineAdapter {
-  const client = containerdClient(options);
-  return defineAdapter<ContainerdStartHint>({
-    engine: CONTAINERD_ENGINE,
-    endpoint: client.endpoint,
-    concurrency: client.settings.concurrency,
-    rawEvents: () => containerdEvents(client),
-    list: () => containerdList(client),
-    inspect: (hint) => containerdInspect(client, hint),
-    info: () => containerdInfo(client),
-    dispose: () => client.dispose(),
-  });
+  return defineAdapter(containerdClient(options), CONTAINERD_PARTS);
 }
+
+/** The containerd adapter's four parts. */
+const CONTAINERD_PARTS: AdapterParts<ContainerdClient, ContainerdStartHint> = {
+  rawEvents: containerdEvents,
+  list: containerdList,
+  inspect: containerdInspect,
+  info: containerdInfo,
+};
 
 /** Resolves the address and sets up the clients on one channel (no I/O yet). */
 function containerdClient(options: ContainerdOptions): ContainerdClient {
-  const settings = adapterSettings(options, { concurrency: DEFAULT_CONCURRENCY });
-  const config = grpcChannelConfig(resolveContainerdAddress(options, settings.env), { engine: CONTAINERD_ENGINE });
-  const endpoint = config.endpoint;
+  const config = grpcChannelConfig(resolveContainerdAddress(options, options.env ?? process.env), { engine: CONTAINERD_ENGINE });
+  const base = adapterBase(options, { terms: CONTAINERD_TERMS, endpoint: config.endpoint, concurrency: DEFAULT_CONCURRENCY, toError: toContainerdError, isNotFound: isGrpcNotFound });
+  const { calls } = base;
   // one channel (one connection) shared by all clients; closed by dispose()
   const channel = new Channel(config.target, config.credentials, config.options);
   const shared = { channelOverride: channel };
-  const errors = engineErrors(CONTAINERD_TERMS, endpoint);
-  const calls = engineCalls({
-    errors,
-    scheduler: settings.scheduler,
-    requestTimeout: settings.requestTimeout,
-    toError: (err, what) => toContainerdError(err, endpoint, what),
-    isNotFound: isGrpcNotFound,
-  });
   return {
-    endpoint,
-    settings,
-    errors,
-    calls,
+    ...base,
     ignored: new Set(options.ignoreNamespaces ?? DEFAULT_IGNORED_NAMESPACES),
     containerOptions: packerOptions(options),
     probeInterval: Math.max(1, options.probeInterval ?? 100),
-    pid: options.pid,
     events: new EventsClient(config.target, config.credentials, shared),
     namespaces: new NamespacesClient(config.target, config.credentials, shared),
     containers: new ContainersClient(config.target, config.credentials, shared),

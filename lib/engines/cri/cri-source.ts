@@ -14,10 +14,8 @@ import { isGrpcServiceError } from '../../grpc/grpc-errors.js';
 import { fromServerStream } from '../../grpc/server-stream.js';
 import { type UnaryMethod, fromUnary } from '../../grpc/unary.js';
 import type { Container } from '../../model/container.js';
-import { type AdapterOptions, type AdapterSettings, adapterSettings, packerOptions } from '../common/adapter-options.js';
-import { defineAdapter } from '../common/define-adapter.js';
-import { type EngineCalls, engineCalls } from '../common/engine-call.js';
-import { type EngineErrors, engineErrors } from '../common/engine-error.js';
+import { type AdapterOptions, packerOptions } from '../common/adapter-options.js';
+import { type AdapterBase, type AdapterParts, adapterBase, defineAdapter } from '../common/define-adapter.js';
 import { engineInfo } from '../common/engine-info.js';
 import { inspectAll } from '../common/inspect-all.js';
 import { LISTENING, type RawFeed } from '../common/start-hint.js';
@@ -86,16 +84,11 @@ type Target =
   | { readonly kind: 'sandbox'; readonly id: string }
   | { readonly kind: 'container' | 'unknown'; readonly id: string; readonly sandboxId?: string | undefined; readonly sandbox?: PodSandboxMetadata | undefined };
 
-/** Everything the four parts share. */
-interface CriClient {
-  readonly endpoint: string;
-  readonly settings: AdapterSettings;
-  readonly errors: EngineErrors;
-  readonly calls: EngineCalls;
+/** Everything the four parts share: the kit's base and the generated client. */
+interface CriClient extends AdapterBase {
   readonly runtime: RuntimeServiceClient;
   readonly containerOptions: CriContainerOptions;
   readonly resyncInterval: number;
-  readonly pid: number | undefined;
   /** One unary call through the kit. */
   unary<Req, Res>(what: string, method: UnaryMethod<Req, Res>, request: Req): Observable<Res>;
   /** The same, `null` when the runtime says the container or sandbox is gone. */
@@ -134,42 +127,28 @@ interface CriClient {
  * ```
  */
 export function criAdapter(options: CriOptions = {}): EngineAdapter {
-  const client = criClient(options);
-  return defineAdapter<CriStartHint>({
-    engine: CRI_ENGINE,
-    endpoint: client.endpoint,
-    concurrency: client.settings.concurrency,
-    rawEvents: () => criEvents(client),
-    list: () => criList(client),
-    inspect: (hint) => criInspect(client, hint.kind === 'sandbox' ? { kind: 'sandbox', id: hint.id } : { kind: hint.kind, id: hint.id, sandboxId: hint.sandboxId, sandbox: hint.sandbox }),
-    info: () => criInfo(client),
-    dispose: () => client.dispose(),
-  });
+  return defineAdapter(criClient(options), CRI_PARTS);
 }
+
+/** The CRI adapter's four parts. */
+const CRI_PARTS: AdapterParts<CriClient, CriStartHint> = {
+  rawEvents: criEvents,
+  list: criList,
+  inspect: (client, hint) => criInspect(client, hint.kind === 'sandbox' ? { kind: 'sandbox', id: hint.id } : { kind: hint.kind, id: hint.id, sandboxId: hint.sandboxId, sandbox: hint.sandbox }),
+  info: criInfo,
+};
 
 /** Resolves the endpoint and sets up the client (no I/O yet). */
 function criClient(options: CriOptions): CriClient {
-  const settings = adapterSettings(options, { concurrency: DEFAULT_CONCURRENCY });
-  const config = grpcChannelConfig(resolveCriEndpoint(options, settings.env), { engine: CRI_ENGINE });
-  const endpoint = config.endpoint;
+  const config = grpcChannelConfig(resolveCriEndpoint(options, options.env ?? process.env), { engine: CRI_ENGINE });
+  const base = adapterBase(options, { terms: CRI_TERMS, endpoint: config.endpoint, concurrency: DEFAULT_CONCURRENCY, toError: toCriError, isNotFound: isCriNotFound });
+  const { calls } = base;
   const runtime = new RuntimeServiceClient(config.target, config.credentials, config.options);
-  const errors = engineErrors(CRI_TERMS, endpoint);
-  const calls = engineCalls({
-    errors,
-    scheduler: settings.scheduler,
-    requestTimeout: settings.requestTimeout,
-    toError: (err, what) => toCriError(err, endpoint, what),
-    isNotFound: isCriNotFound,
-  });
   return {
-    endpoint,
-    settings,
-    errors,
-    calls,
+    ...base,
     runtime,
     containerOptions: packerOptions(options),
     resyncInterval: options.resyncInterval ?? DEFAULT_CRI_RESYNC_INTERVAL,
-    pid: options.pid,
     unary: (what, method, request) => calls.call(what, () => fromUnary(method, request)),
     unaryOrNull: (what, method, request) => calls.call(what, () => fromUnary(method, request), { notFound: 'null' }),
     dispose() {

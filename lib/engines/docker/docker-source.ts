@@ -14,10 +14,10 @@ import type { EngineAdapter, EngineInfo } from '../../core/engine.js';
 import { EngineError } from '../../errors.js';
 import { type HttpTarget, PipelinedHttpClient } from '../../http/pipelined-client.js';
 import type { Container } from '../../model/container.js';
-import { type AdapterOptions, type AdapterSettings, type PackerOptions, adapterSettings, packerOptions } from '../common/adapter-options.js';
-import { defineAdapter } from '../common/define-adapter.js';
-import { type CallOptions, type EngineCalls, engineCalls, fromAbortable } from '../common/engine-call.js';
-import { type EngineErrors, engineErrors } from '../common/engine-error.js';
+import { type AdapterOptions, type PackerOptions, packerOptions } from '../common/adapter-options.js';
+import { type AdapterBase, type AdapterParts, adapterBase, defineAdapter } from '../common/define-adapter.js';
+import { type CallOptions, fromAbortable } from '../common/engine-call.js';
+import type { EngineErrors } from '../common/engine-error.js';
 import { engineInfo } from '../common/engine-info.js';
 import { inspectAll } from '../common/inspect-all.js';
 import { LISTENING, type RawFeed } from '../common/start-hint.js';
@@ -56,13 +56,9 @@ export function dockerSince(epochMs: number): string {
   return `${Math.floor(ms / 1000)}.${String((ms % 1000) * 1_000_000).padStart(9, '0')}`;
 }
 
-/** Everything the four parts share: the endpoint, the settings, the clients and the kit's calls. */
-interface DockerClient {
-  readonly endpoint: DockerEndpoint;
-  readonly url: string;
-  readonly settings: AdapterSettings;
-  readonly errors: EngineErrors;
-  readonly calls: EngineCalls;
+/** Everything the four parts share: the kit's base, the resolved endpoint and the two HTTP clients. */
+interface DockerClient extends AdapterBase {
+  readonly resolved: DockerEndpoint;
   /** dockerode: the event stream, info and version. */
   readonly modem: Docker;
   /** The pipelined client: the list and the inspections. */
@@ -70,7 +66,6 @@ interface DockerClient {
   readonly packer: PackerOptions<unknown>;
   /** ms of past events to replay when the event stream opens (0: none). */
   readonly overlap: number;
-  readonly pid: number | undefined;
   dispose(): void;
 }
 
@@ -95,24 +90,23 @@ interface DockerClient {
  * ```
  */
 export function dockerAdapter(options: DockerOptions = {}): EngineAdapter {
-  const client = dockerClient(options);
-  return defineAdapter<DockerStartHint>({
-    engine: DOCKER_ENGINE,
-    endpoint: client.url,
-    concurrency: client.settings.concurrency,
-    rawEvents: () => dockerEvents(client),
-    list: () => dockerList(client),
-    inspect: (hint) => dockerInspect(client, hint.id),
-    info: () => dockerInfo(client),
-    dispose: () => client.dispose(),
-  });
+  return defineAdapter(dockerClient(options), DOCKER_PARTS);
 }
+
+/** The Docker adapter's four parts. */
+const DOCKER_PARTS: AdapterParts<DockerClient, DockerStartHint> = {
+  rawEvents: dockerEvents,
+  list: dockerList,
+  inspect: (client, hint) => dockerInspect(client, hint.id),
+  info: dockerInfo,
+};
 
 /** Resolves the endpoint and sets up the clients (no I/O yet). */
 function dockerClient(options: DockerOptions): DockerClient {
-  const settings = adapterSettings(options, { concurrency: DEFAULT_CONCURRENCY });
-  const endpoint = resolveDockerEndpoint(options, options.env ?? settings.env);
+  const endpoint = resolveDockerEndpoint(options, options.env ?? process.env);
   const url = endpoint.url;
+  const base = adapterBase(options, { terms: DOCKER_TERMS, endpoint: url, concurrency: DEFAULT_CONCURRENCY, toError: toDockerError, isNotFound: isDockerGone });
+  const { settings, calls } = base;
   const agent =
     endpoint.protocol === 'https' ? new QuietHttpsAgent({ keepAlive: true, ...endpoint.tls }) : new QuietHttpAgent({ keepAlive: true });
   // Every key is given explicitly: docker-modem merges its own DOCKER_HOST/DOCKER_CERT_PATH
@@ -149,25 +143,13 @@ function dockerClient(options: DockerOptions): DockerClient {
     stallTimeout: settings.requestTimeout,
     scheduler: settings.scheduler,
   });
-  const errors = engineErrors(DOCKER_TERMS, url);
-  const calls = engineCalls({
-    errors,
-    scheduler: settings.scheduler,
-    requestTimeout: settings.requestTimeout,
-    toError: (err, what) => toDockerError(err, url, what),
-    isNotFound: isDockerGone,
-  });
   return {
-    endpoint,
-    url,
-    settings,
-    errors,
-    calls,
+    ...base,
+    resolved: endpoint,
     modem,
     http,
     packer: packerOptions(options),
     overlap: endpoint.socketPath === undefined ? 0 : Math.max(0, options.eventOverlap ?? 1_000),
-    pid: options.pid,
     dispose() {
       calls.dispose();
       http.destroy();
@@ -180,7 +162,8 @@ function dockerClient(options: DockerOptions): DockerClient {
 
 /** The raw event stream: `listening` once the engine answered, then events and start hints in the engine's order. */
 function dockerEvents(client: DockerClient): Observable<RawFeed<DockerStartHint>> {
-  const { modem, errors, settings, url } = client;
+  const { modem, errors, settings } = client;
+  const url = client.endpoint;
   return new Observable<RawFeed<DockerStartHint>>((subscriber) => {
     const what = 'watching the event stream';
     const controller = quietAbortController();
@@ -311,7 +294,7 @@ function dockerInspect(client: DockerClient, id: string): Observable<Container |
       try {
         return normalizeDockerInspect(raw, client.packer);
       } catch (e) {
-        throw toDockerError(e, client.url, what);
+        throw toDockerError(e, client.endpoint, what);
       }
     }),
   );
@@ -378,7 +361,7 @@ async function dockerInfo(client: DockerClient): Promise<EngineInfo> {
     id: i.ID,
     type: 'docker.com',
     version: typeof i.ServerVersion === 'string' ? i.ServerVersion : (v.Version as string),
-    api: client.url,
+    api: client.endpoint,
     pid: client.pid,
     product: podman ? 'podman' : 'docker',
   });
