@@ -1,0 +1,638 @@
+/**
+ * Fake gRPC endpoints on unix sockets in temporary folders, for what a real containerd or CRI runtime
+ * cannot be made to do on demand. Real servers (grpc-js, node:http2, node:net): the adapter under test
+ * talks to them through grpc-js as usual.
+ *
+ * Shared by both engines: the socket and its teardown ({@link FakeSocket}), no socket at all, a plain
+ * socket that does not speak gRPC, a gRPC server that implements nothing.
+ *
+ * containerd ({@link FakeContainerd} and the broken servers): be some other gRPC server, send truncated
+ * messages or frames, lose probe events, hold a lookup back until the test lets it go, end its event
+ * stream.
+ *
+ * CRI ({@link fakeCri}): answer GetContainerEvents with UNIMPLEMENTED while the rest works (like
+ * containerd 1.6, but quickly and anywhere), replay a stale STARTED for a container that is long gone,
+ * hold a status answer back until the spec lets it go, end the event stream.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { type ServerHttp2Stream, createServer as createHttp2Server } from 'node:http2';
+import { type Socket, createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  Server,
+  ServerCredentials,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+  type sendUnaryData,
+  status,
+} from '@grpc/grpc-js';
+import { TaskExit, TaskPaused, TaskResumed, TaskStart } from '../../lib/gen/containerd/events/task.js';
+import { type Container as ContainerRecord, type ContainersServer, ContainersService } from '../../lib/gen/containerd/services/containers/v1/containers.js';
+import { type Envelope, type EventsServer, EventsService, type SubscribeRequest } from '../../lib/gen/containerd/services/events/v1/events.js';
+import { type IntrospectionServer, IntrospectionService } from '../../lib/gen/containerd/services/introspection/v1/introspection.js';
+import { type NamespacesServer, NamespacesService } from '../../lib/gen/containerd/services/namespaces/v1/namespace.js';
+import { type TasksServer, TasksService } from '../../lib/gen/containerd/services/tasks/v1/tasks.js';
+import { type VersionServer, VersionService } from '../../lib/gen/containerd/services/version/v1/version.js';
+import { type Process, Status } from '../../lib/gen/containerd/types/task/task.js';
+import {
+  type Container as CriListedContainer,
+  type ContainerEventResponse,
+  type ContainerEventType,
+  ContainerState,
+  ContainerStatus,
+  type GetEventsRequest,
+  type PodSandbox,
+  PodSandboxState,
+  PodSandboxStatus,
+  type RuntimeServiceServer,
+  RuntimeServiceService,
+  type VersionResponse,
+} from '../../lib/gen/cri/api.js';
+
+// ------------------------------------------------------------------------------------ sockets (shared)
+
+/** A fake endpoint; `close()` (idempotent) ends every connection, stops the server and removes its folder. */
+export interface FakeSocket {
+  /** `unix:///tmp/…/fake.sock` */
+  readonly address: string;
+  readonly socketPath: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A fresh folder for one fake's socket, and the {@link FakeSocket} whose close runs `stop` (ending the
+ * server and its connections) once, then removes the folder.
+ */
+async function fakeSocket(prefix: string): Promise<{ socketPath: string; closedBy(stop: () => void | Promise<void>): FakeSocket }> {
+  const dir = await mkdtemp(join(tmpdir(), `ww-fake-${prefix}-`));
+  const socketPath = join(dir, 'fake.sock');
+  return {
+    socketPath,
+    closedBy(stop) {
+      let closing: Promise<void> | undefined;
+      return {
+        address: `unix://${socketPath}`,
+        socketPath,
+        close: () =>
+          (closing ??= (async () => {
+            await stop();
+            await rm(dir, { recursive: true, force: true });
+          })()),
+      };
+    },
+  };
+}
+
+/** Listens on `socketPath`; a close destroys the connections in `open` first, then closes the server. */
+async function listening(server: ReturnType<typeof createNetServer> | ReturnType<typeof createHttp2Server>, socketPath: string, open: Set<{ destroy(): void }>): Promise<() => Promise<void>> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => resolve());
+  });
+  return async () => {
+    for (const c of open) c.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+}
+
+/** A folder without any socket in it: nothing answers (ENOENT). */
+export async function noSocket(): Promise<FakeSocket> {
+  return (await fakeSocket('nosock')).closedBy(() => undefined);
+}
+
+/** A plain socket that answers every connection with text and hangs up: not HTTP/2, not gRPC. */
+export async function notGrpcServer(): Promise<FakeSocket> {
+  const { socketPath, closedBy } = await fakeSocket('notgrpc');
+  const sockets = new Set<Socket>();
+  const server = createNetServer((s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => undefined);
+    s.end('220 hello, this is not gRPC\r\n');
+  });
+  return closedBy(await listening(server, socketPath, sockets));
+}
+
+/** A grpc-js server with `services` on a fresh socket; a close shuts it down at once (every call ends). */
+async function grpcServer(prefix: string, services: ReadonlyArray<readonly [ServiceDefinition, UntypedServiceImplementation]>): Promise<FakeSocket & { readonly server: Server }> {
+  const { socketPath, closedBy } = await fakeSocket(prefix);
+  const server = new Server();
+  for (const [definition, implementation] of services) server.addService(definition, implementation);
+  const socket = closedBy(() => server.forceShutdown());
+  try {
+    await new Promise<void>((resolve, reject) => server.bindAsync(socket.address, ServerCredentials.createInsecure(), (e) => (e ? reject(e) : resolve())));
+  } catch (e) {
+    await socket.close();
+    throw e;
+  }
+  return { ...socket, server };
+}
+
+/** A real gRPC server that implements nothing: every containerd or CRI call is UNIMPLEMENTED. */
+export function unimplementedGrpcServer(): Promise<FakeSocket> {
+  return grpcServer('unimpl', []);
+}
+
+// ------------------------------------------------------------------------------------------- containerd
+
+/** A protobuf message cut short: field 1 (length-delimited) announces 127 bytes, 1 follows. */
+export const TRUNCATED_PROTOBUF: Buffer = Buffer.from([0x0a, 0x7f, 0x61]);
+
+/** A service definition whose every response is serialized as {@link TRUNCATED_PROTOBUF}. */
+function truncating(definition: ServiceDefinition): ServiceDefinition {
+  const out: Record<string, ServiceDefinition[string]> = {};
+  for (const [name, method] of Object.entries(definition)) out[name] = { ...method, responseSerialize: () => TRUNCATED_PROTOBUF };
+  return out as ServiceDefinition;
+}
+
+/**
+ * (b1) A gRPC server with all the containerd services the adapter calls, whose
+ * responses and event envelopes are well-framed gRPC messages holding truncated
+ * protobuf: every decode fails.
+ */
+export function truncatedMessageServer(): Promise<FakeSocket> {
+  const ok = <Res>(res: Res) => (_call: unknown, callback: (e: null, r: Res) => void) => callback(null, res);
+  const events: EventsServer = {
+    publish: ok({}),
+    subscribe: (call) => {
+      call.on('error', () => undefined);
+      call.write({ namespace: 'default', topic: '/tasks/start' });
+    },
+  };
+  const namespaces: NamespacesServer = { list: ok({ namespaces: [{ name: 'default', labels: {} }] }) };
+  const containers: ContainersServer = { get: ok({}), list: ok({ containers: [] }) };
+  const tasks: TasksServer = { get: ok({}), list: ok({ tasks: [] }) };
+  const version: VersionServer = { version: ok({ version: '1.7.24', revision: 'x' }) };
+  const introspection: IntrospectionServer = { server: ok({ uuid: 'u', pid: 1n, pidns: 1n, deprecations: [] }) };
+  return grpcServer('truncmsg', [
+    [truncating(EventsService), events],
+    [truncating(NamespacesService), namespaces],
+    [truncating(ContainersService), containers],
+    [truncating(TasksService), tasks],
+    [truncating(VersionService), version],
+    [truncating(IntrospectionService), introspection],
+  ]);
+}
+
+/**
+ * (b2) An HTTP/2 server that answers every gRPC call with a frame cut short (the
+ * 5-byte gRPC prefix announces 100 bytes, 2 follow) and then OK trailers;
+ * event subscriptions get the cut frame and stay open.
+ */
+export async function truncatedFrameServer(): Promise<FakeSocket> {
+  const { socketPath, closedBy } = await fakeSocket('truncframe');
+  const server = createHttp2Server();
+  const cut = Buffer.from([0, 0, 0, 0, 100, 0x0a, 0x01]);
+  server.on('stream', (stream: ServerHttp2Stream, headers) => {
+    stream.on('error', () => undefined);
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+    stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+    if (String(headers[':path']).endsWith('/Subscribe')) stream.write(cut);
+    else stream.end(cut);
+  });
+  server.on('sessionError', () => undefined);
+  const sessions = new Set<{ destroy(): void }>();
+  server.on('session', (s) => {
+    sessions.add(s);
+    s.on('close', () => sessions.delete(s));
+    s.on('error', () => undefined);
+  });
+  return closedBy(await listening(server, socketPath, sessions));
+}
+
+/** One container of the {@link FakeContainerd}. */
+export interface FakeContainerSpec {
+  readonly pid: number;
+  readonly status?: Status;
+  readonly labels?: Record<string, string>;
+}
+
+type Payload =
+  | { readonly start: { containerId: string; pid: number } }
+  | { readonly exit: { containerId: string; id: string; pid: number } }
+  | { readonly paused: { containerId: string } }
+  | { readonly resumed: { containerId: string } };
+
+/**
+ * A scriptable containerd: namespaces, containers and tasks held in memory, a
+ * Subscribe stream the test writes envelopes to, probes echoed unless told to
+ * lose some, lookups that can be held back, and a record of every call and of
+ * the calls the client cancelled.
+ */
+export class FakeContainerd {
+  /** namespace → container id → record + task */
+  readonly state = new Map<string, Map<string, { record: ContainerRecord; task: Process | undefined }>>();
+  /** Subscribe calls still open. */
+  readonly subscribers = new Set<ServerWritableStream<SubscribeRequest, Envelope>>();
+  /** Filters of every Subscribe call. */
+  readonly filters: (readonly string[])[] = [];
+  /** `method namespace` of every call, in order. */
+  readonly calls: string[] = [];
+  /** `method` of every call the client cancelled. */
+  readonly cancelled: string[] = [];
+  /** Probes published so far. */
+  publishes = 0;
+  /** How many of the next probes to lose (not echo). */
+  loseProbes = 0;
+  /** Echo probes at all (false: a subscription that never delivers). */
+  echoProbes = true;
+  private readonly held = new Map<string, { released: Promise<void>; release: () => void }>();
+  private socket!: FakeSocket & { readonly server: Server };
+
+  get address(): string {
+    return this.socket.address;
+  }
+
+  static async start(): Promise<FakeContainerd> {
+    const fake = new FakeContainerd();
+    await fake.listen();
+    return fake;
+  }
+
+  private record(method: string, call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>): string {
+    const ns = String(call.metadata.get('containerd-namespace')[0] ?? '-');
+    this.calls.push(`${method} ${ns}`);
+    call.on('cancelled', () => this.cancelled.push(method));
+    return ns;
+  }
+
+  private async listen(): Promise<void> {
+    const events: EventsServer = {
+      publish: (call, callback) => {
+        this.record('Publish', call);
+        this.publishes += 1;
+        callback(null, {});
+        if (!this.echoProbes) return;
+        if (this.loseProbes > 0) {
+          this.loseProbes -= 1;
+          return;
+        }
+        const ns = String(call.metadata.get('containerd-namespace')[0] ?? '');
+        this.write({ timestamp: now(), namespace: ns, topic: call.request.topic, event: call.request.event });
+      },
+      subscribe: (call) => {
+        this.record('Subscribe', call);
+        this.filters.push(call.request.filters);
+        this.subscribers.add(call);
+        call.on('cancelled', () => this.subscribers.delete(call));
+        call.on('error', () => undefined);
+      },
+    };
+    const namespaces: NamespacesServer = {
+      list: (call, callback) => {
+        this.record('Namespaces.List', call);
+        callback(null, { namespaces: [...this.state.keys()].map((name) => ({ name, labels: {} })) });
+      },
+    };
+    const containers: ContainersServer = {
+      get: (call, callback) => {
+        const ns = this.record('Containers.Get', call);
+        const hold = this.held.get(`${ns}/${call.request.id}`);
+        void (hold?.released ?? Promise.resolve()).then(() => {
+          const found = this.state.get(ns)?.get(call.request.id);
+          if (found === undefined) callback({ code: status.NOT_FOUND, details: `container "${call.request.id}" in namespace "${ns}": not found` });
+          else callback(null, { container: found.record });
+        });
+      },
+      list: (call, callback) => {
+        const ns = this.record('Containers.List', call);
+        callback(null, { containers: [...(this.state.get(ns)?.values() ?? [])].map((c) => c.record) });
+      },
+    };
+    const tasks: TasksServer = {
+      get: (call, callback) => {
+        const ns = this.record('Tasks.Get', call);
+        const task = this.state.get(ns)?.get(call.request.containerId)?.task;
+        if (task === undefined) callback({ code: status.NOT_FOUND, details: `no running task found: task ${call.request.containerId} not found` });
+        else callback(null, { process: { ...task, containerId: call.request.containerId } });
+      },
+      list: (call, callback) => {
+        const ns = this.record('Tasks.List', call);
+        const list: Process[] = [];
+        for (const c of this.state.get(ns)?.values() ?? []) if (c.task) list.push(c.task);
+        callback(null, { tasks: list });
+      },
+    };
+    const version: VersionServer = {
+      version: (call, callback) => {
+        this.record('Version', call);
+        callback(null, { version: '1.7.24-fake', revision: 'fake' });
+      },
+    };
+    this.socket = await grpcServer('containerd', [
+      [EventsService, events],
+      [NamespacesService, namespaces],
+      [ContainersService, containers],
+      [TasksService, tasks],
+      [VersionService, version],
+    ]);
+  }
+
+  /** Adds (or replaces) a container and its task (no task with `status: undefined` and pid 0). */
+  add(namespace: string, id: string, spec: FakeContainerSpec): void {
+    let ns = this.state.get(namespace);
+    if (ns === undefined) this.state.set(namespace, (ns = new Map()));
+    const record = { id, labels: { ...spec.labels }, image: 'docker.io/library/busybox:lab', snapshotter: 'overlayfs', snapshotKey: id, extensions: {}, sandbox: '' } as ContainerRecord;
+    const task: Process | undefined =
+      spec.pid === 0
+        ? undefined
+        : { containerId: '', id, pid: spec.pid, status: spec.status ?? Status.RUNNING, stdin: '', stdout: '', stderr: '', terminal: false, exitStatus: 0 };
+    ns.set(id, { record, task });
+  }
+
+  /** Sets the status of a container's task. */
+  setStatus(namespace: string, id: string, s: Status): void {
+    const c = this.state.get(namespace)?.get(id);
+    if (c?.task) c.task = { ...c.task, status: s };
+  }
+
+  /** Removes a container and its task. */
+  remove(namespace: string, id: string): void {
+    this.state.get(namespace)?.delete(id);
+  }
+
+  /** Holds `Containers.Get` of that container back until `release()`. */
+  hold(namespace: string, id: string): { release(): void } {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const h = { released, release };
+    this.held.set(`${namespace}/${id}`, h);
+    return { release: () => h.release() };
+  }
+
+  /** Sends a task event to every subscriber. */
+  emit(namespace: string, payload: Payload): void {
+    let topic: string;
+    let typeUrl: string;
+    let value: Uint8Array;
+    if ('start' in payload) {
+      [topic, typeUrl, value] = ['/tasks/start', 'containerd.events.TaskStart', TaskStart.encode(payload.start).finish()];
+    } else if ('exit' in payload) {
+      [topic, typeUrl, value] = ['/tasks/exit', 'containerd.events.TaskExit', TaskExit.encode({ ...payload.exit, exitStatus: 0 }).finish()];
+    } else if ('paused' in payload) {
+      [topic, typeUrl, value] = ['/tasks/paused', 'containerd.events.TaskPaused', TaskPaused.encode(payload.paused).finish()];
+    } else {
+      [topic, typeUrl, value] = ['/tasks/resumed', 'containerd.events.TaskResumed', TaskResumed.encode(payload.resumed).finish()];
+    }
+    this.write({ timestamp: now(), namespace, topic, event: { typeUrl, value: Buffer.from(value) } });
+  }
+
+  /** Writes a raw envelope to every subscriber. */
+  write(envelope: Envelope): void {
+    for (const s of this.subscribers) s.write(envelope);
+  }
+
+  /** Ends every event stream cleanly (status OK). */
+  endStreams(): void {
+    for (const s of this.subscribers) s.end();
+    this.subscribers.clear();
+  }
+
+  /** Fails every event stream with `code`. */
+  failStreams(code: status, details: string): void {
+    for (const s of this.subscribers) s.emit('error', { code, details });
+    this.subscribers.clear();
+  }
+
+  close(): Promise<void> {
+    for (const h of this.held.values()) h.release();
+    return this.socket.close();
+  }
+}
+
+function now(): { seconds: bigint; nanos: number } {
+  const ms = Date.now();
+  return { seconds: BigInt(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 };
+}
+
+// ------------------------------------------------------------------------------------------------- CRI
+
+/** What {@link fakeCri} knows about one container. */
+export interface FakeCriContainer {
+  status: ContainerStatus;
+  info: Record<string, string>;
+  sandboxId: string;
+}
+
+/** What {@link fakeCri} knows about one sandbox. */
+export interface FakeCriSandbox {
+  status: PodSandboxStatus;
+  info: Record<string, string>;
+}
+
+/** Options of {@link fakeCri}. */
+export interface FakeCriOptions {
+  /** `unimplemented`: GetContainerEvents answers UNIMPLEMENTED "method GetContainerEvents not implemented", like containerd 1.6. */
+  readonly events?: 'stream' | 'unimplemented';
+  readonly version?: VersionResponse;
+}
+
+/** A controllable fake CRI runtime. */
+export interface FakeCri extends FakeSocket {
+  readonly server: Server;
+  readonly containers: Map<string, FakeCriContainer>;
+  readonly sandboxes: Map<string, FakeCriSandbox>;
+  /** Every call received, as `method` or `method:id`, in order. */
+  readonly calls: string[];
+  /** Number of event streams open right now. */
+  readonly streams: number;
+  /** Adds a ready sandbox and running containers with PIDs (`info["info"]` JSON). */
+  addPod(sandboxId: string, pid: number, containers?: Readonly<Record<string, number>>): void;
+  /** Marks a container exited (or removes it with `remove`). */
+  stopContainer(id: string, remove?: boolean): void;
+  /** Sends an event to every open stream. */
+  emit(type: ContainerEventType, containerId: string, createdAt?: bigint): void;
+  /** Ends every open event stream with OK. */
+  endStreams(): void;
+  /** Resolves once at least `n` event streams are open. */
+  waitForStreams(n?: number): Promise<void>;
+  /** Holds the status answers for `id` back until the returned function is called. */
+  hold(id: string): () => void;
+}
+
+const FAKE_VERSION: VersionResponse = Object.freeze({ version: '0.1.0', runtimeName: 'fake-cri', runtimeVersion: '9.9.9', runtimeApiVersion: 'v1' });
+
+function infoWith(pid: number, extra: Record<string, unknown> = {}): Record<string, string> {
+  return { info: JSON.stringify({ pid, ...extra }) };
+}
+
+/** A fake CRI runtime (grpc-js) keeping its containers and sandboxes in maps the spec controls. */
+export async function fakeCri(options: FakeCriOptions = {}): Promise<FakeCri> {
+  const containers = new Map<string, FakeCriContainer>();
+  const sandboxes = new Map<string, FakeCriSandbox>();
+  const calls: string[] = [];
+  const streams = new Set<ServerWritableStream<GetEventsRequest, ContainerEventResponse>>();
+  const held = new Map<string, Promise<void>>();
+  let streamWaiters: { n: number; resolve: () => void }[] = [];
+  const notifyStreams = () => {
+    streamWaiters = streamWaiters.filter((w) => {
+      if (streams.size >= w.n) w.resolve();
+      return streams.size < w.n;
+    });
+  };
+  const unimplemented = (name: string) => (_call: unknown, callback: sendUnaryData<never>) =>
+    callback({ code: status.UNIMPLEMENTED, details: `method ${name} not implemented` });
+  const later = async (id: string) => {
+    const gate = held.get(id);
+    if (gate) await gate;
+  };
+
+  const impl: RuntimeServiceServer = {
+    version: (_call, callback) => {
+      calls.push('version');
+      callback(null, options.version ?? FAKE_VERSION);
+    },
+    runPodSandbox: unimplemented('RunPodSandbox'),
+    stopPodSandbox: unimplemented('StopPodSandbox'),
+    removePodSandbox: unimplemented('RemovePodSandbox'),
+    createContainer: unimplemented('CreateContainer'),
+    startContainer: unimplemented('StartContainer'),
+    stopContainer: unimplemented('StopContainer'),
+    removeContainer: unimplemented('RemoveContainer'),
+    listContainers: (call, callback) => {
+      calls.push('listContainers');
+      const want = call.request.filter?.state?.state;
+      const out: CriListedContainer[] = [];
+      for (const c of containers.values()) {
+        if (want !== undefined && c.status.state !== want) continue;
+        out.push({
+          id: c.status.id,
+          podSandboxId: c.sandboxId,
+          metadata: c.status.metadata,
+          image: c.status.image,
+          imageRef: c.status.imageRef,
+          state: c.status.state,
+          createdAt: c.status.createdAt,
+          labels: c.status.labels,
+          annotations: c.status.annotations,
+          imageId: '',
+        });
+      }
+      callback(null, { containers: out });
+    },
+    listPodSandbox: (call, callback) => {
+      calls.push('listPodSandbox');
+      const want = call.request.filter?.state?.state;
+      const out: PodSandbox[] = [];
+      for (const s of sandboxes.values()) {
+        if (want !== undefined && s.status.state !== want) continue;
+        const { id, metadata, state, createdAt, labels, annotations, runtimeHandler } = s.status;
+        out.push({ id, metadata, state, createdAt, labels, annotations, runtimeHandler });
+      }
+      callback(null, { items: out });
+    },
+    containerStatus: (call, callback) => {
+      const id = call.request.containerId;
+      calls.push(`containerStatus:${id}`);
+      void later(id).then(() => {
+        const c = containers.get(id);
+        if (c === undefined) callback({ code: status.NOT_FOUND, details: `an error occurred when try to find container "${id}": not found` });
+        else callback(null, { status: c.status, info: call.request.verbose ? c.info : {} });
+      });
+    },
+    podSandboxStatus: (call, callback) => {
+      const id = call.request.podSandboxId;
+      calls.push(`podSandboxStatus:${id}`);
+      void later(id).then(() => {
+        const s = sandboxes.get(id);
+        if (s === undefined) callback({ code: status.NOT_FOUND, details: 'an error occurred when try to find sandbox: not found' });
+        else callback(null, { status: s.status, info: call.request.verbose ? s.info : {}, containersStatuses: [], timestamp: 0n });
+      });
+    },
+    getContainerEvents: (call) => {
+      calls.push('getContainerEvents');
+      if (options.events === 'unimplemented') {
+        call.emit('error', { code: status.UNIMPLEMENTED, details: 'method GetContainerEvents not implemented' });
+        return;
+      }
+      streams.add(call);
+      call.on('error', () => undefined);
+      const gone = () => {
+        streams.delete(call);
+      };
+      call.on('cancelled', gone);
+      call.on('close', gone);
+      call.on('finish', gone);
+      notifyStreams();
+    },
+  };
+
+  const base = await grpcServer('cri', [[RuntimeServiceService, impl]]);
+
+  const eventFor = (type: ContainerEventType, containerId: string, createdAt: bigint): ContainerEventResponse => {
+    const sandbox = sandboxes.get(containerId);
+    if (sandbox !== undefined) return { containerId, containerEventType: type, createdAt, podSandboxStatus: sandbox.status, containersStatuses: [] };
+    const c = containers.get(containerId);
+    const pod = c === undefined ? undefined : sandboxes.get(c.sandboxId);
+    const siblings = [...containers.values()].filter((x) => c !== undefined && x.sandboxId === c.sandboxId).map((x) => x.status);
+    return { containerId, containerEventType: type, createdAt, podSandboxStatus: pod?.status, containersStatuses: siblings };
+  };
+
+  return {
+    ...base,
+    containers,
+    sandboxes,
+    calls,
+    get streams() {
+      return streams.size;
+    },
+    addPod(sandboxId, pid, kids = {}) {
+      sandboxes.set(sandboxId, {
+        status: PodSandboxStatus.fromPartial({
+          id: sandboxId,
+          metadata: { name: `pod-${sandboxId}`, namespace: 'fake-ns', uid: `uid-${sandboxId}`, attempt: 0 },
+          state: PodSandboxState.SANDBOX_READY,
+          createdAt: 1_700_000_000_000_000_000n,
+          labels: { app: sandboxId },
+          annotations: { note: 'sandbox' },
+        }),
+        info: infoWith(pid, { processStatus: 'running' }),
+      });
+      for (const [id, cpid] of Object.entries(kids)) {
+        containers.set(id, {
+          sandboxId,
+          status: ContainerStatus.fromPartial({
+            id,
+            metadata: { name: `ctr-${id}`, attempt: 0 },
+            state: ContainerState.CONTAINER_RUNNING,
+            createdAt: 1_700_000_000_000_000_000n,
+            labels: { role: id },
+            annotations: { note: 'container' },
+          }),
+          info: infoWith(cpid, { sandboxID: sandboxId }),
+        });
+      }
+    },
+    stopContainer(id, remove = false) {
+      const c = containers.get(id);
+      if (c === undefined) return;
+      if (remove) containers.delete(id);
+      else c.status = ContainerStatus.fromPartial({ ...c.status, state: ContainerState.CONTAINER_EXITED });
+    },
+    emit(type, containerId, createdAt = 1_795_437_639_177_161_136n) {
+      const ev = eventFor(type, containerId, createdAt);
+      for (const s of streams) s.write(ev);
+    },
+    endStreams() {
+      for (const s of [...streams]) s.end();
+      streams.clear();
+    },
+    waitForStreams(n = 1) {
+      return new Promise<void>((resolve) => {
+        streamWaiters.push({ n, resolve });
+        notifyStreams();
+      });
+    },
+    hold(id) {
+      let release!: () => void;
+      held.set(id, new Promise<void>((resolve) => (release = resolve)));
+      return () => {
+        held.delete(id);
+        release();
+      };
+    },
+  };
+}
