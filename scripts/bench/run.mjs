@@ -64,8 +64,12 @@ function stopEngine() {
   if (lab !== undefined && !lab.stopped && !lab.stop()) failures += 1;
 }
 
+let interrupted = false;
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.once(sig, () => {
+  // `on`, not `once`: a second Ctrl-C while the benchmarks clean up must not end this process before the lab stops
+  process.on(sig, () => {
+    if (interrupted) return;
+    interrupted = true;
     warn(`${sig}: stopping`);
     // the benchmarks clean up after themselves on SIGTERM (containers, their own engines): give them time
     for (const c of children) c.kill('SIGTERM');

@@ -116,6 +116,8 @@ class Lab {
   dir = undefined;
   results = [];
   stopped = false;
+  /** After stop(): whether everything was cleaned up. */
+  stopOk = undefined;
   #o;
   #running = new Set();
   #aborting = false;
@@ -147,7 +149,8 @@ class Lab {
         for (const l of openLabs) l.stop();
       });
     }
-    if (this.#o.signals) for (const s of SIGNALS) process.once(s, this.#onSignal);
+    // `on`, not `once`: a second Ctrl-C while beforeStop runs must not kill the process before the stop
+    if (this.#o.signals) for (const s of SIGNALS) process.on(s, this.#onSignal);
   }
 
   /** Names of the engines that did not start. */
