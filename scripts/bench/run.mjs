@@ -102,7 +102,7 @@ async function main() {
     if (r.code !== 0) { warn(`persistent-map.mjs failed (exit ${r.code})`); failures += 1; }
   }
 
-  if (selected.includes('docker')) {
+  if (selected.includes('docker') && !interrupted) {
     let host = process.env.WW_BENCH_DOCKER_HOST;
     let env = { ...process.env };
     if (!host) {
@@ -120,7 +120,7 @@ async function main() {
     stopEngine(); // before the next benchmark, so engines do not compete
   }
 
-  if (selected.includes('containerd')) {
+  if (selected.includes('containerd') && !interrupted) {
     // self-contained: starts and stops its own containerd 1.7 (see its header)
     log('containerd.mjs');
     const r = await run(process.execPath, [join(BENCH, 'containerd.mjs')], { timeoutMs: 1_000_000 });
