@@ -4,8 +4,8 @@
 //
 //   1. tsc -p tsconfig.json, then tsc -p tsconfig.spec.json into build/ (a compile error is reported and
 //      counted as a failure; whatever compiled still runs)
-//   2. unless --unit, as root: scripts/engines/install.sh + mk-images.sh, a fresh WW_LAB, the five private
-//      engines started in parallel (scripts/engines/start.sh), their endpoints exported for the specs:
+//   2. unless --unit, as root, the engine lab (scripts/engines/lab.mjs: install.sh + mk-images.sh, a fresh
+//      WW_LAB, the five private engines started in parallel by start.sh), their endpoints exported for the specs:
 //        WW_LAB, WW_DOCKER20_HOST, WW_DOCKER26_HOST, WW_PODMAN_HOST (unix://…),
 //        WW_CONTAINERD17_ADDRESS, WW_CONTAINERD16_ADDRESS (socket paths), WW_ENGINES_REQUIRED=1 in CI.
 //      An engine that does not start aborts the run in CI (CI=true); elsewhere its specs skip.
@@ -21,31 +21,21 @@
 // Options: --unit, --grep <regexp>, path substrings selecting spec files (`npm test -- integration/harness`).
 // Environment: WW_ENGINES=docker20,podman (subset to start), WW_KEEP_LAB=1 (keep the lab folder and its logs
 // after stopping), WW_CACHE (see scripts/engines/lib.sh), WW_BLOCKED_LIMIT_S (60), WW_RUN_LIMIT_MIN (60).
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import Mocha from 'mocha';
+import { LabSetupError, STOP_SCRIPT, createLab, parseEngines } from './engines/lab.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const ENGINE_SCRIPTS = join(ROOT, 'scripts', 'engines');
 const BUILD = join(ROOT, 'build');
 const SPEC_DIR = join(BUILD, 'spec');
 /** .mocharc.yml, read the way mocha's own CLI reads it (so `npx mocha` and `npm test` agree). */
 const MOCHARC = createRequire(import.meta.url)('mocha/lib/cli/options').loadOptions(['--config', join(ROOT, '.mocharc.yml')]);
 const ROOT_HOOK_FILES = [MOCHARC.require ?? []].flat().map((file) => join(ROOT, file));
-const ENGINES = ['docker20', 'docker26', 'podman', 'containerd17', 'containerd16'];
-const ENDPOINT_VARS = {
-  docker20: 'WW_DOCKER20_HOST',
-  docker26: 'WW_DOCKER26_HOST',
-  podman: 'WW_PODMAN_HOST',
-  containerd17: 'WW_CONTAINERD17_ADDRESS',
-  containerd16: 'WW_CONTAINERD16_ADDRESS',
-};
-const START_TIMEOUT_MS = 180_000;
-const STOP_TIMEOUT_MS = 180_000;
 const WATCHDOG_S = 15;
 /** A spec that blocks the event loop this long (a synchronous endless loop) cannot be timed out by mocha. */
 const BLOCKED_LIMIT_S = Number(process.env.WW_BLOCKED_LIMIT_S ?? 60);
@@ -67,60 +57,23 @@ const since = (t0) => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
 
 /** Failures outside mocha (compile errors, engines, teardown); added to mocha's failures. */
 const harnessFailures = [];
+/** The engine lab (scripts/engines/lab.mjs), once created. */
 let lab;
-const engineScriptsRunning = new Set();
-let enginesStopped = false;
 let finalPrinted = false;
 
 // ---------------------------------------------------------------------------------------------- helpers
 
-/** Run a command, streaming its output (prefixed) or capturing it; resolves { code, output }. */
-function run(command, argv, { env = process.env, prefix, timeoutMs, capture = false } = {}) {
+/** Run a command (tsc), its output passed through; resolves { code }. */
+function run(command, argv, { timeoutMs }) {
   return new Promise((resolve) => {
-    // own process group: a Ctrl-C reaches us, not the engine scripts half-way (we stop them in order)
-    const child = spawn(command, argv, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    engineScriptsRunning.add(child);
-    let output = '';
-    let pending = '';
-    const onData = (chunk) => {
-      const text = chunk.toString();
-      output += text;
-      if (capture) return;
-      pending += text;
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) console.log(prefix ? `${prefix}${line}` : line);
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    const timer = timeoutMs
-      ? setTimeout(() => {
-          output += `\n(timed out after ${timeoutMs / 1000} s)\n`;
-          killGroup(child, 'SIGKILL');
-        }, timeoutMs)
-      : undefined;
-    child.on('error', (error) => {
-      output += `\n${error.message}\n`;
-    });
+    const child = spawn(command, argv, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (error) => warn(`${command}: ${error.message}`));
     child.on('close', (code, signal) => {
-      if (timer) clearTimeout(timer);
-      engineScriptsRunning.delete(child);
-      if (!capture && pending) console.log(prefix ? `${prefix}${pending}` : pending);
-      resolve({ code: code ?? (signal ? 128 : 1), output });
+      clearTimeout(timer);
+      resolve({ code: code ?? (signal ? 128 : 1) });
     });
   });
-}
-
-function killGroup(child, signal) {
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-function tail(text, lines = 20) {
-  return text.trimEnd().split('\n').slice(-lines).map((l) => `    ${l}`).join('\n');
 }
 
 function listSpecFiles() {
@@ -197,7 +150,7 @@ const guard = (() => {
       blockedLimitS: BLOCKED_LIMIT_S,
       runLimitMs: RUN_LIMIT_MIN * 60_000,
       afterFinishMs: (WATCHDOG_S + 10) * 1000,
-      stopScript: join(ENGINE_SCRIPTS, 'stop.sh'),
+      stopScript: STOP_SCRIPT,
       keepLab: process.env.WW_KEEP_LAB === '1',
     },
   });
@@ -247,49 +200,32 @@ async function compile() {
 }
 
 async function startEngines() {
-  const wanted = process.env.WW_ENGINES
-    ? process.env.WW_ENGINES.split(/[\s,]+/).filter(Boolean)
-    : ENGINES;
-  for (const name of wanted) {
-    if (!ENGINES.includes(name)) throw new Error(`WW_ENGINES: unknown engine ${name} (known: ${ENGINES.join(', ')})`);
+  let wanted;
+  try {
+    wanted = parseEngines(process.env.WW_ENGINES);
+  } catch (error) {
+    throw new Error(`WW_ENGINES: ${error.message}`);
   }
-  const t0 = Date.now();
-  const install = await run('bash', [join(ENGINE_SCRIPTS, 'install.sh')], { prefix: '  ', timeoutMs: 1_200_000 });
-  if (install.code !== 0) return engineTrouble(`scripts/engines/install.sh failed (exit ${install.code})`);
-  log(`engine packages checked/installed in ${since(t0)}`);
-
-  lab = mkdtempSync('/tmp/ww-lab.');
-  process.env.WW_LAB = lab;
-  guard.post({ lab });
-  const images = await run('bash', [join(ENGINE_SCRIPTS, 'mk-images.sh')], { prefix: '  ', timeoutMs: 300_000 });
-  if (images.code !== 0) return engineTrouble(`scripts/engines/mk-images.sh failed (exit ${images.code})`);
-
-  const t1 = Date.now();
-  const results = await Promise.all(
-    wanted.map(async (name) => {
-      const t = Date.now();
-      const r = await run('bash', [join(ENGINE_SCRIPTS, 'start.sh'), name], {
-        capture: true,
-        timeoutMs: START_TIMEOUT_MS,
-      });
-      writeFileSync(join(lab, `${name}.start.log`), r.output);
-      const ready = /^READY \S+ ready_ms=(\d+) endpoint=(\S+)$/m.exec(r.output);
-      return { name, ok: r.code === 0 && ready !== null, readyMs: ready?.[1], endpoint: ready?.[2], totalMs: Date.now() - t, output: r.output };
-    }),
-  );
-  const failed = [];
-  for (const r of results) {
-    if (r.ok) {
-      process.env[ENDPOINT_VARS[r.name]] = r.endpoint;
-      log(`engine ${r.name.padEnd(12)} ready in ${r.readyMs} ms (with images ${r.totalMs} ms)  ${ENDPOINT_VARS[r.name]}=${r.endpoint}`);
-    } else {
-      delete process.env[ENDPOINT_VARS[r.name]];
-      failed.push(r.name);
-      warn(`engine ${r.name} FAILED to start; log ${join(lab, `${r.name}.start.log`)}:\n${tail(r.output)}`);
-    }
+  lab = createLab({
+    engines: wanted,
+    log,
+    warn,
+    onDir: (dir) => guard.post({ lab: dir }),
+    blocking: (fn) => guard.blocking(fn),
+    signals: false, // onSignal below stops the lab and still prints the last line
+  });
+  try {
+    await lab.open();
+  } catch (error) {
+    if (error instanceof LabSetupError) return engineTrouble(error.message);
+    throw error;
   }
-  log(`engines started in ${since(t1)} (setup total ${since(t0)}), lab ${lab}`);
-  if (failed.length > 0) return engineTrouble(`engine(s) failed to start: ${failed.join(', ')}`);
+  process.env.WW_LAB = lab.dir;
+  for (const r of lab.results) {
+    if (r.ok) process.env[r.variable] = r.endpoint;
+    else delete process.env[r.variable];
+  }
+  if (lab.failed.length > 0) return engineTrouble(`engine(s) failed to start: ${lab.failed.join(', ')}`);
   return true;
 }
 
@@ -305,30 +241,8 @@ function engineTrouble(message) {
 }
 
 function stopEngines() {
-  if (!lab || enginesStopped) return;
-  enginesStopped = true;
-  for (const child of engineScriptsRunning) killGroup(child, 'SIGKILL');
-  const t0 = Date.now();
-  const result = guard.blocking(() =>
-    spawnSync('bash', [join(ENGINE_SCRIPTS, 'stop.sh')], {
-      cwd: ROOT,
-      env: { ...process.env, WW_LAB: lab },
-      stdio: ['ignore', 'inherit', 'inherit'],
-      timeout: STOP_TIMEOUT_MS,
-    }),
-  );
-  if (result.status === 0) {
-    log(`engines stopped in ${since(t0)}`);
-    if (process.env.WW_KEEP_LAB === '1') {
-      log(`lab kept: ${lab}`);
-    } else {
-      rmSync(lab, { recursive: true, force: true, maxRetries: 3 });
-    }
-  } else {
-    const why = result.error ? result.error.message : `exit ${result.status ?? result.signal}`;
-    warn(`TEARDOWN FAILED: scripts/engines/stop.sh (${why}); lab left at ${lab}`);
-    harnessFailures.push('engine teardown');
-  }
+  if (lab === undefined || lab.stopped) return;
+  if (!lab.stop()) harnessFailures.push('engine teardown');
 }
 
 function printFinal(stats) {

@@ -5,9 +5,9 @@
 //   node scripts/bench/containerd.mjs [containerd] [cri]        (as root; default: both parts)
 //
 // Build dist/ first (`npx tsc -p tsconfig.json`; `npm run bench` does it): the script imports the BUILT
-// library. It makes a fresh lab (mkdtemp /tmp/ww-bench-ctd.*), runs the project's scripts/engines/install.sh
-// and mk-images.sh, starts containerd17 with scripts/engines/start.sh and ALWAYS stops it with stop.sh (also
-// after a failure, SIGINT/SIGTERM/SIGHUP or the time limit), then removes the lab (unless WW_KEEP_LAB=1).
+// library. It opens an engine lab with containerd17 (scripts/engines/lab.mjs: install.sh, mk-images.sh, a
+// fresh /tmp/ww-bench-ctd.*, start.sh) and ALWAYS stops it (also after a failure, SIGINT/SIGTERM/SIGHUP or
+// the time limit: then the bench's own workload is removed first), then removes it (unless WW_KEEP_LAB=1).
 //
 // Prints, each as a ratio of medians with its goal and PASS/MISS (a MISS is a finding, not an error: exit
 // code 0; exit code 1 means the benchmark could not run or the engine could not be cleaned up):
@@ -26,17 +26,17 @@
 //
 // Environment: WW_BENCH_TASKS (100), WW_BENCH_PODS (30), WW_BENCH_ROUNDS (7), WW_BENCH_WARMUP (2),
 // WW_BENCH_LIMIT_S (900: the whole run, teardown included, is bounded), WW_KEEP_LAB=1 (keep the lab).
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Channel, Metadata, credentials } from '@grpc/grpc-js';
+import { createLab, tail } from '../engines/lab.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DIST = join(ROOT, 'dist');
-const ENGINE_SCRIPTS = join(ROOT, 'scripts', 'engines');
 const ENGINE = 'containerd17';
 const PARTS = ['containerd', 'cri'];
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
@@ -149,53 +149,34 @@ function exec(cmd, args, { env = process.env, timeoutMs = 60_000, echo = false }
 
 // ----------------------------------------------------------------------------------------- engine (lab)
 
+/** The engine lab (scripts/engines/lab.mjs), once created. */
 let lab;
-let engineStarted = false;
-let engineStopped = false;
 let teardownFailed = false;
 let SOCK; // containerd socket path
 let CTR = 'ctr';
 
-function stopEngineSync() {
-  if (!lab || engineStopped) return;
-  engineStopped = true;
-  if (engineStarted || existsSync(join(lab, ENGINE))) {
-    const t0 = Date.now();
-    const r = spawnSync('bash', [join(ENGINE_SCRIPTS, 'stop.sh'), ENGINE], {
-      cwd: ROOT,
-      env: { ...process.env, WW_LAB: lab },
-      stdio: ['ignore', process.stderr, process.stderr],
-      timeout: 180_000,
-    });
-    if (r.status !== 0) {
-      teardownFailed = true;
-      warn(`TEARDOWN FAILED: scripts/engines/stop.sh ${ENGINE} (${r.error?.message ?? `exit ${r.status ?? r.signal}`}); lab left at ${lab}`);
-      return;
-    }
-    progress(`engine stopped in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  }
-  if (process.env.WW_KEEP_LAB === '1') progress(`lab kept: ${lab}`);
-  else rmSync(lab, { recursive: true, force: true, maxRetries: 3 });
-}
-
+/** Opens the lab with containerd17; resolves with the daemon's ready time in ms. */
 async function startEngine() {
   if (process.getuid?.() !== 0) throw new Error('this benchmark starts a private containerd and needs root');
-  const install = await exec('bash', [join(ENGINE_SCRIPTS, 'install.sh')], { timeoutMs: 1_200_000 });
-  if (install.code !== 0) throw new Error(`scripts/engines/install.sh failed (exit ${install.code}): ${install.err.trim().split('\n').slice(-5).join(' | ')}`);
-  lab = mkdtempSync('/tmp/ww-bench-ctd.');
-  const env = { ...process.env, WW_LAB: lab };
-  const images = await exec('bash', [join(ENGINE_SCRIPTS, 'mk-images.sh')], { env, timeoutMs: 300_000 });
-  if (images.code !== 0) throw new Error(`scripts/engines/mk-images.sh failed (exit ${images.code}): ${images.err.trim()}`);
-  engineStarted = true; // from here on, stop.sh runs whatever happens
-  const start = await exec('bash', [join(ENGINE_SCRIPTS, 'start.sh'), ENGINE], { env, timeoutMs: 180_000 });
-  const ready = /^READY \S+ ready_ms=(\d+) endpoint=(\S+)$/m.exec(start.out);
-  if (start.code !== 0 || !ready) {
-    throw new Error(`scripts/engines/start.sh ${ENGINE} failed (exit ${start.code}): ${start.err.trim().split('\n').slice(-5).join(' | ')}; log ${join(lab, ENGINE, 'daemon.log')}`);
-  }
-  SOCK = ready[2];
-  const envFile = readFileSync(join(lab, ENGINE, 'env'), 'utf8');
-  CTR = /WW_CTR_CLI='([^']+)'/.exec(envFile)?.[1] ?? 'ctr';
-  return Number(ready[1]);
+  lab = createLab({
+    engines: [ENGINE],
+    prefix: '/tmp/ww-bench-ctd.',
+    log: progress,
+    warn,
+    output: 'stderr',
+    // a signal or the time limit: the bench's own containers and pods go through the engine first
+    beforeStop: () => {
+      aborting = true;
+      return cleanUpWorkload();
+    },
+    beforeStopLimitMs: 250_000,
+  });
+  await lab.open();
+  const [started] = lab.results;
+  if (!started.ok) throw new Error(`${ENGINE} did not start:\n${tail(started.output, 5)}\nlog ${join(lab.dir, `${ENGINE}.start.log`)}`);
+  SOCK = started.endpoint;
+  CTR = lab.cliEnv(ENGINE).WW_CTR_CLI ?? 'ctr';
+  return started.readyMs;
 }
 
 const ctr = (args, timeoutMs = 60_000) => exec(CTR, ['--address', SOCK, ...args], { timeoutMs });
@@ -294,7 +275,7 @@ const made = []; // { ns, id } of every ctr container asked for
 
 async function createTasks() {
   const t0 = performance.now();
-  const imports = await Promise.all(NAMESPACES.map((ns) => ctr(['-n', ns, 'images', 'import', join(lab, 'images', 'busybox.tar')], 120_000)));
+  const imports = await Promise.all(NAMESPACES.map((ns) => ctr(['-n', ns, 'images', 'import', join(lab.dir, 'images', 'busybox.tar')], 120_000)));
   const badImport = imports.find((r) => r.code !== 0);
   if (badImport) throw new Error(`ctr images import failed: ${badImport.err.trim()}`);
   const jobs = Array.from({ length: N_TASKS }, (_, i) => {
@@ -449,7 +430,7 @@ async function createPods(client) {
   const t0 = performance.now();
   const { NamespaceMode, NamespaceOption, PodSandboxConfig, CreateContainerRequest } = L.cri;
   const hostNetwork = NamespaceOption.fromPartial({ network: NamespaceMode.NODE, pid: NamespaceMode.CONTAINER, ipc: NamespaceMode.POD });
-  criLogDir = join(lab, 'cri-bench-logs');
+  criLogDir = join(lab.dir, 'cri-bench-logs');
   mkdirSync(criLogDir, { recursive: true });
   const jobs = Array.from({ length: N_PODS }, (_, i) => async () => {
     // no hostname: host-network pods cannot set one
@@ -645,13 +626,13 @@ async function partCri() {
 
 // ------------------------------------------------------------------------------------------------- main
 
-let tornDown;
-/** Idempotent: workload cleanup through the engine (bounded), then stop.sh and the lab removed. */
-function teardown() {
-  tornDown ??= (async () => {
+let workloadCleaned;
+/** Idempotent: the bench's containers and pods removed through the engine (bounded). */
+function cleanUpWorkload() {
+  workloadCleaned ??= (async () => {
     // calls already sent still make containers: let them settle (pools start no new ones once aborting)
     await bounded(busy.catch(() => {}), 'work in flight', 60_000).catch(() => {});
-    if (SOCK && engineStarted) {
+    if (SOCK !== undefined) {
       // (a cleanup the part already ran is only awaited, not repeated)
       if (made.length > 0) {
         const again = tasksCleaned !== undefined;
@@ -668,27 +649,26 @@ function teardown() {
         });
       }
     }
-    stopEngineSync();
   })();
-  return tornDown;
+  return workloadCleaned;
 }
 
-let exiting = false;
-function emergency(why, code) {
-  if (exiting) return;
-  exiting = true;
-  aborting = true;
-  warn(`${why}: cleaning up and stopping the engine`);
-  // last resort if the cleanup itself hangs: stop.sh kills and deletes whatever is left
-  setTimeout(() => {
-    stopEngineSync();
-    process.exit(code);
-  }, 250_000).unref();
-  teardown().finally(() => process.exit(code));
+/** The workload removed, then the lab stopped (stop.sh kills and deletes whatever is left) and removed. */
+async function teardown() {
+  await cleanUpWorkload();
+  if (lab !== undefined && !lab.stop()) teardownFailed = true;
 }
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(sig, () => emergency(sig, sig === 'SIGINT' ? 130 : sig === 'SIGHUP' ? 129 : 143));
-setTimeout(() => emergency(`run exceeded WW_BENCH_LIMIT_S=${LIMIT_S} s`, 1), LIMIT_S * 1000).unref();
-process.on('exit', () => stopEngineSync());
+
+// signals (from createLab on) go through lab.abort: workload cleanup, stop, exit 128+n
+setTimeout(() => {
+  const why = `run exceeded WW_BENCH_LIMIT_S=${LIMIT_S} s`;
+  aborting = true;
+  if (lab !== undefined) void lab.abort(why, 1);
+  else {
+    warn(why);
+    process.exit(1);
+  }
+}, LIMIT_S * 1000).unref();
 
 async function main() {
   const t0 = performance.now();

@@ -186,13 +186,14 @@ export function enginePid(name: EngineName): number | undefined {
   }
   try {
     const pid = Number.parseInt(readFileSync(join(dir, 'daemon.pid'), 'utf8').trim(), 10);
-    return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : undefined;
+    return Number.isInteger(pid) && pid > 0 && processAlive(pid) ? pid : undefined;
   } catch {
     return undefined;
   }
 }
 
-function isAlive(pid: number): boolean {
+/** True while `pid` runs (a zombie waiting to be reaped counts as gone). */
+export function processAlive(pid: number): boolean {
   try {
     // field 3 of /proc/<pid>/stat, after the parenthesised command name: Z/X = exited
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -214,10 +215,10 @@ export async function killEngine(name: EngineName, signal: NodeJS.Signals = 'SIG
     throw new Error(`engine ${name} has no running daemon`);
   }
   process.kill(pid, signal);
-  for (let i = 0; i < 200 && isAlive(pid); i++) {
+  for (let i = 0; i < 200 && processAlive(pid); i++) {
     await sleep(50);
   }
-  if (isAlive(pid)) {
+  if (processAlive(pid)) {
     throw new Error(`engine ${name} daemon pid ${pid} still alive 10 s after ${signal}`);
   }
 }

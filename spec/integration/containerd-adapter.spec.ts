@@ -11,21 +11,10 @@ import { containerdAdapter } from '../../lib/engines/containerd/containerd-sourc
 import { NERDCTL_NAME_LABEL } from '../../lib/engines/containerd/containerd-normalize.js';
 import { PROJECT_LABEL } from '../../lib/model/container.js';
 import { enginePid, useEngine } from '../helpers/engines.js';
-import { ContainerdLab, type Recording, byId, eventually, record, seen } from '../engines/containerd/containerd-lab.js';
+import { ContainerdLab, type Recording, eventually } from '../engines/containerd/containerd-lab.js';
+import { byId, feedsAbout as about, listen as listenTo } from '../helpers/picture.js';
 
 const ENGINE = 'containerd17';
-
-/** The feeds about one container id, compactly: `started:<pid>`, `exited` … */
-function about(rec: Recording<EngineFeed>, id: string): string[] {
-  const out: string[] = [];
-  for (const f of rec.values) {
-    if (f.type === 'listening') continue;
-    if (f.type === 'started') {
-      if (f.container.id === id) out.push(`started:${f.container.pid}`);
-    } else if (f.id === id) out.push(f.type);
-  }
-  return out;
-}
 
 describe(`containerd adapter on ${ENGINE}`, function () {
   this.timeout(120_000);
@@ -51,13 +40,8 @@ describe(`containerd adapter on ${ENGINE}`, function () {
   /** Subscribes to events and waits for `listening`; returns the recording and how long the probe took. */
   async function listen(): Promise<{ rec: Recording<EngineFeed>; ms: number }> {
     const t0 = performance.now();
-    const rec = record(adapter.events());
-    recordings.push(rec as Recording<unknown>);
-    await eventually(() => rec.values.length > 0 || rec.error !== undefined, 'listening', 20_000, 1);
-    const ms = performance.now() - t0;
-    expect(rec.error).to.equal(undefined);
-    expect(rec.values[0]).to.deep.equal({ type: 'listening' });
-    return { rec, ms };
+    const rec = await listenTo(adapter, recordings, 1);
+    return { rec, ms: performance.now() - t0 };
   }
 
   it('tells who it is', async () => {
@@ -86,7 +70,7 @@ describe(`containerd adapter on ${ENGINE}`, function () {
     await lab.pause('ns2', bId);
     const m = await lab.run('moby', lab.id('m'));
     const list = await firstValueFrom(adapter.snapshot());
-    expect(byId(list.map(seen))).to.deep.equal(await lab.truth());
+    expect(byId(list.map((c) => lab.seen(c)))).to.deep.equal(await lab.truth());
     const ids = list.map((c) => c.id);
     expect(ids).to.include.members([a, b]);
     expect(ids).to.not.include(m);

@@ -6,55 +6,22 @@
  * the watcher while its tasks live on (one of them killed meanwhile). After
  * each, the portfolio must equal the truth read with `ctr`.
  */
-import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
-import type { Subscription } from 'rxjs';
-import type { LifecycleEvent } from '../../lib/core/fold.js';
 import type { Watcher } from '../../lib/core/watcher.js';
 import { NERDCTL_NAME_LABEL } from '../../lib/engines/containerd/containerd-normalize.js';
 import { watchContainerd } from '../../lib/engines/containerd/watch-containerd.js';
 import { PROJECT_LABEL } from '../../lib/model/container.js';
-import { killEngine, restartEngine, useEngine } from '../helpers/engines.js';
-import { ContainerdLab, type Seen, byId, eventually, seen } from '../engines/containerd/containerd-lab.js';
+import { killEngine, processAlive, restartEngine, useEngine } from '../helpers/engines.js';
+import { FAST_RETRY, Watchers, changesAbout as about, expectReplayOf, matchesTruth, pictureOf } from '../helpers/picture.js';
+import { ContainerdLab, eventually } from '../engines/containerd/containerd-lab.js';
 
 const ENGINE = 'containerd17';
-const FAST_RETRY = { initialDelay: 50, maxDelay: 500, jitter: 0 } as const;
-
-interface Change {
-  readonly type: LifecycleEvent['type'];
-  readonly id: string;
-  readonly pid: number;
-  readonly synthetic: boolean;
-}
-
-function pictureOf(ww: Watcher): Seen[] {
-  return byId(ww.portfolio.containers.map(seen));
-}
-
-/** Waits until the watcher's picture equals the engine's truth (both read anew on each poll). */
-async function matchesTruth(ww: Watcher, lab: ContainerdLab, what: string): Promise<void> {
-  let last = '';
-  await eventually(
-    async () => {
-      const truth = await lab.truth();
-      const picture = pictureOf(ww);
-      last = `picture ${JSON.stringify(picture)} vs truth ${JSON.stringify(truth)}`;
-      return JSON.stringify(picture) === JSON.stringify(truth);
-    },
-    `${what}: the portfolio to equal the engine's truth`,
-    60_000,
-    50,
-  ).catch((e: Error) => {
-    throw new Error(`${e.message}\n${last}`);
-  });
-}
 
 describe(`watchContainerd on ${ENGINE}`, function () {
   this.timeout(180_000);
   let address: string;
   let lab: ContainerdLab;
-  const watchers: Watcher[] = [];
-  const subscriptions: Subscription[] = [];
+  const watchers = new Watchers();
 
   before(function () {
     address = useEngine(this, ENGINE);
@@ -63,25 +30,13 @@ describe(`watchContainerd on ${ENGINE}`, function () {
     lab = new ContainerdLab(ENGINE);
   });
   afterEach(async () => {
-    for (const s of subscriptions.splice(0)) s.unsubscribe();
-    for (const ww of watchers.splice(0)) await ww.close();
+    await watchers.close();
     await lab?.cleanup();
   });
 
   function watchIt(): Watcher {
-    const ww = watchContainerd({ address, retry: FAST_RETRY });
-    watchers.push(ww);
-    return ww;
+    return watchers.add(watchContainerd({ address, retry: FAST_RETRY }));
   }
-
-  function changesOf(ww: Watcher): Change[] {
-    const changes: Change[] = [];
-    subscriptions.push(ww.lifecycle$.subscribe((e) => changes.push({ type: e.type, id: e.container.id, pid: e.container.pid, synthetic: e.synthetic })));
-    return changes;
-  }
-
-  const about = (changes: readonly Change[], id: string, synthetic?: boolean) =>
-    changes.filter((c) => c.id === id && (synthetic === undefined || c.synthetic === synthetic)).map((c) => `${c.type}:${c.pid}`);
 
   it('pictures what was alive before it started: running and paused, several namespaces, nerdctl names, compose projects', async () => {
     const project = `shop${lab.runId}`;
@@ -97,7 +52,7 @@ describe(`watchContainerd on ${ENGINE}`, function () {
     await ww.ready;
     expect(ww.status.state).to.equal('live');
     const truth = await lab.truth();
-    expect(pictureOf(ww)).to.deep.equal(truth);
+    expect(pictureOf(ww, lab)).to.deep.equal(truth);
     expect(ww.portfolio.container(hidden)).to.equal(undefined);
     expect(ww.portfolio.container(hiddenToo)).to.equal(undefined);
     expect(ww.portfolio.container(db)?.paused).to.equal(true);
@@ -110,9 +65,7 @@ describe(`watchContainerd on ${ENGINE}`, function () {
     expect(p?.total).to.equal(2);
     expect(p!.containers.map((c) => c.labels['com.docker.compose.service']).sort()).to.deep.equal(['db', 'web']);
 
-    const changes = changesOf(ww);
-    expect(changes.length).to.equal(truth.length);
-    expect(changes.every((c) => c.type === 'started' && c.synthetic)).to.equal(true);
+    expectReplayOf(watchers.changesOf(ww), truth);
     const info = await ww.info();
     expect(info.api).to.equal(`unix://${address}`);
     expect(info.type).to.equal('containerd.io');
@@ -121,7 +74,7 @@ describe(`watchContainerd on ${ENGINE}`, function () {
   it('follows start, pause, resume, exec exit, kill and delete in default and ns2; moby stays out', async () => {
     const ww = watchIt();
     await ww.ready;
-    const changes = changesOf(ww);
+    const changes = watchers.changesOf(ww);
     for (const ns of ['default', 'ns2', 'moby']) {
       const id = lab.id(`life-${ns}`);
       const project = `life${lab.runId}`;
@@ -215,7 +168,7 @@ describe(`watchContainerd on ${ENGINE}`, function () {
     await lab.pause('ns2', frozenId);
     const ww = watchIt();
     await ww.ready;
-    const all = changesOf(ww);
+    const all = watchers.changesOf(ww);
     const replayed = all.length; // the synthetic starts of the current picture
     const keepPid = ww.portfolio.container(keep)!.pid;
     const victimPid = ww.portfolio.container(victim)!.pid;
@@ -254,13 +207,3 @@ describe(`watchContainerd on ${ENGINE}`, function () {
     expect(ww.status.state).to.equal('live');
   });
 });
-
-/** True while `pid` runs (a zombie waiting for its shim to reap it counts as dead). */
-function processAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/\) [ZX] /.test(stat);
-  } catch {
-    return false;
-  }
-}

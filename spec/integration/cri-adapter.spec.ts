@@ -21,6 +21,7 @@ import {
 import { criAdapter } from '../../lib/engines/cri/cri-source.js';
 import { restartEngine, useEngine } from '../helpers/engines.js';
 import { CriLab, eventually, record } from '../engines/cri/cri-lab.js';
+import { byId } from '../helpers/picture.js';
 
 describe('criAdapter on containerd16 (CRI plugin without GetContainerEvents)', function () {
   this.timeout(60_000);
@@ -88,7 +89,7 @@ describe('criAdapter on containerd17 (CRI plugin)', function () {
     try {
       const list = await lastValueFrom(adapter.snapshot());
       const truth = await l.truth();
-      expect(list.map((c) => ({ id: c.id, pid: c.pid })).sort((a, b) => (a.id < b.id ? -1 : 1))).to.deep.equal(truth);
+      expect(byId(list.map((c) => l.seen(c)))).to.deep.equal(truth);
       const ids = new Set(list.map((c) => c.id));
       expect(ids.has(web.sandboxId) && ids.has(web.containers['app']!) && ids.has(db.sandboxId) && ids.has(db.containers['pg']!)).to.equal(true);
       expect(ids.has(web.containers['sidecar']!)).to.equal(false);

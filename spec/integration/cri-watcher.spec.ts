@@ -10,51 +10,20 @@
  * id (no duplicates), never by single engine events; relisting is what makes
  * the watcher right.
  */
-import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
-import type { Subscription } from 'rxjs';
-import type { LifecycleEvent } from '../../lib/core/fold.js';
 import type { Watcher } from '../../lib/core/watcher.js';
 import { CRI_SANDBOX_LABEL } from '../../lib/engines/cri/cri-normalize.js';
 import { watchCri } from '../../lib/engines/cri/watch-cri.js';
-import { killEngine, restartEngine, useEngine } from '../helpers/engines.js';
+import { killEngine, processAlive, restartEngine, useEngine } from '../helpers/engines.js';
+import { FAST_RETRY, type Truthful, Watchers, changesAbout as about, matchesTruth as matchesTruthEvery, pictureOf } from '../helpers/picture.js';
 import { CriLab, type LabPod, type Truth, eventually } from '../engines/cri/cri-lab.js';
 
 const ENGINE = 'containerd17';
-const FAST_RETRY = { initialDelay: 50, maxDelay: 500, jitter: 0 } as const;
 /** Relist every second: events lost to the 1.7 trap are repaired quickly. */
 const RESYNC = 1_000;
 
-interface Change {
-  readonly type: LifecycleEvent['type'];
-  readonly id: string;
-  readonly pid: number;
-  readonly synthetic: boolean;
-}
-
-function pictureOf(ww: Watcher): Truth[] {
-  return ww.portfolio.containers.map((c) => ({ id: c.id, pid: c.pid })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-}
-
-/** Waits until the watcher's picture equals the engine's truth (both read anew on each poll). */
-async function matchesTruth(ww: Watcher, lab: CriLab, what: string): Promise<Truth[]> {
-  let last = '';
-  let truth: Truth[] = [];
-  await eventually(
-    async () => {
-      truth = await lab.truth();
-      const picture = pictureOf(ww);
-      last = `picture ${JSON.stringify(picture)} vs truth ${JSON.stringify(truth)}`;
-      return JSON.stringify(picture) === JSON.stringify(truth);
-    },
-    `${what}: the portfolio to equal the engine's truth`,
-    60_000,
-    100,
-  ).catch((e: Error) => {
-    throw new Error(`${e.message}\n${last}`);
-  });
-  return truth;
-}
+/** {@link matchesTruthEvery} polling every 100 ms (each poll is a list plus a verbose status per container). */
+const matchesTruth = (ww: Watcher, lab: Truthful<Truth>, what: string): Promise<Truth[]> => matchesTruthEvery(ww, lab, what, 100);
 
 function idsOf(pod: LabPod): string[] {
   return [pod.sandboxId, ...Object.values(pod.containers)];
@@ -64,8 +33,7 @@ describe(`watchCri on ${ENGINE}`, function () {
   this.timeout(180_000);
   let socket: string;
   let lab: CriLab | undefined;
-  const watchers: Watcher[] = [];
-  const subscriptions: Subscription[] = [];
+  const watchers = new Watchers();
 
   before(function () {
     socket = useEngine(this, ENGINE);
@@ -74,33 +42,22 @@ describe(`watchCri on ${ENGINE}`, function () {
     lab = new CriLab(socket);
   });
   afterEach(async () => {
-    for (const s of subscriptions.splice(0)) s.unsubscribe();
-    for (const ww of watchers.splice(0)) await ww.close();
+    await watchers.close();
     await lab?.cleanup();
     lab?.close();
     lab = undefined;
   });
 
   function watchIt(): Watcher {
-    const ww = watchCri({ endpoint: socket, retry: FAST_RETRY, resyncInterval: RESYNC });
-    watchers.push(ww);
-    return ww;
+    return watchers.add(watchCri({ endpoint: socket, retry: FAST_RETRY, resyncInterval: RESYNC }));
   }
-
-  function changesOf(ww: Watcher): Change[] {
-    const changes: Change[] = [];
-    subscriptions.push(ww.lifecycle$.subscribe((e) => changes.push({ type: e.type, id: e.container.id, pid: e.container.pid, synthetic: e.synthetic })));
-    return changes;
-  }
-
-  const about = (changes: readonly Change[], id: string) => changes.filter((c) => c.id === id).map((c) => `${c.type}:${c.pid}`);
 
   it('pictures the pods alive before it started: sandboxes and containers, named by pod, with PIDs', async () => {
     const l = lab!;
     const web = await l.runPod('web', ['app', 'sidecar']);
     const db = await l.runPod('db', ['pg', 'backup']);
     const ww = watchIt();
-    const changes = changesOf(ww);
+    const changes = watchers.changesOf(ww);
     await ww.ready;
     const truth = await matchesTruth(ww, l, 'after the first sync');
     for (const id of [...idsOf(web), ...idsOf(db)]) expect(truth.some((t) => t.id === id)).to.equal(true);
@@ -120,12 +77,12 @@ describe(`watchCri on ${ENGINE}`, function () {
     const l = lab!;
     const ww = watchIt();
     await ww.ready;
-    const changes = changesOf(ww);
+    const changes = watchers.changesOf(ww);
     const before = changes.length;
 
     const pod = await l.runPod('live', ['a', 'b']);
     await matchesTruth(ww, l, 'after the pod started');
-    const pids = new Map(pictureOf(ww).map((t) => [t.id, t.pid]));
+    const pids = new Map(pictureOf(ww, l).map((t) => [t.id, t.pid]));
     for (const id of idsOf(pod)) expect(pids.get(id), id).to.be.greaterThan(0);
 
     await l.stopContainer(pod.containers['a']!);
@@ -162,7 +119,7 @@ describe(`watchCri on ${ENGINE}`, function () {
       return rounds;
     })();
     const ww = watchIt();
-    const changes = changesOf(ww);
+    const changes = watchers.changesOf(ww);
     await ww.ready;
     const atReady = rounds;
     await eventually(() => rounds >= atReady + 2, 'two more rounds of churn');
@@ -186,11 +143,11 @@ describe(`watchCri on ${ENGINE}`, function () {
     const ww = watchIt();
     await ww.ready;
     await matchesTruth(ww, l, 'before the kill');
-    const changes = changesOf(ww);
+    const changes = watchers.changesOf(ww);
     const replayed = changes.length; // the synthetic starts of the current picture
     const victim = hit.containers['victim']!;
     const victimPid = ww.portfolio.container(victim)!.pid;
-    const before = new Map(pictureOf(ww).map((t) => [t.id, t.pid]));
+    const before = new Map(pictureOf(ww, l).map((t) => [t.id, t.pid]));
 
     await killEngine(ENGINE);
     await eventually(() => ww.status.state === 'degraded', 'the watcher to notice containerd is gone');
@@ -216,18 +173,8 @@ describe(`watchCri on ${ENGINE}`, function () {
     expect(about(mine, victim)).to.deep.equal([`exited:${victimPid}`]);
     for (const id of [hit.sandboxId, hit.containers['bystander']!]) expect(about(mine, id), id).to.deep.equal([]);
     for (const id of idsOf(keep)) expect(about(mine, id), id).to.deep.equal([`exited:${before.get(id)}`]);
-    const now = new Map(pictureOf(ww).map((t) => [t.id, t.pid]));
+    const now = new Map(pictureOf(ww, l).map((t) => [t.id, t.pid]));
     for (const id of idsOf(after)) expect(about(mine, id), id).to.deep.equal([`started:${now.get(id)}`]);
     expect(ww.status.state).to.equal('live');
   });
 });
-
-/** True while `pid` runs (a zombie waiting for its shim to reap it counts as dead). */
-function processAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/\) [ZX] /.test(stat);
-  } catch {
-    return false;
-  }
-}

@@ -9,23 +9,10 @@ import type { EngineAdapter, EngineFeed } from '../../lib/core/engine.js';
 import { dockerAdapter } from '../../lib/engines/docker/docker-source.js';
 import { PRIVILEGED_LABEL, PROJECT_LABEL } from '../../lib/model/container.js';
 import { type EngineName, enginePid, labImage, useEngine } from '../helpers/engines.js';
-import { DockerLab, type Recording, byId, collapsed, eventually, record, seen } from '../engines/docker/docker-lab.js';
+import { DockerLab, type Recording, collapsed, eventually, record } from '../engines/docker/docker-lab.js';
+import { byId, feedsAbout as about, listen as listenTo } from '../helpers/picture.js';
 
 const ENGINES: readonly EngineName[] = ['docker20', 'docker26', 'podman'];
-
-/** The feeds about one container, compactly: `started:<pid>`, `exited`, `renamed:<name>` … */
-function about(rec: Recording<EngineFeed>, id: string): string[] {
-  const out: string[] = [];
-  for (const f of rec.values) {
-    if (f.type === 'listening') continue;
-    if (f.type === 'started') {
-      if (f.container.id === id) out.push(`started:${f.container.pid}`);
-    } else if (f.id === id) {
-      out.push(f.type === 'renamed' ? `renamed:${f.name}` : f.type);
-    }
-  }
-  return out;
-}
 
 for (const engine of ENGINES) {
   describe(`docker adapter on ${engine}`, function () {
@@ -51,14 +38,7 @@ for (const engine of ENGINES) {
     });
 
     /** Subscribes to events and waits for `listening`. */
-    async function listen(): Promise<Recording<EngineFeed>> {
-      const rec = record(adapter.events());
-      recordings.push(rec as Recording<unknown>);
-      await eventually(() => rec.values.length > 0 || rec.error !== undefined, 'listening');
-      expect(rec.error).to.equal(undefined);
-      expect(rec.values[0]).to.deep.equal({ type: 'listening' });
-      return rec;
-    }
+    const listen = (): Promise<Recording<EngineFeed>> => listenTo(adapter, recordings);
 
     it('tells who it is', async () => {
       const info = await adapter.info();
@@ -90,7 +70,7 @@ for (const engine of ENGINES) {
       expect(r.pid).to.be.greaterThan(0);
       expect(r.paused).to.equal(false);
       expect(snapshot.find((c) => c.id === paused)!.paused).to.equal(true);
-      expect(byId(snapshot.map(seen))).to.deep.equal(await lab.truth());
+      expect(byId(snapshot.map((c) => lab.seen(c)))).to.deep.equal(await lab.truth());
     });
 
     it('marks privileged containers with the privileged label', async function () {
@@ -161,7 +141,7 @@ for (const engine of ENGINES) {
       for (let i = 0; i < 12; i++) await lab.run(lab.name(`pipe${i}`), { labels: { n: String(i) } });
       const truth = await lab.truth();
       const snapshots = await Promise.all(Array.from({ length: 8 }, () => firstValueFrom(adapter.snapshot())));
-      for (const snapshot of snapshots) expect(byId(snapshot.map(seen))).to.deep.equal(truth);
+      for (const snapshot of snapshots) expect(byId(snapshot.map((c) => lab.seen(c)))).to.deep.equal(truth);
       expect(truth.length).to.be.at.least(12);
     });
 

@@ -9,45 +9,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import type { Subscription } from 'rxjs';
-import type { LifecycleEvent } from '../../lib/core/fold.js';
 import type { Watcher } from '../../lib/core/watcher.js';
 import { watchDocker } from '../../lib/engines/docker/watch-docker.js';
 import { PROJECT_LABEL } from '../../lib/model/container.js';
 import { type EngineName, engineEnv, killEngine, labImage, restartEngine, runEngineCli, useEngine } from '../helpers/engines.js';
-import { DockerLab, type Seen, byId, collapsed, eventually, run, seen } from '../engines/docker/docker-lab.js';
+import { DockerLab, collapsed, eventually, run } from '../engines/docker/docker-lab.js';
+import { FAST_RETRY, Watchers, changesAbout as about, expectReplayOf, matchesTruth, pictureOf } from '../helpers/picture.js';
 
 const ENGINES: readonly EngineName[] = ['docker20', 'docker26', 'podman'];
-const FAST_RETRY = { initialDelay: 50, maxDelay: 500, jitter: 0 } as const;
-
-interface Change {
-  readonly type: LifecycleEvent['type'];
-  readonly id: string;
-  readonly pid: number;
-  readonly synthetic: boolean;
-}
-
-function pictureOf(ww: Watcher): Seen[] {
-  return byId(ww.portfolio.containers.map(seen));
-}
-
-/** Waits until the watcher's picture equals the engine's truth (both read anew on each poll). */
-async function matchesTruth(ww: Watcher, lab: DockerLab, what: string): Promise<void> {
-  let last = '';
-  await eventually(
-    async () => {
-      const truth = await lab.truth();
-      const picture = pictureOf(ww);
-      last = `picture ${JSON.stringify(picture.map((c) => [c.name, c.pid, c.paused]))} vs truth ${JSON.stringify(truth.map((c) => [c.name, c.pid, c.paused]))}`;
-      return JSON.stringify(picture) === JSON.stringify(truth);
-    },
-    `${what}: the portfolio to equal the engine's truth`,
-    60_000,
-    50,
-  ).catch((e: Error) => {
-    throw new Error(`${e.message}\n${last}`);
-  });
-}
 
 /** `docker compose` v2 for this engine, if the lab has it (else compose projects are made by label). */
 async function composeCli(engine: EngineName): Promise<{ command: string; env: NodeJS.ProcessEnv } | undefined> {
@@ -69,8 +38,7 @@ for (const engine of ENGINES) {
     let lab: DockerLab;
     let compose: { command: string; env: NodeJS.ProcessEnv } | undefined;
     let composeDir: string | undefined;
-    const watchers: Watcher[] = [];
-    const subscriptions: Subscription[] = [];
+    const watchers = new Watchers();
 
     before(async function () {
       endpoint = useEngine(this, engine);
@@ -81,8 +49,7 @@ for (const engine of ENGINES) {
       lab = new DockerLab(endpoint, labImage(engine), engine);
     });
     afterEach(async () => {
-      for (const s of subscriptions.splice(0)) s.unsubscribe();
-      for (const ww of watchers.splice(0)) await ww.close();
+      await watchers.close();
       if (composeDir !== undefined) {
         await rm(composeDir, { recursive: true, force: true });
         composeDir = undefined;
@@ -92,19 +59,8 @@ for (const engine of ENGINES) {
     });
 
     function watchIt(): Watcher {
-      const ww = watchDocker({ host: endpoint, retry: FAST_RETRY });
-      watchers.push(ww);
-      return ww;
+      return watchers.add(watchDocker({ host: endpoint, retry: FAST_RETRY }));
     }
-
-    function changesOf(ww: Watcher): Change[] {
-      const changes: Change[] = [];
-      subscriptions.push(ww.lifecycle$.subscribe((e) => changes.push({ type: e.type, id: e.container.id, pid: e.container.pid, synthetic: e.synthetic })));
-      return changes;
-    }
-
-    const about = (changes: readonly Change[], id: string, synthetic?: boolean) =>
-      changes.filter((c) => c.id === id && (synthetic === undefined || c.synthetic === synthetic)).map((c) => `${c.type}:${c.pid}`);
 
     /** A compose project of `services` (compose v2 when present, else containers with the compose labels). */
     async function composeUp(project: string, services: readonly string[]): Promise<void> {
@@ -142,16 +98,14 @@ for (const engine of ENGINES) {
       await ww.ready;
       expect(ww.status.state).to.equal('live');
       const truth = await lab.truth();
-      expect(pictureOf(ww)).to.deep.equal(truth);
+      expect(pictureOf(ww, lab)).to.deep.equal(truth);
       expect(ww.portfolio.container(b)?.paused).to.equal(true);
       expect(ww.portfolio.container(a)?.project).to.equal('');
       const p = ww.portfolio.project(project);
       expect(p?.total).to.equal(2);
       expect(p!.containers.map((c) => c.labels['com.docker.compose.service']).sort()).to.deep.equal(['db', 'web']);
 
-      const changes = changesOf(ww);
-      expect(changes.length).to.equal(truth.length);
-      expect(changes.every((c) => c.type === 'started' && c.synthetic)).to.equal(true);
+      expectReplayOf(watchers.changesOf(ww), truth);
       const info = await ww.info();
       expect(info.api).to.equal(endpoint);
       expect(info.product).to.equal(engine === 'podman' ? 'podman' : 'docker');
@@ -160,7 +114,7 @@ for (const engine of ENGINES) {
     it('follows start, pause, unpause, exec exit, rename, restart, kill and rm', async () => {
       const ww = watchIt();
       await ww.ready;
-      const changes = changesOf(ww);
+      const changes = watchers.changesOf(ww);
       const name = lab.name('life');
       const id = await lab.run(name, { labels: { [PROJECT_LABEL]: `ww${lab.run_id}life` } });
       const pid1 = await lab.pid(id);
@@ -198,7 +152,7 @@ for (const engine of ENGINES) {
     it('sees a compose project come and go', async () => {
       const ww = watchIt();
       await ww.ready;
-      const changes = changesOf(ww);
+      const changes = watchers.changesOf(ww);
       const project = `ww${lab.run_id}proj`;
       await composeUp(project, ['web', 'worker', 'db']);
       await eventually(() => ww.portfolio.project(project)?.total === 3, 'three containers in the project');
@@ -240,7 +194,7 @@ for (const engine of ENGINES) {
       const victim = await lab.run(lab.name('victim'));
       const ww = watchIt();
       await ww.ready;
-      const all = changesOf(ww);
+      const all = watchers.changesOf(ww);
       const replayed = all.length; // the synthetic starts of the current picture
       const keepPid = ww.portfolio.container(keep)!.pid;
 

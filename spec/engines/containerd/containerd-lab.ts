@@ -9,6 +9,7 @@ import type { Container } from '../../../lib/model/container.js';
 import { type EngineName, labImage, runEngineCli } from '../../helpers/engines.js';
 
 import { eventually } from '../../helpers/observe.js';
+import { type Truthful, byId } from '../../helpers/picture.js';
 
 export { eventually, record, type Recording } from '../../helpers/observe.js';
 
@@ -21,11 +22,6 @@ export interface Seen {
 
 export function seen(c: Container): Seen {
   return { id: c.id, pid: c.pid, paused: c.paused };
-}
-
-/** Sorted by id, for set-like comparison. */
-export function byId<T extends { id: string }>(list: readonly T[]): T[] {
-  return [...list].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 /** whalewatcher's id of a containerd container (`namespace/id` outside `default`). */
@@ -45,7 +41,7 @@ export interface CtrRunOptions {
  * container it makes has this lab's run id in its id; {@link ContainerdLab.cleanup}
  * kills and deletes them all, in every namespace the lab used.
  */
-export class ContainerdLab {
+export class ContainerdLab implements Truthful<Seen> {
   readonly runId = randomBytes(3).toString('hex');
   readonly image: string;
   private serial = 0;
@@ -131,6 +127,11 @@ export class ContainerdLab {
     const t = (await this.tasks(namespace)).get(id);
     if (t === undefined) throw new Error(`no task ${namespace}/${id}`);
     return t.pid;
+  }
+
+  /** The parts of a container {@link ContainerdLab.truth} covers: id, pid, paused. */
+  seen(c: Container): Seen {
+    return seen(c);
   }
 
   /**

@@ -17,7 +17,7 @@ import {
   truncatedFrameServer,
   truncatedMessageServer,
   unimplementedGrpcServer,
-} from '../../fakes/grpc-containerd-fakes.js';
+} from '../../fakes/grpc-fakes.js';
 import { eventually, record } from './containerd-lab.js';
 
 const FAST_RETRY = { initialDelay: 20, maxDelay: 100, jitter: 0 } as const;

@@ -20,6 +20,8 @@ import {
   RuntimeServiceClient,
 } from '../../../lib/gen/cri/api.js';
 import { type UnaryMethod, unaryCall } from '../../../lib/grpc/unary.js';
+import type { Container } from '../../../lib/model/container.js';
+import { type Truthful, byId } from '../../helpers/picture.js';
 
 export { eventually, record, type Recording } from '../../helpers/observe.js';
 
@@ -57,7 +59,7 @@ function isNotFound(e: unknown): boolean {
  * A real CRI runtime driven over gRPC. Call {@link CriLab.cleanup} and
  * {@link CriLab.close} in an `after` hook.
  */
-export class CriLab {
+export class CriLab implements Truthful<Truth> {
   readonly runId = randomBytes(3).toString('hex');
   readonly client: RuntimeServiceClient;
   /** `unix:///…/containerd.sock` */
@@ -158,6 +160,11 @@ export class CriLab {
     return pidOf(res.info);
   }
 
+  /** The parts of a container {@link CriLab.truth} covers: id and pid. */
+  seen(c: Container): Truth {
+    return { id: c.id, pid: c.pid };
+  }
+
   /** The engine's truth: running containers + ready sandboxes with their PIDs, sorted by id. */
   async truth(): Promise<Truth[]> {
     const [listed, pods] = await Promise.all([
@@ -181,7 +188,7 @@ export class CriLab {
         if (!isNotFound(e)) throw e;
       }
     }
-    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return byId(out);
   }
 
   /** Stops and removes (through CRI) every pod this lab made, and any other pod labelled with its run id. */

@@ -6,7 +6,7 @@ import { ContainerEventType } from '../../../lib/gen/cri/api.js';
 import { CRI_SANDBOX_LABEL } from '../../../lib/engines/cri/cri-normalize.js';
 import { DEFAULT_CRI_ENDPOINTS, criAdapter, resolveCriEndpoint } from '../../../lib/engines/cri/cri-source.js';
 import { watchCri } from '../../../lib/engines/cri/watch-cri.js';
-import { type FakeCri, type FakeSocket, fakeCri, noCriSocket, notCriGrpcServer, notGrpcSocket } from '../../fakes/cri-fakes.js';
+import { type FakeCri, type FakeSocket, fakeCri, noSocket as noCriSocket, unimplementedGrpcServer as notCriGrpcServer, notGrpcServer as notGrpcSocket } from '../../fakes/grpc-fakes.js';
 import { eventually, record } from './cri-lab.js';
 
 const { CONTAINER_STARTED_EVENT: STARTED, CONTAINER_STOPPED_EVENT: STOPPED, CONTAINER_DELETED_EVENT: DELETED, CONTAINER_CREATED_EVENT: CREATED } = ContainerEventType;

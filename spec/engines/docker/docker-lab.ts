@@ -13,10 +13,11 @@ import type { Container } from '../../../lib/model/container.js';
 import { normalizeDockerInspect } from '../../../lib/engines/docker/docker-normalize.js';
 
 import { eventually } from '../../helpers/observe.js';
+import { type Truthful, byId } from '../../helpers/picture.js';
 
 export { eventually, record, type Recording } from '../../helpers/observe.js';
 
-/** The parts of a container the specs compare (labels as a plain object). */
+/** The parts of a container the specs compare with the engine's truth. */
 export interface Seen {
   readonly id: string;
   readonly name: string;
@@ -27,11 +28,6 @@ export interface Seen {
 
 export function seen(c: Container): Seen {
   return { id: c.id, name: c.name, pid: c.pid, paused: c.paused, project: c.project };
-}
-
-/** Sorted by id, for set-like comparison. */
-export function byId<T extends { id: string }>(list: readonly T[]): T[] {
-  return [...list].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 /**
@@ -71,7 +67,7 @@ export interface RunOptions {
  * creates carries a label with this lab's run id; {@link DockerLab.cleanup}
  * removes them all.
  */
-export class DockerLab {
+export class DockerLab implements Truthful<Seen> {
   readonly docker: Docker;
   readonly run_id = randomBytes(4).toString('hex');
   private serial = 0;
@@ -172,6 +168,11 @@ export class DockerLab {
 
   async pid(id: string): Promise<number> {
     return (await this.docker.getContainer(id).inspect()).State.Pid;
+  }
+
+  /** The parts of a container {@link DockerLab.truth} covers: id, name, pid, paused, project. */
+  seen(c: Container): Seen {
+    return seen(c);
   }
 
   /** The engine's truth: every alive container, by list (all) + inspect, as the adapter should see them. */
