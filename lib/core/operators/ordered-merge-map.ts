@@ -62,14 +62,14 @@ export function orderedMergeMap<T, R>(
         const value = slot.value as T;
         slot.value = undefined;
         active += 1;
-        let input: ObservableInput<R>;
+        let input$: Observable<R>;
         try {
-          input = project(value, slot.index);
+          input$ = from(project(value, slot.index)); // from() throws on what is no ObservableInput
         } catch (e) {
           subscriber.error(e);
           return;
         }
-        const inner = from(input).subscribe({
+        const inner = input$.subscribe({
           next: (v) => {
             if (subscriber.closed) return;
             // the head streams straight through, once what it buffered while waiting is out
@@ -89,13 +89,8 @@ export function orderedMergeMap<T, R>(
         else if (!slot.done) slot.inner = inner;
       };
 
-      /**
-       * Emits the finished results at the front and starts waiting projections
-       * while there is room, in one loop; completes when nothing is left.
-       */
-      const pump = (): void => {
-        if (pumping) return;
-        pumping = true;
+      /** The loop of {@link pump}: one step per iteration, never a nested call. */
+      const drain = (): void => {
         while (!subscriber.closed) {
           const first = slots[head];
           if (first !== undefined && first.values !== null) {
@@ -118,7 +113,20 @@ export function orderedMergeMap<T, R>(
           }
           break;
         }
-        pumping = false;
+      };
+
+      /**
+       * Emits the finished results at the front and starts waiting projections
+       * while there is room, in one loop; completes when nothing is left.
+       */
+      const pump = (): void => {
+        if (pumping) return;
+        pumping = true;
+        try {
+          drain();
+        } finally {
+          pumping = false;
+        }
         if (head === slots.length) {
           slots = [];
           head = next = 0;

@@ -169,6 +169,18 @@ describe('orderedMergeMap', () => {
     });
   });
 
+  it('a projection that returns no ObservableInput errors the output and cancels the inners in flight', () => {
+    const slow = new Subject<string>();
+    const src = new Subject<string>();
+    let error: unknown;
+    src.pipe(orderedMergeMap((k) => (k === 'b' ? (42 as unknown as Observable<string>) : slow))).subscribe({ error: (e: unknown) => (error = e) });
+    src.next('a');
+    src.next('b');
+    expect(error).to.be.instanceOf(TypeError);
+    expect(slow.observed, 'inner still subscribed').to.equal(false);
+    expect(src.observed, 'source still subscribed').to.equal(false);
+  });
+
   describe('long queues', () => {
     for (const kind of ['hot', 'async'] as const) {
       it(`drains ${LONG} synchronous inners queued behind a full set of slow (${kind}) ones, in source order`, async () => {
