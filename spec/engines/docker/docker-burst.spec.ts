@@ -8,7 +8,6 @@
  */
 import { expect } from 'chai';
 import type { Subscription } from 'rxjs';
-import type { WatcherStatus } from '../../../lib/core/fold.js';
 import type { Watcher } from '../../../lib/core/watcher.js';
 import { watchDocker } from '../../../lib/engines/docker/watch-docker.js';
 import { type FakeContainer, type FakeDocker, dockerEvent, fakeDocker } from '../../fakes/docker-fakes.js';
@@ -62,7 +61,7 @@ describe('watchDocker under a burst of events behind held inspections', function
         if (!e.synthetic) seen.push(`${e.type} ${picture(e.container)}`);
       }),
     );
-    const states: WatcherStatus['state'][] = [];
+    const states: Watcher['status']['state'][] = [];
     subscriptions.push(ww.status$.subscribe((s) => states.push(s.state)));
     await ww.ready;
     expect(ww.status.state).to.equal('live');
