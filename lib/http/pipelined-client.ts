@@ -150,9 +150,10 @@ export class PipelinedHttpClient {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    // (loops, not push(...many): a spread of a long queue overflows the stack)
     const waiting: Request[] = [];
-    for (const conn of [...this.conns]) waiting.push(...this.close(conn));
-    waiting.push(...this.queue.slice(this.queueHead));
+    for (const conn of [...this.conns]) for (const req of this.close(conn)) waiting.push(req);
+    for (let i = this.queueHead; i < this.queue.length; i++) waiting.push(this.queue[i] as Request);
     this.queue.length = 0;
     this.queueHead = 0;
     const err = new PipelinedHttpError('ERR_WW_HTTP_DESTROYED', 'the client was closed');
@@ -340,10 +341,19 @@ export class PipelinedHttpClient {
       req.conn = undefined;
       again.push(req);
     }
-    if (again.length > 0) {
-      this.queue.splice(this.queueHead, 0, ...again);
-      this.scheduleDispatch();
+    if (again.length === 0) return;
+    if (this.queueHead >= again.length) {
+      // into the slots of requests already taken from the queue: no shifting of a long queue
+      this.queueHead -= again.length;
+      for (let i = 0; i < again.length; i++) this.queue[this.queueHead + i] = again[i] as Request;
+    } else {
+      const rest = this.queue.slice(this.queueHead);
+      this.queue.length = 0;
+      this.queueHead = 0;
+      for (const req of again) this.queue.push(req);
+      for (const req of rest) this.queue.push(req);
     }
+    this.scheduleDispatch();
   }
 
   /**

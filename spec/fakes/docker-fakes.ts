@@ -202,6 +202,14 @@ export interface FakeDocker extends FakeEndpoint {
   cutEvents(): void;
   /** Holds back inspections of `id` until the returned function is called. */
   hold(id: string): () => void;
+  /** Holds back every inspection until the returned function is called; each is then answered with the container as it is by then. */
+  holdAll(): () => void;
+  /**
+   * Writes blank lines (which Docker clients skip) to every event stream, more
+   * than the socket buffers hold, and resolves once they are written: by then
+   * the client has read every event written before.
+   */
+  flushEvents(): Promise<void>;
   /** Makes every inspection hang forever (until the client gives up). */
   stallInspections(): void;
   /** Resolves once `n` inspections are in flight. */
@@ -239,6 +247,7 @@ export async function fakeDocker(options: FakeDockerOptions = {}): Promise<FakeD
   const eventQueries: string[] = [];
   const listQueries: string[] = [];
   const holds = new Map<string, Promise<void>>();
+  let holdingAll: Promise<void> | undefined;
   let stalled = false;
   let inFlight = 0;
   let maxInFlight = 0;
@@ -316,7 +325,7 @@ export async function fakeDocker(options: FakeDockerOptions = {}): Promise<FakeD
         else json(res, 200, inspectBody(c));
       };
       if (stalled) return;
-      const held = holds.get(id);
+      const held = holds.get(id) ?? holdingAll;
       if (held) void held.then(answer);
       else answer();
     } else {
@@ -392,6 +401,19 @@ export async function fakeDocker(options: FakeDockerOptions = {}): Promise<FakeD
         release();
       };
     },
+    holdAll() {
+      let release!: () => void;
+      holdingAll = new Promise<void>((resolve) => (release = resolve));
+      return () => {
+        holdingAll = undefined;
+        release();
+      };
+    },
+    async flushEvents() {
+      // 4 MiB of short blank lines: beyond any unix socket buffer (Linux: 208 KiB by default)
+      const padding = `${' '.repeat(1023)}\n`.repeat(4096);
+      await Promise.all([...streams].map((res) => new Promise<void>((resolve, reject) => res.write(padding, (err) => (err ? reject(err) : resolve())))));
+    },
     stallInspections() {
       stalled = true;
     },
@@ -401,6 +423,7 @@ export async function fakeDocker(options: FakeDockerOptions = {}): Promise<FakeD
     },
     async close() {
       for (const release of [...holds.keys()].map((id) => id)) holds.delete(release);
+      holdingAll = undefined;
       await close();
     },
   };

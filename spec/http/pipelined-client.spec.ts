@@ -328,6 +328,34 @@ describe('PipelinedHttpClient (real servers on unix sockets)', function () {
     expect(late?.err?.code).to.equal('ERR_WW_HTTP_DESTROYED');
   });
 
+  it('destroy() with 200,000 requests queued behind a full set in flight fails each of them exactly once', async () => {
+    const server = track(await httpServer({ hold: true }));
+    const c = client(server.socketPath, { maxInFlight: 4 });
+    const n = 200_000;
+    const calls = new Array<number>(n).fill(0);
+    let destroyed = 0;
+    for (let i = 0; i < n; i++) {
+      c.get(`/n/${i}`, (err) => {
+        calls[i]! += 1;
+        if ((err as { code?: string } | null)?.code === 'ERR_WW_HTTP_DESTROYED') destroyed += 1;
+      });
+    }
+    await eventually(() => server.inFlight === 4, 'a full set in flight');
+    c.destroy();
+    expect(destroyed).to.equal(n);
+    expect(calls.findIndex((k) => k !== 1)).to.equal(-1);
+    await eventually(() => server.open === 0, 'every connection closed');
+  });
+
+  it('a server that ends every connection after 3 answers, with a long queue: every request answered once, in its own answer', async () => {
+    const server = track(await httpServer({ maxRequestsPerSocket: 3 }));
+    const c = client(server.socketPath, { maxInFlight: 8, maxConnections: 2 });
+    const outcomes = await getAll(c, keys(3_000));
+    expect(outcomes.map(body)).to.deep.equal(keys(3_000));
+    expect(outcomes.every((o) => o.res?.status === 200)).to.equal(true);
+    expect(server.accepted).to.be.at.least(1_000);
+  });
+
   describe('against servers that hang up in every way (fast-check)', () => {
     /** What the server does on one connection: answer `k` requests, then hang up, cut an answer short, or announce the close. */
     interface Behaviour {
