@@ -44,7 +44,7 @@ export interface ContainerInit {
   readonly rucksack?: unknown;
 }
 
-/** Copies labels into a frozen null-prototype record (safe for `__proto__` and friends). */
+/** @internal Copies labels into a frozen null-prototype record (safe for `__proto__` and friends). */
 export function freezeLabels(labels: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>> {
   const out: Record<string, string> = Object.create(null);
   if (labels) {
@@ -77,12 +77,12 @@ export function newContainer(init: ContainerInit): Container {
   return Object.freeze(c);
 }
 
-/** Same container with another paused state (a new frozen object; labels shared). */
+/** @internal Same container with another paused state (a new frozen object; labels shared). */
 export function withPaused(c: Container, paused: boolean): Container {
   return c.paused === paused ? c : Object.freeze({ ...c, paused });
 }
 
-/** Same container with another name (a new frozen object; labels shared). */
+/** @internal Same container with another name (a new frozen object; labels shared). */
 export function withName(c: Container, name: string): Container {
   return c.name === name ? c : Object.freeze({ ...c, name });
 }
@@ -91,6 +91,8 @@ export function withName(c: Container, name: string): Container {
  * Runs a user-supplied rucksack packer on an engine's raw data. A packer that
  * throws never stops the watcher: the container is kept without a rucksack and
  * `onPackerError` is told (errors it throws are ignored too).
+ *
+ * @internal
  */
 export function packRucksack<R>(
   packer: ((raw: R) => unknown) | undefined,

@@ -9,7 +9,7 @@ import { CONTAINERD_ENGINE } from './containerd-normalize.js';
 /** What grpc-js reports for a unary call that ended OK without a (complete) response message. */
 const NO_MESSAGE = 'No message received';
 
-/** True when a gRPC call failed because the container, task or namespace does not exist (any more). */
+/** @internal True when a gRPC call failed because the container, task or namespace does not exist (any more). */
 export function isContainerdNotFound(err: unknown): boolean {
   return isGrpcServiceError(err) && err.code === status.NOT_FOUND;
 }
@@ -23,6 +23,8 @@ export function isContainerdNotFound(err: unknown): boolean {
  * server, a `protocol` error rather than `unsupported`. A unary answer that
  * ended without a complete message (grpc-js drops a truncated frame silently
  * and reports UNIMPLEMENTED "No message received") is a `decode` error.
+ *
+ * @internal
  */
 export function toContainerdError(err: unknown, endpoint: string, what: string, core = false): EngineError {
   if (isEngineError(err)) return err;

@@ -9,10 +9,10 @@ import { type Container, newContainer, packRucksack } from '../../model/containe
 import { TaskExit, TaskPaused, TaskResumed, TaskStart } from '../../gen/containerd/events/task.js';
 import { Status } from '../../gen/containerd/types/task/task.js';
 
-/** Engine name used in the errors of the containerd adapter. */
+/** @internal Engine name used in the errors of the containerd adapter. */
 export const CONTAINERD_ENGINE = 'containerd';
 
-/** containerd's default namespace: its container ids are shown without a `namespace/` prefix. */
+/** @internal containerd's default namespace: its container ids are shown without a `namespace/` prefix. */
 export const CONTAINERD_DEFAULT_NAMESPACE = 'default';
 
 /**
@@ -25,26 +25,28 @@ export const DEFAULT_IGNORED_NAMESPACES: readonly string[] = Object.freeze(['mob
 /** Label nerdctl keeps a container's name in. */
 export const NERDCTL_NAME_LABEL = 'nerdctl/name';
 
-/** The task event topics the adapter subscribes to. */
+/** @internal The task event topics the adapter subscribes to. */
 export const CONTAINERD_TASK_TOPICS: readonly string[] = Object.freeze(['/tasks/start', '/tasks/exit', '/tasks/paused', '/tasks/resumed']);
 
 /**
  * Topic of the probe events the adapter publishes to itself: containerd sends no
  * response headers on `Subscribe` before the first event, so a probe coming back
  * on the stream is the only proof that the subscription is in place.
+ *
+ * @internal
  */
 export const CONTAINERD_PROBE_TOPIC = '/whalewatcher/hello';
 
-/** The `Events.Subscribe` filters (containerd filter syntax; the filters are OR'ed): the task topics plus the probe topic. */
+/** @internal The `Events.Subscribe` filters (containerd filter syntax; the filters are OR'ed): the task topics plus the probe topic. */
 export const CONTAINERD_EVENT_FILTERS: readonly string[] = Object.freeze([...CONTAINERD_TASK_TOPICS, CONTAINERD_PROBE_TOPIC].map((topic) => `topic==${JSON.stringify(topic)}`));
 
-/** A protobuf `Timestamp` (64-bit seconds as bigint). */
+/** @internal A protobuf `Timestamp` (64-bit seconds as bigint). */
 export interface ContainerdTimestamp {
   readonly seconds: bigint;
   readonly nanos: number;
 }
 
-/** The parts of an `Events.Subscribe` envelope the normaliser reads (structurally the generated `Envelope`). */
+/** @internal The parts of an `Events.Subscribe` envelope the normaliser reads (structurally the generated `Envelope`). */
 export interface ContainerdEnvelope {
   readonly timestamp?: ContainerdTimestamp | undefined;
   readonly namespace: string;
@@ -70,6 +72,8 @@ export interface ContainerdTask {
  * A `/tasks/start`: the event carries no labels, so the source must fetch the
  * container record (and check that its task still runs) before it can emit
  * `started`, keeping the engine's order.
+ *
+ * @internal
  */
 export interface ContainerdStartHint {
   readonly type: 'lookup';
@@ -85,10 +89,10 @@ export interface ContainerdStartHint {
   readonly time: number;
 }
 
-/** What one envelope turns into: an engine event, a start to look up, or nothing (`null`). */
+/** @internal What one envelope turns into: an engine event, a start to look up, or nothing (`null`). */
 export type ContainerdEventResult = EngineEvent | ContainerdStartHint | null;
 
-/** Options of {@link normalizeContainerdEvent}. */
+/** @internal Options of {@link normalizeContainerdEvent}. */
 export interface ContainerdEventOptions {
   /** Namespaces whose events are dropped (default {@link DEFAULT_IGNORED_NAMESPACES}). */
   readonly ignoreNamespaces?: ReadonlySet<string> | readonly string[] | undefined;
@@ -120,18 +124,30 @@ export interface ContainerdContainerOptions<C = ContainerdContainerRecord, T = C
  * whalewatcher's id of a containerd container: the plain id in namespace
  * `default`, `namespace/id` elsewhere (containerd ids are unique per namespace only).
  *
- * @example
- * ```ts
- * import { containerdDisplayId, parseContainerdDisplayId } from 'whalewatcher';
- * console.log(containerdDisplayId('ns2', 'web1')); // ns2/web1
- * console.log(parseContainerdDisplayId('web1')); // { namespace: 'default', id: 'web1' }
- * ```
+ * @internal
  */
 export function containerdDisplayId(namespace: string, id: string): string {
   return namespace === CONTAINERD_DEFAULT_NAMESPACE ? id : `${namespace}/${id}`;
 }
 
-/** Splits an id made by {@link containerdDisplayId} into namespace and container id. */
+/**
+ * Splits the id of a container watched by `watchContainerd` (`namespace/id`
+ * outside namespace `default`, the plain id inside it) into the containerd
+ * namespace and the container's id there, e.g. to call containerd or
+ * `nerdctl --namespace` about it. Pure.
+ *
+ * @example
+ * ```ts
+ * import { parseContainerdDisplayId, watchContainerd } from 'whalewatcher';
+ * const ww = watchContainerd();
+ * await ww.ready;
+ * for (const c of ww.portfolio.containers) {
+ *   const { namespace, id } = parseContainerdDisplayId(c.id); // 'ns2/web1' → { namespace: 'ns2', id: 'web1' }
+ *   console.log(`nerdctl --namespace ${namespace} inspect ${id}`);
+ * }
+ * await ww.close();
+ * ```
+ */
 export function parseContainerdDisplayId(displayId: string): { readonly namespace: string; readonly id: string } {
   const slash = displayId.indexOf('/');
   if (slash < 0) return { namespace: CONTAINERD_DEFAULT_NAMESPACE, id: displayId };
@@ -141,6 +157,8 @@ export function parseContainerdDisplayId(displayId: string): { readonly namespac
 /**
  * A protobuf timestamp in ms since the epoch (fractions kept), or `fallback`
  * when it is missing or zero.
+ *
+ * @internal
  */
 export function containerdEventTime(timestamp: ContainerdTimestamp | undefined, fallback: number): number {
   if (timestamp === undefined) return fallback;
@@ -148,7 +166,7 @@ export function containerdEventTime(timestamp: ContainerdTimestamp | undefined, 
   return Number.isFinite(ms) && ms > 0 ? ms : fallback;
 }
 
-/** True for task states that have a process: RUNNING, PAUSED and the transient PAUSING. */
+/** @internal True for task states that have a process: RUNNING, PAUSED and the transient PAUSING. */
 export function isContainerdTaskAlive(status: Status): boolean {
   return status === Status.RUNNING || status === Status.PAUSED || status === Status.PAUSING;
 }
@@ -203,13 +221,7 @@ function requireContainerId(envelope: ContainerdEnvelope, containerId: string): 
  *   another type, undecodable, or lacks its container id: dropping it would
  *   silently corrupt the picture.
  *
- * @example
- * ```ts
- * import { normalizeContainerdEvent } from 'whalewatcher';
- * // envelope: one message of containerd's Events.Subscribe stream
- * const result = normalizeContainerdEvent(envelope, { ignoreNamespaces: ['moby'], fallbackTime: Date.now() });
- * if (result?.type === 'exited') console.log(`${result.id} exited at ${new Date(result.time).toISOString()}`);
- * ```
+ * @internal
  */
 export function normalizeContainerdEvent(envelope: ContainerdEnvelope, options: ContainerdEventOptions = {}): ContainerdEventResult {
   const topic = envelope.topic;
@@ -257,12 +269,7 @@ export function normalizeContainerdEvent(envelope: ContainerdEnvelope, options: 
  * `packer({ namespace, container, task })`; a throwing packer leaves it
  * undefined and is reported to `onPackerError`.
  *
- * @example
- * ```ts
- * import { normalizeContainerdTask } from 'whalewatcher';
- * const c = normalizeContainerdTask('ns2', { id: 'web1', labels: { 'nerdctl/name': 'web' } }, { id: 'web1', pid: 4711, status: 2 });
- * console.log(c?.id, c?.name, c?.pid); // ns2/web1 ns2/web 4711
- * ```
+ * @internal
  */
 export function normalizeContainerdTask<C extends ContainerdContainerRecord, T extends ContainerdTask>(
   namespace: string,

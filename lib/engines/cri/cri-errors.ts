@@ -11,12 +11,7 @@ import { CRI_ENGINE } from './cri-normalize.js';
  * gRPC NOT_FOUND (containerd, cri-o), or another status whose details say
  * "not found" (older runtimes wrap it in UNKNOWN).
  *
- * @example
- * ```ts
- * import { isCriNotFound } from 'whalewatcher';
- * const gone = Object.assign(new Error('5 NOT_FOUND'), { code: 5, details: 'not found' });
- * console.log(isCriNotFound(gone)); // true
- * ```
+ * @internal
  */
 export function isCriNotFound(error: unknown): boolean {
   if (!isGrpcServiceError(error)) return false;
@@ -30,12 +25,7 @@ export function isCriNotFound(error: unknown): boolean {
  * *Status) answered with UNIMPLEMENTED means the peer is not a CRI v1 runtime:
  * `protocol`, not `unsupported`.
  *
- * @example
- * ```ts
- * import { toCriError } from 'whalewatcher';
- * const refused = Object.assign(new Error('14 UNAVAILABLE'), { code: 14, details: 'connect ECONNREFUSED' });
- * console.log(toCriError(refused, 'unix:///run/crio/crio.sock', 'listing containers').code); // unreachable
- * ```
+ * @internal
  */
 export function toCriError(error: unknown, endpoint: string, what: string): EngineError {
   if (isEngineError(error)) return error;
@@ -50,12 +40,9 @@ export function toCriError(error: unknown, endpoint: string, what: string): Engi
   return grpcEngineError(CRI_ENGINE, error, { endpoint, what });
 }
 
-/** The `unsupported` error for a CRI runtime without `GetContainerEvents`. *
- * @example
- * ```ts
- * import { criEventsUnsupported } from 'whalewatcher';
- * console.log(criEventsUnsupported('unix:///run/containerd/containerd.sock', 'containerd 1.6.20', undefined).message);
- * ```
+/** The `unsupported` error for a CRI runtime without `GetContainerEvents`.
+ *
+ * @internal
  */
 export function criEventsUnsupported(endpoint: string, runtime: string, cause: unknown): EngineError {
   return new EngineError(

@@ -27,7 +27,7 @@ interface ErrorLike {
   json?: unknown;
 }
 
-/** The HTTP status of a dockerode error, if it was one. */
+/** @internal The HTTP status of a dockerode error, if it was one. */
 export function httpStatusOf(err: unknown): number | undefined {
   const status = (err as ErrorLike | null)?.statusCode;
   return typeof status === 'number' ? status : undefined;
@@ -43,12 +43,12 @@ function engineMessage(err: ErrorLike): string | undefined {
   return undefined;
 }
 
-/** The engine's own message of a dockerode HTTP error (`{"message": …}`), if any. */
+/** @internal The engine's own message of a dockerode HTTP error (`{"message": …}`), if any. */
 export function dockerMessageOf(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null ? engineMessage(err as ErrorLike) : undefined;
 }
 
-/** True when a dockerode HTTP error carries a Docker-style JSON body (`{"message": …}`). */
+/** @internal True when a dockerode HTTP error carries a Docker-style JSON body (`{"message": …}`). */
 export function isDockerErrorBody(err: unknown): boolean {
   return typeof err === 'object' && err !== null && engineMessage(err as ErrorLike) !== undefined;
 }
@@ -57,6 +57,8 @@ export function isDockerErrorBody(err: unknown): boolean {
  * Turns whatever a request to the engine at `endpoint` failed with into an
  * {@link EngineError} whose message says what to do. `what` says what we were
  * doing ("listing containers", "opening the event stream", …).
+ *
+ * @internal
  */
 export function toDockerError(err: unknown, endpoint: string, what: string): EngineError {
   if (isEngineError(err)) return err;

@@ -5,7 +5,7 @@ import type { EngineEvent } from '../../core/engine.js';
 import { EngineError } from '../../errors.js';
 import { type Container, PRIVILEGED_LABEL, newContainer, packRucksack } from '../../model/container.js';
 
-/** Engine name used in the errors of the Docker adapter. */
+/** @internal Engine name used in the errors of the Docker adapter. */
 export const DOCKER_ENGINE = 'docker';
 
 /**
@@ -13,12 +13,16 @@ export const DOCKER_ENGINE = 'docker';
  * `event=`). Podman 4.x matches the filter against its own action names before
  * it renames `died` to `die` for the Docker API, so `die` alone silently drops
  * every exit there: `died` must be in the filter too (Docker ignores it).
+ *
+ * @internal
  */
 export const DOCKER_EVENT_ACTIONS: readonly string[] = Object.freeze(['start', 'die', 'died', 'pause', 'unpause', 'rename']);
 
 /**
  * A Docker `start`: the event carries no PID, so the source must inspect the
  * container before it can emit `started` (keeping the engine's order).
+ *
+ * @internal
  */
 export interface DockerInspectHint {
   readonly type: 'inspect';
@@ -27,7 +31,7 @@ export interface DockerInspectHint {
   readonly time: number;
 }
 
-/** What one raw event turns into: an engine event, a start to inspect, or nothing (`null`). */
+/** @internal What one raw event turns into: an engine event, a start to inspect, or nothing (`null`). */
 export type DockerEventResult = EngineEvent | DockerInspectHint | null;
 
 /** Options of {@link normalizeDockerInspect}. */
@@ -50,6 +54,8 @@ function isObject(v: unknown): v is Json {
 /**
  * The engine's time of an event in ms since the epoch: `timeNano / 1e6`, else
  * `time * 1000`, else `fallback` (the caller's clock).
+ *
+ * @internal
  */
 export function dockerEventTime(raw: Json, fallback: number): number {
   const nano = raw['timeNano'];
@@ -85,6 +91,8 @@ function decodeError(message: string, raw: unknown): EngineError {
  * @param fallbackTime ms since the epoch used when the event has no time.
  * @throws EngineError `decode` when a relevant event lacks its container id
  *   (or a rename its new name): dropping it would silently corrupt the picture.
+ *
+ * @internal
  */
 export function normalizeDockerEvent(raw: unknown, fallbackTime = 0): DockerEventResult {
   if (!isObject(raw)) throw decodeError('docker event is not a JSON object', raw);
@@ -144,6 +152,8 @@ function stripSlash(name: string): string {
  * `onPackerError`.
  *
  * @throws EngineError `protocol` when `raw` is not a container inspection.
+ *
+ * @internal
  */
 export function normalizeDockerInspect(raw: unknown, options: DockerInspectOptions = {}): Container | null {
   if (!isObject(raw) || typeof raw['Id'] !== 'string' || !isObject(raw['State'])) {

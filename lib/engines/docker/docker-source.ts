@@ -57,7 +57,7 @@ export interface DockerOptions extends DockerEndpointOptions, DockerInspectOptio
   readonly eventOverlap?: number;
 }
 
-/** Docker's and Podman's `since`: unix seconds with a nanosecond fraction. */
+/** @internal Docker's and Podman's `since`: unix seconds with a nanosecond fraction. */
 export function dockerSince(epochMs: number): string {
   const ms = Math.max(0, Math.floor(epochMs));
   return `${Math.floor(ms / 1000)}.${String((ms % 1000) * 1_000_000).padStart(9, '0')}`;

@@ -19,7 +19,8 @@ import {
   PodSandboxState,
   RuntimeServiceClient,
 } from '../../../lib/gen/cri/api.js';
-import { type UnaryMethod, unaryCall } from '../../../lib/grpc/unary.js';
+import type { UnaryMethod } from '../../../lib/grpc/unary.js';
+import { unaryCall } from '../../helpers/unary-call.js';
 
 export { eventually, record, type Recording } from '../../helpers/observe.js';
 
