@@ -2,9 +2,11 @@
 // container engines, as RxJS observables.
 //
 // This file is the package's public surface: every name a user can import is
-// listed here, by name, and documented where it is declared. Everything else in
-// lib/ is internal (marked `@internal`, stripped from dist/*.d.ts). A new export
-// here is a conscious change: spec/package/public-surface.spec.ts lists them.
+// listed here, by name, and documented where it is declared. Everything else
+// that a module of lib/ exports carries the TSDoc tag "internal" and is stripped
+// from dist/*.d.ts (stripInternal; the tag must not appear in this header, or
+// the compiler would strip the first export too). A new export here is a
+// conscious change: spec/package/public-surface.spec.ts lists them all.
 
 // --- model: what a watcher holds
 export type { Container, ContainerInit } from './model/container.js';
