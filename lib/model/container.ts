@@ -59,8 +59,17 @@ export function freezeLabels(labels: Readonly<Record<string, string>> | undefine
 }
 
 /**
- * Makes a frozen {@link Container}. The project defaults to the
- * `com.docker.compose.project` label, `''` when absent.
+ * Makes a frozen {@link Container}, e.g. in an `EngineAdapter` of your
+ * own or a fake one in tests. The project defaults to the
+ * `com.docker.compose.project` label, `''` when absent; labels are copied into
+ * a frozen null-prototype record.
+ *
+ * @example
+ * ```ts
+ * import { PROJECT_LABEL, newContainer } from 'whalewatcher';
+ * const c = newContainer({ id: 'c1', name: 'shop-web-1', pid: 4242, labels: { [PROJECT_LABEL]: 'shop' } });
+ * console.log(c.project, c.paused, Object.isFrozen(c)); // shop false true
+ * ```
  */
 export function newContainer(init: ContainerInit): Container {
   const labels = freezeLabels(init.labels);

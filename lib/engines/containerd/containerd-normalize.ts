@@ -18,7 +18,17 @@ export const CONTAINERD_DEFAULT_NAMESPACE = 'default';
 /**
  * Namespaces skipped unless told otherwise: `moby` (Docker's containers, better
  * watched through the Docker API, which knows their names) and `k8s.io` (CRI's
- * pods and containers, better watched through CRI).
+ * pods and containers, better watched through CRI). Frozen.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_IGNORED_NAMESPACES, watchContainerd } from 'whalewatcher';
+ * // the defaults, and BuildKit's namespace too
+ * const ww = watchContainerd({ ignoreNamespaces: [...DEFAULT_IGNORED_NAMESPACES, 'buildkit'] });
+ * await ww.ready;
+ * console.log(ww.portfolio.total);
+ * await ww.close();
+ * ```
  */
 export const DEFAULT_IGNORED_NAMESPACES: readonly string[] = Object.freeze(['moby', 'k8s.io']);
 
@@ -109,7 +119,7 @@ export interface ContainerdRaw<C = ContainerdContainerRecord, T = ContainerdTask
   readonly task: T;
 }
 
-/** Options of {@link normalizeContainerdTask}. */
+/** The packer options of the containerd adapter (part of `ContainerdOptions`). */
 export interface ContainerdContainerOptions<C = ContainerdContainerRecord, T = ContainerdTask> {
   /** Packs application data from the raw records into `Container.rucksack`. */
   readonly packer?: ((raw: ContainerdRaw<C, T>) => unknown) | undefined;

@@ -21,7 +21,25 @@ export const CRI_ENGINE = 'cri';
 export const CRI_SANDBOX_LABEL = 'io.kubernetes.sandbox';
 /** Label of a (non-sandbox) container naming the id of its pod's sandbox, when known. */
 export const CRI_SANDBOX_ID_LABEL = 'io.kubernetes.sandbox.id';
-/** Label with the pod name (from the sandbox metadata), as the kubelet and the Go whalewatcher set it. */
+/**
+ * Label with the pod name (from the sandbox metadata), as the kubelet and the Go whalewatcher set it.
+ *
+ * @example
+ * ```ts
+ * import { CRI_POD_NAMESPACE_LABEL, CRI_POD_NAME_LABEL, CRI_SANDBOX_LABEL, watchCri } from 'whalewatcher';
+ * const ww = watchCri();
+ * await ww.ready;
+ * // the containers of each pod, without the pods' sandboxes
+ * const pods = new Map<string, string[]>();
+ * for (const c of ww.portfolio.containers) {
+ *   if (c.labels[CRI_SANDBOX_LABEL] === 'true') continue;
+ *   const pod = `${c.labels[CRI_POD_NAMESPACE_LABEL] ?? ''}/${c.labels[CRI_POD_NAME_LABEL] ?? ''}`;
+ *   pods.set(pod, [...(pods.get(pod) ?? []), c.name]);
+ * }
+ * console.log(pods);
+ * await ww.close();
+ * ```
+ */
 export const CRI_POD_NAME_LABEL = 'io.kubernetes.pod.name';
 /** Label with the pod's Kubernetes namespace. */
 export const CRI_POD_NAMESPACE_LABEL = 'io.kubernetes.pod.namespace';
@@ -64,7 +82,7 @@ export interface CriSandboxRaw {
   readonly info: Readonly<Record<string, string>>;
 }
 
-/** Options of {@link normalizeCriContainer} and {@link normalizeCriSandbox}. */
+/** The packer options of the CRI adapter (part of `CriOptions`). */
 export interface CriContainerOptions {
   /** Packs application data from the raw records into `Container.rucksack`. */
   readonly packer?: ((raw: CriRaw) => unknown) | undefined;

@@ -34,7 +34,7 @@ export interface DockerInspectHint {
 /** @internal What one raw event turns into: an engine event, a start to inspect, or nothing (`null`). */
 export type DockerEventResult = EngineEvent | DockerInspectHint | null;
 
-/** Options of {@link normalizeDockerInspect}. */
+/** The packer options of the Docker adapter (part of `DockerOptions`). */
 export interface DockerInspectOptions {
   /** Packs application data from the raw inspection into `Container.rucksack`. */
   readonly packer?: ((inspect: unknown) => unknown) | undefined;
