@@ -11,8 +11,8 @@ export interface EngineView {
   readonly portfolio: Portfolio;
 }
 
-/** @internal Plain JSON form of a container. */
-export function containerJson(c: Container): Record<string, unknown> {
+/** Plain JSON form of a container. */
+function containerJson(c: Container): Record<string, unknown> {
   return { id: c.id, name: c.name, pid: c.pid, project: c.project, paused: c.paused, labels: { ...c.labels } };
 }
 
@@ -60,8 +60,8 @@ export function portfolioTable(views: readonly EngineView[]): string {
   return lines.join('\n');
 }
 
-/** @internal Shortens Docker-style 64-hex ids to 12 characters; leaves other ids (containerd `ns/id`, CRI) as they are. */
-export function shortId(id: string): string {
+/** Shortens Docker-style 64-hex ids to 12 characters; leaves other ids (containerd `ns/id`, CRI) as they are. */
+function shortId(id: string): string {
   return /^[0-9a-f]{64}$/.test(id) ? id.slice(0, 12) : id;
 }
 

@@ -44,8 +44,8 @@ export interface ContainerInit {
   readonly rucksack?: unknown;
 }
 
-/** @internal Copies labels into a frozen null-prototype record (safe for `__proto__` and friends). */
-export function freezeLabels(labels: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>> {
+/** Copies labels into a frozen null-prototype record (safe for `__proto__` and friends). */
+function freezeLabels(labels: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>> {
   const out: Record<string, string> = Object.create(null);
   if (labels) {
     for (const key of Object.keys(labels)) {

@@ -35,8 +35,8 @@ export const DEFAULT_IGNORED_NAMESPACES: readonly string[] = Object.freeze(['mob
 /** Label nerdctl keeps a container's name in. */
 export const NERDCTL_NAME_LABEL = 'nerdctl/name';
 
-/** @internal The task event topics the adapter subscribes to. */
-export const CONTAINERD_TASK_TOPICS: readonly string[] = Object.freeze(['/tasks/start', '/tasks/exit', '/tasks/paused', '/tasks/resumed']);
+/** The task event topics the adapter subscribes to. */
+const CONTAINERD_TASK_TOPICS: readonly string[] = Object.freeze(['/tasks/start', '/tasks/exit', '/tasks/paused', '/tasks/resumed']);
 
 /**
  * Topic of the probe events the adapter publishes to itself: containerd sends no

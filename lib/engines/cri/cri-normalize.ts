@@ -54,8 +54,8 @@ export const CRI_CONTAINER_NAME_LABEL = 'io.kubernetes.container.name';
  */
 export const CRI_ANNOTATION_PREFIX = 'annotation.k8s/';
 
-/** @internal The key of the verbose status `info` map whose JSON value holds the `pid` (containerd, cri-o). */
-export const CRI_INFO_KEY = 'info';
+/** The key of the verbose status `info` map whose JSON value holds the `pid` (containerd, cri-o). */
+const CRI_INFO_KEY = 'info';
 
 /** What the packer of the CRI adapter gets: the raw (generated) records of one alive container or sandbox. */
 export type CriRaw = CriContainerRaw | CriSandboxRaw;
