@@ -20,6 +20,15 @@ export type EngineErrorCode =
 /**
  * The one error class of whalewatcher. Engine trouble never kills the public
  * observables; it shows up as `status$` `degraded` with one of these and a retry.
+ *
+ * @example
+ * ```ts
+ * import { watchDocker } from 'whalewatcher';
+ * const ww = watchDocker();
+ * ww.status$.subscribe((s) => {
+ *   if (s.state === 'degraded') console.warn(`${s.error.engine} ${s.error.code} at ${s.error.endpoint ?? '?'}: ${s.error.message}; retry in ${s.retryIn} ms`);
+ * });
+ * ```
  */
 export class EngineError extends Error {
   override readonly name = 'EngineError';
@@ -37,7 +46,21 @@ export class EngineError extends Error {
   readonly endpoint?: string;
 }
 
-/** True for an {@link EngineError}, also across module copies. */
+/**
+ * True for an {@link EngineError}, also across module copies.
+ *
+ * @example
+ * ```ts
+ * import { isEngineError, watchDocker } from 'whalewatcher';
+ * const ww = watchDocker({ retry: false }); // give up at the first failure
+ * try {
+ *   await ww.ready;
+ * } catch (e) {
+ *   if (isEngineError(e)) console.error(`no Docker engine: ${e.code} (${e.message})`);
+ * }
+ * await ww.close();
+ * ```
+ */
 export function isEngineError(e: unknown): e is EngineError {
   return e instanceof EngineError || (typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'EngineError');
 }

@@ -3,14 +3,14 @@ import { watchContainerd } from '../engines/containerd/watch-containerd.js';
 import { watchCri } from '../engines/cri/watch-cri.js';
 import { watchDocker } from '../engines/docker/watch-docker.js';
 
-/** An engine named on the command line. */
+/** @internal An engine named on the command line. */
 export interface EngineChoice {
   readonly kind: 'docker' | 'containerd' | 'cri';
   /** Endpoint; the engine's conventional default (environment, well-known socket) when absent. */
   readonly endpoint?: string;
 }
 
-/** Starts a watcher for the chosen engine. */
+/** @internal Starts a watcher for the chosen engine. */
 export function openWatcher(choice: EngineChoice, options: WatchOptions): Watcher {
   switch (choice.kind) {
     case 'docker':

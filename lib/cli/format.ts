@@ -3,7 +3,7 @@ import type { LifecycleEvent } from '../core/fold.js';
 import type { Container } from '../model/container.js';
 import type { Portfolio } from '../model/portfolio.js';
 
-/** One engine's picture as the CLI shows it. */
+/** @internal One engine's picture as the CLI shows it. */
 export interface EngineView {
   /** Label given on the command line or derived from the engine kind (`docker`, `containerd`, `cri`). */
   readonly engine: string;
@@ -12,11 +12,11 @@ export interface EngineView {
 }
 
 /** Plain JSON form of a container. */
-export function containerJson(c: Container): Record<string, unknown> {
+function containerJson(c: Container): Record<string, unknown> {
   return { id: c.id, name: c.name, pid: c.pid, project: c.project, paused: c.paused, labels: { ...c.labels } };
 }
 
-/** `ps --json`: every engine with its projects and containers. */
+/** @internal `ps --json`: every engine with its projects and containers. */
 export function portfolioJson(views: readonly EngineView[]): string {
   return JSON.stringify(
     {
@@ -37,7 +37,7 @@ export function portfolioJson(views: readonly EngineView[]): string {
 
 const byName = (a: Container, b: Container) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
-/** `ps`: a table per engine, grouped by project (unnamed project first, shown as `(none)`). */
+/** @internal `ps`: a table per engine, grouped by project (unnamed project first, shown as `(none)`). */
 export function portfolioTable(views: readonly EngineView[]): string {
   const lines: string[] = [];
   for (const v of views) {
@@ -61,11 +61,11 @@ export function portfolioTable(views: readonly EngineView[]): string {
 }
 
 /** Shortens Docker-style 64-hex ids to 12 characters; leaves other ids (containerd `ns/id`, CRI) as they are. */
-export function shortId(id: string): string {
+function shortId(id: string): string {
   return /^[0-9a-f]{64}$/.test(id) ? id.slice(0, 12) : id;
 }
 
-/** `events`: one JSON line per lifecycle event. */
+/** @internal `events`: one JSON line per lifecycle event. */
 export function eventJson(engine: string, e: LifecycleEvent): string {
   return JSON.stringify({
     engine,

@@ -27,7 +27,7 @@ export const DEFAULT_RETRY: Required<RetryPolicy> = Object.freeze({
   random: Math.random,
 });
 
-/** Resolves a partial policy (or `false`: never retry) against the defaults. */
+/** @internal Resolves a partial policy (or `false`: never retry) against the defaults. */
 export function retryPolicy(policy: RetryPolicy | false | undefined): Required<RetryPolicy> {
   if (policy === false) return { ...DEFAULT_RETRY, maxAttempts: 0 };
   return { ...DEFAULT_RETRY, ...(policy ?? {}) };
@@ -36,6 +36,8 @@ export function retryPolicy(policy: RetryPolicy | false | undefined): Required<R
 /**
  * Capped exponential backoff with jitter for the `attempt`-th consecutive
  * failure (1-based). Pure.
+ *
+ * @internal
  */
 export function backoffDelay(policy: Required<RetryPolicy>, attempt: number): number {
   const exp = Math.min(policy.maxDelay, policy.initialDelay * Math.pow(policy.factor, Math.max(0, attempt - 1)));

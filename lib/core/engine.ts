@@ -42,7 +42,27 @@ export type EngineFeed = { readonly type: 'listening' } | EngineEvent;
 
 /**
  * The seam between I/O and the pure core. An adapter is the only code that
- * talks to an engine; it turns the engine into two cold observables.
+ * talks to an engine; it turns the engine into two cold observables. Give one
+ * of your own to `watch`.
+ *
+ * @example
+ * ```ts
+ * import { NEVER, concat, of } from 'rxjs';
+ * import { type EngineAdapter, newContainer, watch } from 'whalewatcher';
+ * // an engine that never changes: listening at once, one container
+ * const adapter: EngineAdapter = {
+ *   engine: 'static',
+ *   endpoint: 'memory://static',
+ *   events: () => concat(of({ type: 'listening' } as const), NEVER),
+ *   snapshot: () => of([newContainer({ id: 'c1', name: 'web', pid: 4242 })]),
+ *   info: async () => ({ id: 'static', type: 'docker.com', version: '1.0', api: 'memory://static' }),
+ *   dispose: () => {},
+ * };
+ * const ww = watch(adapter);
+ * await ww.ready;
+ * console.log(ww.portfolio.container('web')?.pid); // 4242
+ * await ww.close();
+ * ```
  */
 export interface EngineAdapter {
   /** Short engine name for errors and logs, e.g. `docker`, `containerd`, `cri`. */

@@ -34,7 +34,7 @@ export type WatcherStatus =
   /** The watcher gave up (only with a bounded retry policy) or was closed. */
   | { readonly state: 'stopped'; readonly error?: EngineError };
 
-/** What drives the fold: connection milestones and engine events. */
+/** @internal What drives the fold: connection milestones and engine events. */
 export type FoldInput =
   | { readonly type: 'connecting' }
   | { readonly type: 'listening' }
@@ -49,7 +49,7 @@ interface Pending {
   readonly older: Pending | null;
 }
 
-/** The watcher's state; immutable. */
+/** @internal The watcher's state; immutable. */
 export interface WatchState {
   /** The visible picture: the last good one while (re)synchronising. */
   readonly portfolio: Portfolio;
@@ -62,7 +62,7 @@ export interface WatchState {
   readonly syncing: boolean;
 }
 
-/** One fold step: the next state and what changed (empty when nothing did). */
+/** @internal One fold step: the next state and what changed (empty when nothing did). */
 export interface Step {
   readonly state: WatchState;
   readonly changes: readonly LifecycleEvent[];
@@ -73,7 +73,7 @@ const CONNECTING: WatcherStatus = Object.freeze({ state: 'connecting' });
 const SYNCING: WatcherStatus = Object.freeze({ state: 'syncing' });
 const LIVE: WatcherStatus = Object.freeze({ state: 'live' });
 
-/** The state before anything happened. */
+/** @internal The state before anything happened. */
 export const INITIAL_STATE: WatchState = Object.freeze({
   portfolio: Portfolio.EMPTY,
   status: CONNECTING,
@@ -90,6 +90,8 @@ function change(type: LifecycleEvent['type'], container: Container, time: number
  * Applies one engine event to a portfolio. Returns the same portfolio when the
  * event changes nothing (a start already known with the same PID, an exit of an
  * unknown container, a pause of a paused one), and the lifecycle changes.
+ *
+ * @internal
  */
 export function applyEvent(portfolio: Portfolio, event: EngineEvent, synthetic = false): { portfolio: Portfolio; changes: LifecycleEvent[] } {
   switch (event.type) {
@@ -132,6 +134,8 @@ export function applyEvent(portfolio: Portfolio, event: EngineEvent, synthetic =
  * containers gone, `started` for new ones (and exit+start for a changed PID),
  * pause changes for survivors. Costs O(n) and runs only on (re)synchronisation.
  * Survivors whose details are unchanged keep their old object identity.
+ *
+ * @internal
  */
 export function reconcile(before: Portfolio, truth: Portfolio, time: number): { portfolio: Portfolio; changes: LifecycleEvent[] } {
   const changes: LifecycleEvent[] = [];
@@ -180,6 +184,8 @@ function sameDetails(a: Container, b: Container): boolean {
  *   then the visible portfolio is reconciled with the result (make before break).
  * - `event` when live: applied directly.
  * - `disconnected` / `stopped`: status only; the last good portfolio stays.
+ *
+ * @internal
  */
 export function fold(state: WatchState, input: FoldInput): Step {
   switch (input.type) {

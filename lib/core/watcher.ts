@@ -70,7 +70,7 @@ export interface Watcher extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-/** Turns whatever an adapter threw into an `EngineError`. */
+/** @internal Turns whatever an adapter threw into an `EngineError`. */
 export function toEngineError(engine: string, err: unknown): EngineError {
   if (isEngineError(err)) return err;
   const message = err instanceof Error ? err.message : String(err);
@@ -81,6 +81,8 @@ export function toEngineError(engine: string, err: unknown): EngineError {
  * The inputs of the fold for a watcher over `adapter`: one session per
  * connection attempt (events first, then the list once the engine accepted the
  * event stream), retried with backoff after failures. Cold.
+ *
+ * @internal
  */
 export function watchInputs(adapter: EngineAdapter, options: WatchOptions = {}): Observable<FoldInput> {
   const scheduler = options.scheduler ?? asyncScheduler;

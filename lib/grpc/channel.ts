@@ -6,7 +6,7 @@ import { credentials } from '@grpc/grpc-js';
 import type { ChannelCredentials, ChannelOptions } from '@grpc/grpc-js';
 import { EngineError } from '../errors.js';
 
-/** Largest message accepted by default: big lists (thousands of containers, verbose CRI statuses). */
+/** @internal Largest message accepted by default: big lists (thousands of containers, verbose CRI statuses). */
 export const GRPC_MAX_RECEIVE_MESSAGE_LENGTH = 64 * 1024 * 1024;
 
 /**
@@ -14,6 +14,8 @@ export const GRPC_MAX_RECEIVE_MESSAGE_LENGTH = 64 * 1024 * 1024;
  * streams), a generous receive limit, and quick reconnection, because the
  * watcher owns retry and backoff (grpc-js's own backoff grows to 2 minutes,
  * during which new calls would fail at once).
+ *
+ * @internal
  */
 export const DEFAULT_GRPC_CHANNEL_OPTIONS: Readonly<ChannelOptions> = Object.freeze({
   'grpc.max_receive_message_length': GRPC_MAX_RECEIVE_MESSAGE_LENGTH,
@@ -22,7 +24,7 @@ export const DEFAULT_GRPC_CHANNEL_OPTIONS: Readonly<ChannelOptions> = Object.fre
   'grpc.max_reconnect_backoff_ms': 1000,
 });
 
-/** How to reach a gRPC endpoint: `new XxxClient(c.target, c.credentials, c.options)`. */
+/** @internal How to reach a gRPC endpoint: `new XxxClient(c.target, c.credentials, c.options)`. */
 export interface GrpcChannelConfig {
   /** Canonical endpoint for messages and `info().api`: `unix:///abs/path` or `tcp://host:port`. */
   readonly endpoint: string;
@@ -32,7 +34,7 @@ export interface GrpcChannelConfig {
   readonly options: ChannelOptions;
 }
 
-/** Options of {@link grpcChannelConfig}. */
+/** @internal Options of {@link grpcChannelConfig}. */
 export interface GrpcChannelConfigOptions {
   /** Engine name for a `config` {@link EngineError} (default `grpc`). */
   readonly engine?: string;
@@ -47,11 +49,7 @@ export interface GrpcChannelConfigOptions {
  * gRPC) and {@link DEFAULT_GRPC_CHANNEL_OPTIONS}. Relative socket paths are made
  * absolute. Throws an {@link EngineError} `config` for anything else.
  *
- * @example
- * ```ts
- * const c = grpcChannelConfig('/run/containerd/containerd.sock', { engine: 'containerd' });
- * const tasks = new TasksClient(c.target, c.credentials, c.options);
- * ```
+ * @internal
  */
 export function grpcChannelConfig(endpoint: string, options: GrpcChannelConfigOptions = {}): GrpcChannelConfig {
   const engine = options.engine ?? 'grpc';

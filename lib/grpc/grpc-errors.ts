@@ -9,7 +9,7 @@ import type { EngineErrorCode } from '../errors.js';
 /** The `details` grpc-js gives a call we cancelled ourselves (`call.cancel()`). */
 const CLIENT_CANCELLED = 'Cancelled on client';
 
-/** True for a grpc-js call error (an `Error` with a numeric `code` and string `details`). */
+/** @internal True for a grpc-js call error (an `Error` with a numeric `code` and string `details`). */
 export function isGrpcServiceError(error: unknown): error is ServiceError {
   return (
     error instanceof Error &&
@@ -18,7 +18,7 @@ export function isGrpcServiceError(error: unknown): error is ServiceError {
   );
 }
 
-/** True when the error is the CANCELLED status grpc-js reports after our own `call.cancel()`. */
+/** @internal True when the error is the CANCELLED status grpc-js reports after our own `call.cancel()`. */
 export function isClientCancellation(error: unknown): boolean {
   return isGrpcServiceError(error) && error.code === status.CANCELLED && error.details === CLIENT_CANCELLED;
 }
@@ -35,6 +35,8 @@ export function isClientCancellation(error: unknown): boolean {
  * - DEADLINE_EXCEEDED while still connecting: `unreachable`;
  * - CANCELLED by our own `call.cancel()`: `closed` (not an engine error, see {@link isClientCancellation});
  * - anything else (and non-gRPC errors): `engine`.
+ *
+ * @internal
  */
 export function grpcErrorCode(error: unknown): EngineErrorCode {
   if (isEngineError(error)) return error.code;

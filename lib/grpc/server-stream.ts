@@ -4,7 +4,7 @@
 import { Observable } from 'rxjs';
 import type { ClientReadableStream, Metadata, ServiceError } from '@grpc/grpc-js';
 
-/** Options of {@link fromServerStream}. */
+/** @internal Options of {@link fromServerStream}. */
 export interface ServerStreamOptions {
   /**
    * Called once when the server has sent its response headers (grpc-js
@@ -15,11 +15,6 @@ export interface ServerStreamOptions {
   readonly onMetadata?: (metadata: Metadata) => void;
 }
 
-/** An item of {@link fromServerStreamEvents}: the headers marker, then the messages. */
-export type ServerStreamEvent<T> =
-  | { readonly type: 'established'; readonly metadata: Metadata }
-  | { readonly type: 'data'; readonly value: T };
-
 /**
  * Runs a server-streaming call as a cold Observable: `start` is called on
  * subscribe, each message is emitted, the grpc-js `ServiceError` is the error,
@@ -27,13 +22,7 @@ export type ServerStreamEvent<T> =
  * and keeps an `'error'` listener attached, so the CANCELLED that grpc-js emits
  * afterwards is swallowed instead of becoming an unhandled error.
  *
- * @example
- * ```ts
- * // events: an EventsClient from lib/gen/containerd/services/events/v1/events.js
- * const envelope$ = fromServerStream(() => events.subscribe({ filters: [] }));
- * const sub = envelope$.subscribe((e) => console.log(e.topic));
- * sub.unsubscribe(); // cancels the gRPC call
- * ```
+ * @internal
  */
 export function fromServerStream<T>(start: () => ClientReadableStream<T>, options: ServerStreamOptions = {}): Observable<T> {
   return new Observable<T>((subscriber) => {
@@ -41,22 +30,6 @@ export function fromServerStream<T>(start: () => ClientReadableStream<T>, option
     return attach(start(), {
       data: (value) => subscriber.next(value),
       metadata: onMetadata === undefined ? undefined : (metadata) => onMetadata(metadata),
-      error: (error) => subscriber.error(error),
-      end: () => subscriber.complete(),
-    });
-  });
-}
-
-/**
- * Like {@link fromServerStream}, but emits a `{ type: 'established' }` marker
- * when the server's response headers arrive (before or with the first message),
- * then `{ type: 'data', value }` per message. Same cold/cancel behaviour.
- */
-export function fromServerStreamEvents<T>(start: () => ClientReadableStream<T>): Observable<ServerStreamEvent<T>> {
-  return new Observable<ServerStreamEvent<T>>((subscriber) => {
-    return attach(start(), {
-      data: (value) => subscriber.next({ type: 'data', value }),
-      metadata: (metadata) => subscriber.next({ type: 'established', metadata }),
       error: (error) => subscriber.error(error),
       end: () => subscriber.complete(),
     });

@@ -19,7 +19,7 @@ import { type HttpResponse, ResponseParser, type ResponseParserLimits } from './
 
 export type { HttpResponse } from './response-parser.js';
 
-/** Where the server is: a unix socket, or a tcp host and port (with TLS settings for https). */
+/** @internal Where the server is: a unix socket, or a tcp host and port (with TLS settings for https). */
 export type HttpTarget =
   | { readonly socketPath: string }
   | {
@@ -28,7 +28,7 @@ export type HttpTarget =
       readonly tls?: { readonly ca?: Buffer; readonly cert?: Buffer; readonly key?: Buffer; readonly rejectUnauthorized: boolean };
     };
 
-/** Options of {@link PipelinedHttpClient}. */
+/** @internal Options of {@link PipelinedHttpClient}. */
 export interface PipelinedHttpOptions extends ResponseParserLimits {
   /** Most requests sent and not yet answered, over all connections (default 64). */
   readonly maxInFlight?: number;
@@ -42,10 +42,10 @@ export interface PipelinedHttpOptions extends ResponseParserLimits {
   readonly hostHeader?: string;
 }
 
-/** Error codes the client fails requests with, besides the socket's own (ECONNREFUSED, EACCES, …) and the parser's. */
+/** @internal Error codes the client fails requests with, besides the socket's own (ECONNREFUSED, EACCES, …) and the parser's. */
 export type PipelinedHttpErrorCode = 'ERR_WW_HTTP_TIMEOUT' | 'ERR_WW_HTTP_CLOSED' | 'ERR_WW_HTTP_DESTROYED';
 
-/** A request failed for a reason of the connection, not of the server's answer. */
+/** @internal A request failed for a reason of the connection, not of the server's answer. */
 export class PipelinedHttpError extends Error {
   override readonly name = 'PipelinedHttpError';
   constructor(
@@ -58,10 +58,10 @@ export class PipelinedHttpError extends Error {
   }
 }
 
-/** Called once per request, with the response or why there is none. Must not throw. */
+/** @internal Called once per request, with the response or why there is none. Must not throw. */
 export type HttpCallback = (err: Error | null, response?: HttpResponse) => void;
 
-/** Stops caring about a request: removes it from the queue, or discards its answer (closing its connection when nothing else waits on it). */
+/** @internal Stops caring about a request: removes it from the queue, or discards its answer (closing its connection when nothing else waits on it). */
 export type CancelRequest = () => void;
 
 interface Request {
@@ -94,6 +94,8 @@ class Connection {
 /**
  * Pipelining HTTP/1.1 GET client for one server. Not a general HTTP client:
  * GET only, no redirects, no compression, no request bodies.
+ *
+ * @internal
  */
 export class PipelinedHttpClient {
   private readonly maxInFlight: number;

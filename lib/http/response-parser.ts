@@ -6,7 +6,7 @@
 // Transfer-Encoding, Connection) and nothing more; every other header is
 // skipped. Bodies are kept as slices of the received chunks and joined once.
 
-/** One complete response. */
+/** @internal One complete response. */
 export interface HttpResponse {
   /** The status code, 200-599 (informational 1xx responses are skipped). */
   readonly status: number;
@@ -15,7 +15,7 @@ export interface HttpResponse {
   readonly keepAlive: boolean;
 }
 
-/** Limits of {@link ResponseParser}. */
+/** @internal Limits of {@link ResponseParser}. */
 export interface ResponseParserLimits {
   /** Longest status line plus headers, in bytes (default 64 KiB). */
   readonly maxHeadBytes?: number;
@@ -23,10 +23,10 @@ export interface ResponseParserLimits {
   readonly maxBodyBytes?: number;
 }
 
-/** Error codes of {@link HttpParseError}. */
+/** @internal Error codes of {@link HttpParseError}. */
 export type HttpParseErrorCode = 'ERR_WW_HTTP_PARSE' | 'ERR_WW_HTTP_TOO_LARGE';
 
-/** The bytes are not an HTTP/1.x response, or exceed a limit. */
+/** @internal The bytes are not an HTTP/1.x response, or exceed a limit. */
 export class HttpParseError extends Error {
   override readonly name = 'HttpParseError';
   constructor(
@@ -61,6 +61,8 @@ const MAX_LINE = 8 * 1024;
  * {@link feed}; call {@link end} when the connection closed. Each complete
  * response goes to `onResponse`; the first malformed byte makes `feed` throw an
  * {@link HttpParseError} and the parser unusable.
+ *
+ * @internal
  */
 export class ResponseParser {
   private readonly maxHead: number;

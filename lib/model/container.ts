@@ -45,7 +45,7 @@ export interface ContainerInit {
 }
 
 /** Copies labels into a frozen null-prototype record (safe for `__proto__` and friends). */
-export function freezeLabels(labels: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>> {
+function freezeLabels(labels: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>> {
   const out: Record<string, string> = Object.create(null);
   if (labels) {
     for (const key of Object.keys(labels)) {
@@ -59,8 +59,17 @@ export function freezeLabels(labels: Readonly<Record<string, string>> | undefine
 }
 
 /**
- * Makes a frozen {@link Container}. The project defaults to the
- * `com.docker.compose.project` label, `''` when absent.
+ * Makes a frozen {@link Container}, e.g. in an `EngineAdapter` of your
+ * own or a fake one in tests. The project defaults to the
+ * `com.docker.compose.project` label, `''` when absent; labels are copied into
+ * a frozen null-prototype record.
+ *
+ * @example
+ * ```ts
+ * import { PROJECT_LABEL, newContainer } from 'whalewatcher';
+ * const c = newContainer({ id: 'c1', name: 'shop-web-1', pid: 4242, labels: { [PROJECT_LABEL]: 'shop' } });
+ * console.log(c.project, c.paused, Object.isFrozen(c)); // shop false true
+ * ```
  */
 export function newContainer(init: ContainerInit): Container {
   const labels = freezeLabels(init.labels);
@@ -77,12 +86,12 @@ export function newContainer(init: ContainerInit): Container {
   return Object.freeze(c);
 }
 
-/** Same container with another paused state (a new frozen object; labels shared). */
+/** @internal Same container with another paused state (a new frozen object; labels shared). */
 export function withPaused(c: Container, paused: boolean): Container {
   return c.paused === paused ? c : Object.freeze({ ...c, paused });
 }
 
-/** Same container with another name (a new frozen object; labels shared). */
+/** @internal Same container with another name (a new frozen object; labels shared). */
 export function withName(c: Container, name: string): Container {
   return c.name === name ? c : Object.freeze({ ...c, name });
 }
@@ -91,6 +100,8 @@ export function withName(c: Container, name: string): Container {
  * Runs a user-supplied rucksack packer on an engine's raw data. A packer that
  * throws never stops the watcher: the container is kept without a rucksack and
  * `onPackerError` is told (errors it throws are ignored too).
+ *
+ * @internal
  */
 export function packRucksack<R>(
   packer: ((raw: R) => unknown) | undefined,

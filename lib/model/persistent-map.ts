@@ -268,6 +268,8 @@ let pendingSize = 0;
 /**
  * Immutable string-keyed map with structural sharing (a hash array mapped trie):
  * `set`/`delete` return a new map in O(log32 n), sharing everything untouched.
+ *
+ * @internal
  */
 export class PersistentMap<V> {
   static empty<V>(): PersistentMap<V> {

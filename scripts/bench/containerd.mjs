@@ -206,19 +206,18 @@ function pidOf(info) {
 // the library and its generated clients (BUILT: dist/), loaded in main() so a missing build is reported first
 let L;
 async function loadLibrary() {
-  const need = ['index.js', 'engines/containerd/index.js', 'engines/cri/watch-cri.js', 'gen/cri/api.js'];
+  const need = ['index.js', 'engines/cri/watch-cri.js', 'gen/cri/api.js'];
   for (const f of need) {
     if (!existsSync(join(DIST, f))) throw new Error(`dist/${f} is missing: build first (npx tsc -p tsconfig.json)`);
   }
   const imp = (p) => import(new URL(`../../dist/${p}`, import.meta.url).href);
   const index = await imp('index.js');
-  const ctdIndex = await imp('engines/containerd/index.js');
   // watchCri may not be exported from the package index yet: fall back to its module
   const watchCri = index.watchCri ?? (await imp('engines/cri/watch-cri.js')).watchCri;
   L = {
     watchContainerd: index.watchContainerd,
     watchCri,
-    ignored: new Set(ctdIndex.DEFAULT_IGNORED_NAMESPACES),
+    ignored: new Set(index.DEFAULT_IGNORED_NAMESPACES),
     ...(await imp('gen/containerd/services/namespaces/v1/namespace.js')),
     ...(await imp('gen/containerd/services/containers/v1/containers.js')),
     ...(await imp('gen/containerd/services/tasks/v1/tasks.js')),

@@ -10,7 +10,7 @@ import { EngineError } from '../../lib/errors.js';
 import type { EngineErrorCode } from '../../lib/errors.js';
 import { grpcChannelConfig } from '../../lib/grpc/channel.js';
 import { grpcErrorCode, isClientCancellation, isGrpcServiceError } from '../../lib/grpc/grpc-errors.js';
-import { unaryCall } from '../../lib/grpc/unary.js';
+import { unaryCall } from '../helpers/unary-call.js';
 import { expectNoLeakedHandles, handleCounts, startTestServer, tick } from './grpc-test-server.js';
 
 function serviceError(code: status, details: string): ServiceError {

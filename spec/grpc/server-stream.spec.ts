@@ -1,11 +1,10 @@
 import { expect } from 'chai';
 import { Metadata, status } from '@grpc/grpc-js';
 import type { ClientReadableStream, ServerWritableStream, ServiceError, StatusObject } from '@grpc/grpc-js';
-import { firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
+import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
 import { EventsClient, EventsService } from '../../lib/gen/containerd/services/events/v1/events.js';
 import type { Envelope, EventsServer, SubscribeRequest } from '../../lib/gen/containerd/services/events/v1/events.js';
-import { fromServerStream, fromServerStreamEvents } from '../../lib/grpc/server-stream.js';
-import type { ServerStreamEvent } from '../../lib/grpc/server-stream.js';
+import { fromServerStream } from '../../lib/grpc/server-stream.js';
 import { grpcErrorCode } from '../../lib/grpc/grpc-errors.js';
 import { grpcChannelConfig } from '../../lib/grpc/channel.js';
 import { expectNoLeakedHandles, handleCounts, startTestServer, tick } from './grpc-test-server.js';
@@ -242,31 +241,6 @@ describe('grpc/server-stream: fromServerStream', () => {
       await tick(50);
       expect(metadata).to.equal(0);
       sub.unsubscribe();
-      await until(() => cancelled === 1);
-    });
-
-    it('fromServerStreamEvents emits an established marker first, then the data', async () => {
-      behaviour = (call) => {
-        call.write(envelope('/tasks/start', 1)); // headers go out with the first message
-        call.write(envelope('/tasks/exit', 2));
-        call.end();
-      };
-      const got: ServerStreamEvent<Envelope>[] = await lastValueFrom(
-        fromServerStreamEvents(() => client.subscribe({ filters: [] })).pipe(toArray()),
-      );
-      expect(got.map((e) => (e.type === 'data' ? e.value.topic : e.type))).to.deep.equal([
-        'established',
-        '/tasks/start',
-        '/tasks/exit',
-      ]);
-    });
-
-    it('fromServerStreamEvents cancels on unsubscribe after the marker', async () => {
-      behaviour = (call) => call.sendMetadata(new Metadata());
-      const marker = await firstValueFrom(
-        fromServerStreamEvents(() => client.subscribe({ filters: [] })).pipe(take(1)),
-      );
-      expect(marker.type).to.equal('established');
       await until(() => cancelled === 1);
     });
   });

@@ -9,7 +9,7 @@ import type { VersionServer } from '../../lib/gen/containerd/services/version/v1
 import { Status } from '../../lib/gen/containerd/types/task/task.js';
 import { grpcChannelConfig } from '../../lib/grpc/channel.js';
 import { grpcErrorCode, isClientCancellation } from '../../lib/grpc/grpc-errors.js';
-import { fromUnary, unaryCall } from '../../lib/grpc/unary.js';
+import { fromUnary } from '../../lib/grpc/unary.js';
 import { expectNoLeakedHandles, handleCounts, startTestServer, tick } from './grpc-test-server.js';
 import type { TestServer } from './grpc-test-server.js';
 
@@ -19,7 +19,7 @@ async function until(predicate: () => boolean): Promise<void> {
   while (!predicate()) await tick(2);
 }
 
-describe('grpc/unary: unaryCall and fromUnary', () => {
+describe('grpc/unary: fromUnary', () => {
   let baseline: Map<string, number>;
   let srv: TestServer;
   let tasks: TasksClient;
@@ -74,9 +74,21 @@ describe('grpc/unary: unaryCall and fromUnary', () => {
     await expectNoLeakedHandles(baseline);
   });
 
-  describe('unaryCall', () => {
-    it('resolves with the response', async () => {
-      expect(await unaryCall(version.version.bind(version), {})).to.deep.equal({ version: '1.7.24', revision: 'deadbeef' });
+  describe('fromUnary', () => {
+    it('is cold: calls on subscribe, emits the response and completes', async () => {
+      const version$ = fromUnary(version.version.bind(version), {});
+      let count = 0;
+      behaviour = (_call, callback) => callback(null, { tasks: [] });
+      const list$ = fromUnary(tasks.list.bind(tasks), { filter: '' });
+      await tick(20);
+      expect(calls).to.have.length(0);
+      expect(await firstValueFrom(version$)).to.deep.equal({ version: '1.7.24', revision: 'deadbeef' });
+      await new Promise<void>((resolve, reject) =>
+        list$.subscribe({ next: () => count++, error: reject, complete: resolve }),
+      );
+      await firstValueFrom(list$);
+      expect(count).to.equal(1);
+      expect(calls).to.have.length(2);
     });
 
     it('sends the request and the metadata (e.g. containerd-namespace)', async () => {
@@ -98,74 +110,19 @@ describe('grpc/unary: unaryCall and fromUnary', () => {
         });
       const md = new Metadata();
       md.set('containerd-namespace', 'ns1');
-      const res = await unaryCall(tasks.list.bind(tasks), { filter: 'status==running' }, md);
+      const res = await firstValueFrom(fromUnary(tasks.list.bind(tasks), { filter: 'status==running' }, md));
       expect(calls[0]?.request).to.deep.equal({ filter: 'status==running' });
       expect(res.tasks).to.have.length(1);
       expect(res.tasks[0]).to.include({ id: 'ns1-task', pid: 4242, status: Status.RUNNING });
     });
 
-    it('rejects with the ServiceError of a failed call', async () => {
-      const error = (await unaryCall(tasks.get.bind(tasks), { containerId: 'x', execId: '' }).catch((e: unknown) => e)) as ServiceError;
-      expect(error.code).to.equal(status.NOT_FOUND);
-      expect(error.details).to.equal('no such task');
-      expect(grpcErrorCode(error)).to.equal('engine');
-    });
-
-    it('cancels the call when the signal aborts, rejecting with the reason (not CANCELLED)', async () => {
-      behaviour = () => {}; // never answers
-      const ac = new AbortController();
-      const pending = unaryCall(tasks.list.bind(tasks), { filter: '' }, new Metadata(), { signal: ac.signal });
-      await until(() => calls.length === 1);
-      const reason = new Error('watcher closed');
-      ac.abort(reason);
-      const error = await pending.catch((e: unknown) => e);
-      expect(error).to.equal(reason);
-      await until(() => cancelled === 1);
-      expect(calls[0]?.cancelled).to.equal(true);
-      await tick(10); // grpc-js reports CANCELLED to the callback afterwards: ignored
-    });
-
-    it('makes no call when the signal is already aborted', async () => {
-      const ac = new AbortController();
-      ac.abort();
-      const error = await unaryCall(tasks.list.bind(tasks), { filter: '' }, new Metadata(), { signal: ac.signal }).catch((e: unknown) => e);
-      expect(error).to.be.instanceOf(Error).with.property('name', 'AbortError');
-      await tick(20);
-      expect(calls).to.have.length(0);
-    });
-
-    it('ignores an abort after the answer', async () => {
-      const ac = new AbortController();
-      const res = await unaryCall(tasks.list.bind(tasks), { filter: '' }, new Metadata(), { signal: ac.signal });
-      ac.abort();
-      expect(res).to.deep.equal({ tasks: [] });
-    });
-
     it('passes call options such as a deadline', async () => {
       behaviour = () => {};
-      const error = (await unaryCall(tasks.list.bind(tasks), { filter: '' }, new Metadata(), { deadline: Date.now() + 50 }).catch(
+      const error = (await firstValueFrom(fromUnary(tasks.list.bind(tasks), { filter: '' }, new Metadata(), { deadline: Date.now() + 50 })).catch(
         (e: unknown) => e,
       )) as ServiceError;
       expect(error.code).to.equal(status.DEADLINE_EXCEEDED);
       await until(() => cancelled === 1);
-    });
-  });
-
-  describe('fromUnary', () => {
-    it('is cold: calls on subscribe, emits the response and completes', async () => {
-      const version$ = fromUnary(version.version.bind(version), {});
-      let count = 0;
-      behaviour = (_call, callback) => callback(null, { tasks: [] });
-      const list$ = fromUnary(tasks.list.bind(tasks), { filter: '' });
-      await tick(20);
-      expect(calls).to.have.length(0);
-      expect(await firstValueFrom(version$)).to.deep.equal({ version: '1.7.24', revision: 'deadbeef' });
-      await new Promise<void>((resolve, reject) =>
-        list$.subscribe({ next: () => count++, error: reject, complete: resolve }),
-      );
-      await firstValueFrom(list$);
-      expect(count).to.equal(1);
-      expect(calls).to.have.length(2);
     });
 
     it('errors with the ServiceError', async () => {
@@ -173,6 +130,8 @@ describe('grpc/unary: unaryCall and fromUnary', () => {
         (e: unknown) => e,
       )) as ServiceError;
       expect(error.code).to.equal(status.NOT_FOUND);
+      expect(error.details).to.equal('no such task');
+      expect(grpcErrorCode(error)).to.equal('engine');
     });
 
     it('cancels the call on unsubscribe, with no error reported', async () => {

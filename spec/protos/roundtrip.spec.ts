@@ -21,7 +21,7 @@ import { TaskExit } from '../../lib/gen/containerd/events/task.js';
 import { Timestamp } from '../../lib/gen/google/protobuf/timestamp.js';
 import { grpcChannelConfig } from '../../lib/grpc/channel.js';
 import { fromServerStream } from '../../lib/grpc/server-stream.js';
-import { unaryCall } from '../../lib/grpc/unary.js';
+import { unaryCall } from '../helpers/unary-call.js';
 import { expectNoLeakedHandles, handleCounts, startTestServer, tick } from '../grpc/grpc-test-server.js';
 
 const INT64_MAX = 2n ** 63n - 1n;

@@ -31,6 +31,8 @@ const COMPACT_AFTER = 1024;
  *
  * Used by engine adapters so that an event needing an inspection (Docker's
  * `start`) cannot be overtaken by a later event that needs none (its `die`).
+ *
+ * @internal
  */
 export function orderedMergeMap<T, R>(
   project: (value: T, index: number) => ObservableInput<R>,

@@ -2,7 +2,7 @@
 
 import { type SchedulerLike, asyncScheduler } from 'rxjs';
 
-/** Default longest wait in ms for one answer from an engine (a call, a list, the event stream's first answer). */
+/** Default longest wait in ms for one answer from an engine (a call, a list, the event stream's first answer). @internal */
 export const DEFAULT_REQUEST_TIMEOUT = 30_000;
 
 /**

@@ -6,7 +6,7 @@ import type { EngineTerms } from '../common/engine-error.js';
 import { grpcEngineError } from '../common/grpc-engine-error.js';
 import { CONTAINERD_ENGINE } from './containerd-normalize.js';
 
-/** How the containerd adapter's errors name the engine and what to do. */
+/** How the containerd adapter's errors name the engine and what to do. @internal */
 export const CONTAINERD_TERMS: EngineTerms = Object.freeze({
   engine: CONTAINERD_ENGINE,
   name: 'containerd',
@@ -25,6 +25,8 @@ export const CONTAINERD_TERMS: EngineTerms = Object.freeze({
  * the call is one every containerd implements (events, namespaces,
  * containers, tasks, version): an UNIMPLEMENTED answer then means the
  * endpoint is some other gRPC server, a `protocol` error.
+ *
+ * @internal
  */
 export function toContainerdError(err: unknown, endpoint: string, what: string, core = true): EngineError {
   return grpcEngineError(CONTAINERD_TERMS, endpoint, err, what, core);

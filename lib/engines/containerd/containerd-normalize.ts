@@ -12,16 +12,26 @@ import type { StartHint } from '../common/start-hint.js';
 import { TaskExit, TaskPaused, TaskResumed, TaskStart } from '../../gen/containerd/events/task.js';
 import { Status } from '../../gen/containerd/types/task/task.js';
 
-/** Engine name used in the errors of the containerd adapter. */
+/** @internal Engine name used in the errors of the containerd adapter. */
 export const CONTAINERD_ENGINE = 'containerd';
 
-/** containerd's default namespace: its container ids are shown without a `namespace/` prefix. */
+/** @internal containerd's default namespace: its container ids are shown without a `namespace/` prefix. */
 export const CONTAINERD_DEFAULT_NAMESPACE = 'default';
 
 /**
  * Namespaces skipped unless told otherwise: `moby` (Docker's containers, better
  * watched through the Docker API, which knows their names) and `k8s.io` (CRI's
- * pods and containers, better watched through CRI).
+ * pods and containers, better watched through CRI). Frozen.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_IGNORED_NAMESPACES, watchContainerd } from 'whalewatcher';
+ * // the defaults, and BuildKit's namespace too
+ * const ww = watchContainerd({ ignoreNamespaces: [...DEFAULT_IGNORED_NAMESPACES, 'buildkit'] });
+ * await ww.ready;
+ * console.log(ww.portfolio.total);
+ * await ww.close();
+ * ```
  */
 export const DEFAULT_IGNORED_NAMESPACES: readonly string[] = Object.freeze(['moby', 'k8s.io']);
 
@@ -29,25 +39,27 @@ export const DEFAULT_IGNORED_NAMESPACES: readonly string[] = Object.freeze(['mob
 export const NERDCTL_NAME_LABEL = 'nerdctl/name';
 
 /** The task event topics the adapter subscribes to. */
-export const CONTAINERD_TASK_TOPICS: readonly string[] = Object.freeze(['/tasks/start', '/tasks/exit', '/tasks/paused', '/tasks/resumed']);
+const CONTAINERD_TASK_TOPICS: readonly string[] = Object.freeze(['/tasks/start', '/tasks/exit', '/tasks/paused', '/tasks/resumed']);
 
 /**
  * Topic of the probe events the adapter publishes to itself: containerd sends no
  * response headers on `Subscribe` before the first event, so a probe coming back
  * on the stream is the only proof that the subscription is in place.
+ *
+ * @internal
  */
 export const CONTAINERD_PROBE_TOPIC = '/whalewatcher/hello';
 
-/** The `Events.Subscribe` filters (containerd filter syntax; the filters are OR'ed): the task topics plus the probe topic. */
+/** @internal The `Events.Subscribe` filters (containerd filter syntax; the filters are OR'ed): the task topics plus the probe topic. */
 export const CONTAINERD_EVENT_FILTERS: readonly string[] = Object.freeze([...CONTAINERD_TASK_TOPICS, CONTAINERD_PROBE_TOPIC].map((topic) => `topic==${JSON.stringify(topic)}`));
 
-/** A protobuf `Timestamp` (64-bit seconds as bigint). */
+/** @internal A protobuf `Timestamp` (64-bit seconds as bigint). */
 export interface ContainerdTimestamp {
   readonly seconds: bigint;
   readonly nanos: number;
 }
 
-/** The parts of an `Events.Subscribe` envelope the normaliser reads (structurally the generated `Envelope`). */
+/** @internal The parts of an `Events.Subscribe` envelope the normaliser reads (structurally the generated `Envelope`). */
 export interface ContainerdEnvelope {
   readonly timestamp?: ContainerdTimestamp | undefined;
   readonly namespace: string;
@@ -74,6 +86,8 @@ export interface ContainerdTask {
  * container record (and check that its task still runs) before it can emit
  * `started`, keeping the engine's order. `id` is whalewatcher's id
  * (`namespace/id` outside `default`).
+ *
+ * @internal
  */
 export type ContainerdStartHint = StartHint<{
   /** containerd namespace of the container. */
@@ -84,10 +98,10 @@ export type ContainerdStartHint = StartHint<{
   readonly pid: number;
 }>;
 
-/** What one envelope turns into: an engine event, a start to inspect, or nothing (`null`). */
+/** @internal What one envelope turns into: an engine event, a start to inspect, or nothing (`null`). */
 export type ContainerdEventResult = EngineEvent | ContainerdStartHint | null;
 
-/** Options of {@link normalizeContainerdEvent}. */
+/** @internal Options of {@link normalizeContainerdEvent}. */
 export interface ContainerdEventOptions {
   /** Namespaces whose events are dropped (default {@link DEFAULT_IGNORED_NAMESPACES}). */
   readonly ignoreNamespaces?: ReadonlySet<string> | readonly string[] | undefined;
@@ -104,25 +118,37 @@ export interface ContainerdRaw<C = ContainerdContainerRecord, T = ContainerdTask
   readonly task: T;
 }
 
-/** Options of {@link normalizeContainerdTask}: the packer gets the raw records of one alive container. */
+/** The packer options of the containerd adapter (part of `ContainerdOptions`). */
 export type ContainerdContainerOptions<C = ContainerdContainerRecord, T = ContainerdTask> = PackerOptions<ContainerdRaw<C, T>>;
 
 /**
  * whalewatcher's id of a containerd container: the plain id in namespace
  * `default`, `namespace/id` elsewhere (containerd ids are unique per namespace only).
  *
- * @example
- * ```ts
- * import { containerdDisplayId, parseContainerdDisplayId } from 'whalewatcher';
- * console.log(containerdDisplayId('ns2', 'web1')); // ns2/web1
- * console.log(parseContainerdDisplayId('web1')); // { namespace: 'default', id: 'web1' }
- * ```
+ * @internal
  */
 export function containerdDisplayId(namespace: string, id: string): string {
   return namespace === CONTAINERD_DEFAULT_NAMESPACE ? id : `${namespace}/${id}`;
 }
 
-/** Splits an id made by {@link containerdDisplayId} into namespace and container id. */
+/**
+ * Splits the id of a container watched by `watchContainerd` (`namespace/id`
+ * outside namespace `default`, the plain id inside it) into the containerd
+ * namespace and the container's id there, e.g. to call containerd or
+ * `nerdctl --namespace` about it. Pure.
+ *
+ * @example
+ * ```ts
+ * import { parseContainerdDisplayId, watchContainerd } from 'whalewatcher';
+ * const ww = watchContainerd();
+ * await ww.ready;
+ * for (const c of ww.portfolio.containers) {
+ *   const { namespace, id } = parseContainerdDisplayId(c.id); // 'ns2/web1' → { namespace: 'ns2', id: 'web1' }
+ *   console.log(`nerdctl --namespace ${namespace} inspect ${id}`);
+ * }
+ * await ww.close();
+ * ```
+ */
 export function parseContainerdDisplayId(displayId: string): { readonly namespace: string; readonly id: string } {
   const slash = displayId.indexOf('/');
   if (slash < 0) return { namespace: CONTAINERD_DEFAULT_NAMESPACE, id: displayId };
@@ -132,6 +158,8 @@ export function parseContainerdDisplayId(displayId: string): { readonly namespac
 /**
  * A protobuf timestamp in ms since the epoch (fractions kept), or `fallback`
  * when it is missing or zero.
+ *
+ * @internal
  */
 export function containerdEventTime(timestamp: ContainerdTimestamp | undefined, fallback: number): number {
   if (timestamp === undefined) return fallback;
@@ -139,7 +167,7 @@ export function containerdEventTime(timestamp: ContainerdTimestamp | undefined, 
   return Number.isFinite(ms) && ms > 0 ? ms : fallback;
 }
 
-/** True for task states that have a process: RUNNING, PAUSED and the transient PAUSING. */
+/** @internal True for task states that have a process: RUNNING, PAUSED and the transient PAUSING. */
 export function isContainerdTaskAlive(status: Status): boolean {
   return status === Status.RUNNING || status === Status.PAUSED || status === Status.PAUSING;
 }
@@ -194,13 +222,7 @@ function requireContainerId(envelope: ContainerdEnvelope, containerId: string): 
  *   another type, undecodable, or lacks its container id: dropping it would
  *   silently corrupt the picture.
  *
- * @example
- * ```ts
- * import { normalizeContainerdEvent } from 'whalewatcher';
- * // envelope: one message of containerd's Events.Subscribe stream
- * const result = normalizeContainerdEvent(envelope, { ignoreNamespaces: ['moby'], fallbackTime: Date.now() });
- * if (result?.type === 'exited') console.log(`${result.id} exited at ${new Date(result.time).toISOString()}`);
- * ```
+ * @internal
  */
 export function normalizeContainerdEvent(envelope: ContainerdEnvelope, options: ContainerdEventOptions = {}): ContainerdEventResult {
   const topic = envelope.topic;
@@ -248,12 +270,7 @@ export function normalizeContainerdEvent(envelope: ContainerdEnvelope, options: 
  * `packer({ namespace, container, task })`; a throwing packer leaves it
  * undefined and is reported to `onPackerError`.
  *
- * @example
- * ```ts
- * import { normalizeContainerdTask } from 'whalewatcher';
- * const c = normalizeContainerdTask('ns2', { id: 'web1', labels: { 'nerdctl/name': 'web' } }, { id: 'web1', pid: 4711, status: 2 });
- * console.log(c?.id, c?.name, c?.pid); // ns2/web1 ns2/web 4711
- * ```
+ * @internal
  */
 export function normalizeContainerdTask<C extends ContainerdContainerRecord, T extends ContainerdTask>(
   namespace: string,

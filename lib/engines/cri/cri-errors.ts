@@ -8,7 +8,7 @@ import { type EngineTerms, engineError } from '../common/engine-error.js';
 import { grpcEngineError, isGrpcNotFound } from '../common/grpc-engine-error.js';
 import { CRI_ENGINE } from './cri-normalize.js';
 
-/** How the CRI adapter's errors name the engine and what to do. */
+/** How the CRI adapter's errors name the engine and what to do. @internal */
 export const CRI_TERMS: EngineTerms = Object.freeze({
   engine: CRI_ENGINE,
   name: 'the CRI runtime',
@@ -24,6 +24,8 @@ export const CRI_TERMS: EngineTerms = Object.freeze({
  * True when a status call failed because the container or sandbox is gone:
  * gRPC NOT_FOUND (containerd, cri-o), or another status whose details say
  * "not found" (older runtimes wrap it in UNKNOWN).
+ *
+ * @internal
  */
 export function isCriNotFound(error: unknown): boolean {
   if (isGrpcNotFound(error)) return true;
@@ -35,12 +37,14 @@ export function isCriNotFound(error: unknown): boolean {
  * EngineErrors through). Every call the adapter makes with this mapper is one
  * every CRI runtime has (Version, List*, *Status): UNIMPLEMENTED means the
  * peer is not a CRI v1 runtime, `protocol` rather than `unsupported`.
+ *
+ * @internal
  */
 export function toCriError(error: unknown, endpoint: string, what: string): EngineError {
   return grpcEngineError(CRI_TERMS, endpoint, error, what, true);
 }
 
-/** The `unsupported` error for a CRI runtime without `GetContainerEvents`; `runtime` names it (`containerd 1.6.20`). */
+/** The `unsupported` error for a CRI runtime without `GetContainerEvents`; `runtime` names it (`containerd 1.6.20`). @internal */
 export function criEventsUnsupported(endpoint: string, runtime: string, cause: unknown): EngineError {
   return engineError(CRI_TERMS, endpoint, 'unsupported', {
     what: 'watching container events (GetContainerEvents)',

@@ -17,14 +17,32 @@ import {
   type PodSandboxStatus,
 } from '../../gen/cri/api.js';
 
-/** Engine name used in the errors of the CRI adapter. */
+/** @internal Engine name used in the errors of the CRI adapter. */
 export const CRI_ENGINE = 'cri';
 
 /** Label that marks a pod sandbox (value `'true'`): sandboxes are containers too, holding the pod's namespaces. */
 export const CRI_SANDBOX_LABEL = 'io.kubernetes.sandbox';
 /** Label of a (non-sandbox) container naming the id of its pod's sandbox, when known. */
 export const CRI_SANDBOX_ID_LABEL = 'io.kubernetes.sandbox.id';
-/** Label with the pod name (from the sandbox metadata), as the kubelet and the Go whalewatcher set it. */
+/**
+ * Label with the pod name (from the sandbox metadata), as the kubelet and the Go whalewatcher set it.
+ *
+ * @example
+ * ```ts
+ * import { CRI_POD_NAMESPACE_LABEL, CRI_POD_NAME_LABEL, CRI_SANDBOX_LABEL, watchCri } from 'whalewatcher';
+ * const ww = watchCri();
+ * await ww.ready;
+ * // the containers of each pod, without the pods' sandboxes
+ * const pods = new Map<string, string[]>();
+ * for (const c of ww.portfolio.containers) {
+ *   if (c.labels[CRI_SANDBOX_LABEL] === 'true') continue;
+ *   const pod = `${c.labels[CRI_POD_NAMESPACE_LABEL] ?? ''}/${c.labels[CRI_POD_NAME_LABEL] ?? ''}`;
+ *   pods.set(pod, [...(pods.get(pod) ?? []), c.name]);
+ * }
+ * console.log(pods);
+ * await ww.close();
+ * ```
+ */
 export const CRI_POD_NAME_LABEL = 'io.kubernetes.pod.name';
 /** Label with the pod's Kubernetes namespace. */
 export const CRI_POD_NAMESPACE_LABEL = 'io.kubernetes.pod.namespace';
@@ -40,7 +58,7 @@ export const CRI_CONTAINER_NAME_LABEL = 'io.kubernetes.container.name';
 export const CRI_ANNOTATION_PREFIX = 'annotation.k8s/';
 
 /** The key of the verbose status `info` map whose JSON value holds the `pid` (containerd, cri-o). */
-export const CRI_INFO_KEY = 'info';
+const CRI_INFO_KEY = 'info';
 
 /** What the packer of the CRI adapter gets: the raw (generated) records of one alive container or sandbox. */
 export type CriRaw = CriContainerRaw | CriSandboxRaw;
@@ -67,7 +85,7 @@ export interface CriSandboxRaw {
   readonly info: Readonly<Record<string, string>>;
 }
 
-/** Options of {@link normalizeCriContainer} and {@link normalizeCriSandbox}: the packer gets the raw records of one alive container or sandbox. */
+/** The packer options of the CRI adapter (part of `CriOptions`). */
 export type CriContainerOptions = PackerOptions<CriRaw>;
 
 /**
@@ -75,6 +93,8 @@ export type CriContainerOptions = PackerOptions<CriRaw>;
  * event (containerd 1.7 hands events nobody received to the next subscriber)
  * may be stale, so the source must ask for the current verbose status before
  * it can emit `started` (keeping the engine's order).
+ *
+ * @internal
  */
 export type CriStartHint = StartHint<{
   /** `sandbox` when the event's id is its pod sandbox's, `container` when it is one of the pod's containers, else `unknown`. */
@@ -85,7 +105,7 @@ export type CriStartHint = StartHint<{
   readonly sandbox?: PodSandboxMetadata | undefined;
 }>;
 
-/** What one CRI container event turns into: an exit, a start to inspect, or nothing (`null`). */
+/** @internal What one CRI container event turns into: an exit, a start to inspect, or nothing (`null`). */
 export type CriEventResult = EngineEvent | CriStartHint | null;
 
 
@@ -97,12 +117,7 @@ const NS_PER_US = 1000n;
  * since the epoch, with microsecond fractions; `fallback` for zero, negative or
  * unreadable values. Never throws.
  *
- * @example
- * ```ts
- * import { criTime } from 'whalewatcher';
- * console.log(criTime(1_795_437_639_177_161_136n, Date.now())); // 1795437639177.161
- * console.log(new Date(criTime('1795437639177161136', 0)).toISOString());
- * ```
+ * @internal
  */
 export function criTime(ns: bigint | number | string | null | undefined, fallback: number): number {
   let value: bigint;
@@ -118,12 +133,9 @@ export function criTime(ns: bigint | number | string | null | undefined, fallbac
   return Number(value / NS_PER_US) / 1000;
 }
 
-/** The parsed JSON of the verbose `info["info"]`, or undefined when absent or not a JSON object. *
- * @example
- * ```ts
- * import { criVerboseInfo } from 'whalewatcher';
- * console.log(criVerboseInfo({ info: '{"pid":42,"sandboxID":"abc"}' })?.['sandboxID']); // abc
- * ```
+/** The parsed JSON of the verbose `info["info"]`, or undefined when absent or not a JSON object.
+ *
+ * @internal
  */
 export function criVerboseInfo(info: Readonly<Record<string, string>> | undefined): Json | undefined {
   const text = info?.[CRI_INFO_KEY];
@@ -136,28 +148,15 @@ export function criVerboseInfo(info: Readonly<Record<string, string>> | undefine
   }
 }
 
-/** The `pid` inside the verbose `info["info"]` JSON (a positive integer), or undefined. *
- * @example
- * ```ts
- * import { criPid } from 'whalewatcher';
- * console.log(criPid({ info: '{"pid":42}' }), criPid({})); // 42 undefined
- * ```
- */
-export function criPid(info: Readonly<Record<string, string>> | undefined): number | undefined {
-  return pidOf(criVerboseInfo(info));
-}
-
+/** The `pid` inside the verbose `info["info"]` JSON (a positive integer), or undefined. */
 function pidOf(doc: Json | undefined): number | undefined {
   const pid = doc?.['pid'];
   return typeof pid === 'number' && Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
-/** The `sandboxID` inside a container's verbose `info["info"]` JSON (containerd), or undefined. *
- * @example
- * ```ts
- * import { criInfoSandboxId } from 'whalewatcher';
- * console.log(criInfoSandboxId({ info: '{"pid":42,"sandboxID":"d32d7ba77d9e"}' })); // d32d7ba77d9e
- * ```
+/** The `sandboxID` inside a container's verbose `info["info"]` JSON (containerd), or undefined.
+ *
+ * @internal
  */
 export function criInfoSandboxId(info: Readonly<Record<string, string>> | undefined): string | undefined {
   const id = criVerboseInfo(info)?.['sandboxID'];
@@ -211,13 +210,7 @@ function pack(options: CriContainerOptions, raw: CriRaw, id: string): unknown {
  *   not composer projects; group by the pod labels instead).
  * - **paused**: always false (CRI has no pause).
  *
- * @example
- * ```ts
- * import { normalizeCriContainer } from 'whalewatcher';
- * const status = { id: 'c1', metadata: { name: 'app', attempt: 0 }, state: 1, labels: {}, annotations: { note: 'x' } };
- * const c = normalizeCriContainer({ kind: 'container', status: status as never, info: { info: '{"pid":42}' }, sandbox: { name: 'web', namespace: 'shop', uid: 'u1', attempt: 0 } });
- * console.log(c?.name, c?.pid, c?.labels['annotation.k8s/note']); // shop/web/app 42 x
- * ```
+ * @internal
  */
 export function normalizeCriContainer(raw: CriContainerRaw, options: CriContainerOptions = {}): Container | null {
   const status = raw.status;
@@ -254,13 +247,7 @@ export function normalizeCriContainer(raw: CriContainerRaw, options: CriContaine
  *   `io.kubernetes.pod.name`, `.namespace`, `.uid`; `io.kubernetes.sandbox` = `'true'`.
  * - **pid**, **project**, **paused**: as for containers.
  *
- * @example
- * ```ts
- * import { normalizeCriSandbox } from 'whalewatcher';
- * const status = { id: 's1', metadata: { name: 'web', namespace: 'shop', uid: 'u1', attempt: 0 }, state: 0, labels: {}, annotations: {} };
- * const c = normalizeCriSandbox({ kind: 'sandbox', status: status as never, info: { info: '{"pid":41}' } });
- * console.log(c?.name, c?.labels['io.kubernetes.sandbox']); // shop/web true
- * ```
+ * @internal
  */
 export function normalizeCriSandbox(raw: CriSandboxRaw, options: CriContainerOptions = {}): Container | null {
   const status = raw.status;
@@ -299,12 +286,7 @@ function decodeError(message: string, raw: ContainerEventResponse): EngineError 
  * @param fallbackTime ms since the epoch used when the event has no time.
  * @throws EngineError `decode` when a STARTED/STOPPED/DELETED event has no container id.
  *
- * @example
- * ```ts
- * import { normalizeCriEvent } from 'whalewatcher';
- * const ev = { containerId: 'c1', containerEventType: 2, createdAt: 1_795_437_639_177_161_136n, containersStatuses: [] };
- * console.log(normalizeCriEvent(ev, Date.now())); // { type: 'exited', id: 'c1', time: 1795437639177.161 }
- * ```
+ * @internal
  */
 export function normalizeCriEvent(raw: ContainerEventResponse, fallbackTime = 0): CriEventResult {
   const type = raw.containerEventType;

@@ -1,6 +1,6 @@
 import { Observable, type ObservableInput, type OperatorFunction, type SchedulerLike, type Subscription, asyncScheduler, from, timer } from 'rxjs';
 
-/** Options of {@link criResync}. */
+/** @internal Options of {@link criResync}. */
 export interface CriResyncOptions<M> {
   /** The value to insert (the adapter's `{ type: 'listening' }`). */
   readonly marker: M;
@@ -33,12 +33,7 @@ export interface CriResyncOptions<M> {
  * Source errors and completion pass through; unsubscribing ends the source,
  * the gate and the timer. Pure RxJS: all time goes through `scheduler`.
  *
- * @example
- * ```ts
- * import { criResync } from 'whalewatcher';
- * // events$: raw CRI events; the watcher relists on every 'listening'
- * const feed$ = events$.pipe(criResync({ marker: { type: 'listening' } as const, interval: 30_000 }));
- * ```
+ * @internal
  */
 export function criResync<T, M>(options: CriResyncOptions<M>): OperatorFunction<T, T | M> {
   const { marker, interval } = options;

@@ -30,7 +30,7 @@ export const DEFAULT_CRI_ENDPOINTS: readonly string[] = Object.freeze([
   'unix:///var/run/cri-dockerd.sock',
 ]);
 
-/** Default time in ms between two periodic relists (CRI events are only hints). */
+/** @internal Default time in ms between two periodic relists (CRI events are only hints). */
 export const DEFAULT_CRI_RESYNC_INTERVAL = 30_000;
 
 /** The kubelet runtime API version sent with `Version` (what crictl sends). */

@@ -63,9 +63,17 @@ function configError(message: string, cause?: unknown): EngineError {
 
 /**
  * Resolves the endpoint from the options and the environment (Docker CLI
- * conventions). Reads TLS files synchronously.
+ * conventions), as `watchDocker` does. Reads TLS files synchronously.
  *
+ * @param home where `~` is (for the default TLS folder `~/.docker`).
  * @throws EngineError `config` for an unusable endpoint or unreadable TLS files.
+ *
+ * @example
+ * ```ts
+ * import { resolveDockerEndpoint } from 'whalewatcher';
+ * console.log(resolveDockerEndpoint().url); // DOCKER_HOST, else unix:///var/run/docker.sock
+ * console.log(resolveDockerEndpoint({ host: 'tcp://10.0.0.1:2375' }, {})); // { url: 'tcp://10.0.0.1:2375', protocol: 'http', … }
+ * ```
  */
 export function resolveDockerEndpoint(options: DockerEndpointOptions = {}, env: DockerEnv = process.env, home: () => string = homedir): DockerEndpoint {
   const fromEnv = env['DOCKER_HOST'];

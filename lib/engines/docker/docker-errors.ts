@@ -6,7 +6,7 @@ import { type EngineError, isEngineError } from '../../errors.js';
 import { type EngineTerms, engineError, engineErrors } from '../common/engine-error.js';
 import { DOCKER_ENGINE } from './docker-normalize.js';
 
-/** How the Docker adapter's errors name the engine and what to do. */
+/** How the Docker adapter's errors name the engine and what to do. @internal */
 export const DOCKER_TERMS: EngineTerms = Object.freeze({
   engine: DOCKER_ENGINE,
   name: 'the Docker engine',
@@ -41,13 +41,13 @@ interface ErrorLike {
   json?: unknown;
 }
 
-/** The HTTP status of a dockerode (or pipelined) HTTP error, if it was one. */
+/** The HTTP status of a dockerode (or pipelined) HTTP error, if it was one. @internal */
 export function httpStatusOf(err: unknown): number | undefined {
   const status = (err as ErrorLike | null)?.statusCode;
   return typeof status === 'number' ? status : undefined;
 }
 
-/** The engine's own message of an HTTP error (Docker and Podman send `{"message": …}`), if any. */
+/** The engine's own message of an HTTP error (Docker and Podman send `{"message": …}`), if any. @internal */
 export function dockerMessageOf(err: unknown): string | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
   const json = (err as ErrorLike).json;
@@ -62,6 +62,8 @@ export function dockerMessageOf(err: unknown): string | undefined {
  * True when an inspection failed because the container is gone: Docker answers
  * 404 with its JSON error body; Podman 4.3 answers 500 "… does not exist in
  * database: no such container" while a removal is under way.
+ *
+ * @internal
  */
 export function isDockerGone(err: unknown): boolean {
   const status = httpStatusOf(err);
@@ -73,6 +75,8 @@ export function isDockerGone(err: unknown): boolean {
  * Turns whatever a request to the engine at `endpoint` failed with into an
  * {@link EngineError} whose message says what to do. `what` says what we were
  * doing ("listing containers", "opening the event stream", …).
+ *
+ * @internal
  */
 export function toDockerError(err: unknown, endpoint: string, what: string): EngineError {
   if (isEngineError(err)) return err;

@@ -8,7 +8,7 @@ import type { PackerOptions } from '../common/adapter-options.js';
 import { type Json, decodeError as kitDecodeError, isObject } from '../common/decode.js';
 import type { StartHint } from '../common/start-hint.js';
 
-/** Engine name used in the errors of the Docker adapter. */
+/** @internal Engine name used in the errors of the Docker adapter. */
 export const DOCKER_ENGINE = 'docker';
 
 /**
@@ -16,24 +16,30 @@ export const DOCKER_ENGINE = 'docker';
  * `event=`). Podman 4.x matches the filter against its own action names before
  * it renames `died` to `die` for the Docker API, so `die` alone silently drops
  * every exit there: `died` must be in the filter too (Docker ignores it).
+ *
+ * @internal
  */
 export const DOCKER_EVENT_ACTIONS: readonly string[] = Object.freeze(['start', 'die', 'died', 'pause', 'unpause', 'rename']);
 
 /**
  * A Docker `start`: the event carries no PID, so the source must inspect the
  * container before it can emit `started` (keeping the engine's order).
+ *
+ * @internal
  */
 export type DockerStartHint = StartHint;
 
-/** What one raw event turns into: an engine event, a start to inspect, or nothing (`null`). */
+/** @internal What one raw event turns into: an engine event, a start to inspect, or nothing (`null`). */
 export type DockerEventResult = EngineEvent | DockerStartHint | null;
 
-/** Options of {@link normalizeDockerInspect}: the packer gets Docker's raw inspection JSON. */
+/** The packer options of the Docker adapter (part of `DockerOptions`): the packer gets Docker's raw inspection JSON. */
 export type DockerInspectOptions = PackerOptions<unknown>;
 
 /**
  * The engine's time of an event in ms since the epoch: `timeNano / 1e6`, else
  * `time * 1000`, else `fallback` (the caller's clock).
+ *
+ * @internal
  */
 export function dockerEventTime(raw: Json, fallback: number): number {
   const nano = raw['timeNano'];
@@ -44,7 +50,7 @@ export function dockerEventTime(raw: Json, fallback: number): number {
   return fallback;
 }
 
-function decodeError(message: string, raw: unknown) {
+function decodeError(message: string, raw: unknown): EngineError {
   return kitDecodeError(DOCKER_ENGINE, message, { raw });
 }
 
@@ -62,6 +68,8 @@ function decodeError(message: string, raw: unknown) {
  * @param fallbackTime ms since the epoch used when the event has no time.
  * @throws EngineError `decode` when a relevant event lacks its container id
  *   (or a rename its new name): dropping it would silently corrupt the picture.
+ *
+ * @internal
  */
 export function normalizeDockerEvent(raw: unknown, fallbackTime = 0): DockerEventResult {
   if (!isObject(raw)) throw decodeError('docker event is not a JSON object', raw);
@@ -121,6 +129,8 @@ function stripSlash(name: string): string {
  * `onPackerError`.
  *
  * @throws EngineError `protocol` when `raw` is not a container inspection.
+ *
+ * @internal
  */
 export function normalizeDockerInspect(raw: unknown, options: DockerInspectOptions = {}): Container | null {
   if (!isObject(raw) || typeof raw['Id'] !== 'string' || !isObject(raw['State'])) {

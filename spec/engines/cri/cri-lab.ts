@@ -19,9 +19,10 @@ import {
   PodSandboxState,
   RuntimeServiceClient,
 } from '../../../lib/gen/cri/api.js';
-import { type UnaryMethod, unaryCall } from '../../../lib/grpc/unary.js';
+import type { UnaryMethod } from '../../../lib/grpc/unary.js';
 import type { Container } from '../../../lib/model/container.js';
 import { type Truthful, byId } from '../../helpers/picture.js';
+import { unaryCall } from '../../helpers/unary-call.js';
 
 export { eventually, record, type Recording } from '../../helpers/observe.js';
 
