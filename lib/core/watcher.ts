@@ -1,5 +1,6 @@
 import {
   BehaviorSubject,
+  EMPTY,
   Observable,
   Subject,
   type SchedulerLike,
@@ -12,11 +13,12 @@ import {
   defer,
   distinctUntilChanged,
   filter,
+  ignoreElements,
   map,
   merge,
   switchMap,
   of,
-  retry,
+  repeat,
   scan,
   take,
   tap,
@@ -27,7 +29,7 @@ import {
 import { EngineError, isEngineError } from '../errors.js';
 import type { Container } from '../model/container.js';
 import type { ComposerProject, Portfolio } from '../model/portfolio.js';
-import { type RetryPolicy, backoffDelay, retryPolicy } from './backoff.js';
+import { type RetryPolicy, backoffOnFailure, backoffOnLive, initialBackoff } from './backoff.js';
 import type { EngineAdapter, EngineFeed, EngineInfo } from './engine.js';
 import { type FoldInput, INITIAL_STATE, type LifecycleEvent, type Step, type WatchState, type WatcherStatus, fold } from './fold.js';
 
@@ -84,67 +86,67 @@ export function toEngineError(engine: string, err: unknown): EngineError {
  */
 export function watchInputs(adapter: EngineAdapter, options: WatchOptions = {}): Observable<FoldInput> {
   const scheduler = options.scheduler ?? asyncScheduler;
-  const policy = retryPolicy(options.retry);
   const syncTimeout = options.syncTimeout ?? 60_000;
   return defer(() => {
-    let failures = 0;
-    let liveSince: number | undefined;
-    let nextDelay = 0;
+    // The retry bookkeeping across this watcher's sessions (see backoff.ts): how many consecutive
+    // failures count, when the latest list arrived, and whether the policy gave up.
+    let backoff = initialBackoff(options.retry);
+    return session(adapter, scheduler, syncTimeout).pipe(
+      tap((input) => {
+        if (input.type === 'snapshot') backoff = backoffOnLive(backoff, scheduler.now());
+      }),
+      catchError((err: unknown) => {
+        const error = toEngineError(adapter.engine, err);
+        const decision = backoffOnFailure(backoff, scheduler.now());
+        backoff = decision.state;
+        if (decision.giveUp) return of<FoldInput>({ type: 'stopped', error });
+        return concat(
+          of<FoldInput>({ type: 'disconnected', error, attempt: decision.attempt, retryIn: decision.delayMs }),
+          timer(decision.delayMs, scheduler).pipe(ignoreElements()),
+        );
+      }),
+      // a failed session ends once its backoff has run out: start the next one, unless the policy gave up
+      repeat({ delay: () => (backoff.gaveUp ? EMPTY : of(true)) }),
+    );
+  });
+}
 
-    const ended = () => new EngineError(adapter.engine, 'engine', `${adapter.engine} event stream at ${adapter.endpoint} ended`);
-    const session$: Observable<FoldInput> = defer(() =>
-      concat(
-        of<FoldInput>({ type: 'connecting' }),
-        adapter.events().pipe(
-          concatWith(throwError(ended)),
-          connect((feed$: Observable<EngineFeed>) =>
-            merge(
-              feed$.pipe(map(toInput)),
-              feed$.pipe(
-                // every `listening` asks for a list: the first one syncs, later ones resync
-                filter((f) => f.type === 'listening'),
-                switchMap(() =>
-                  adapter.snapshot().pipe(
-                    take(1),
-                    timeout({
-                      first: syncTimeout,
-                      scheduler,
-                      with: () =>
-                        throwError(() => new EngineError(adapter.engine, 'engine', `${adapter.engine} at ${adapter.endpoint} did not list its containers within ${syncTimeout} ms`)),
-                    }),
-                    map((containers): FoldInput => ({ type: 'snapshot', containers, time: scheduler.now() })),
-                  ),
+/**
+ * One connection attempt: `connecting`, then the adapter's events with a list
+ * after every `listening`. Never completes: an event stream that ends is an
+ * error. Cold; each subscription opens the adapter's streams afresh.
+ */
+function session(adapter: EngineAdapter, scheduler: SchedulerLike, syncTimeout: number): Observable<FoldInput> {
+  const ended = () => new EngineError(adapter.engine, 'engine', `${adapter.engine} event stream at ${adapter.endpoint} ended`);
+  return defer(() =>
+    concat(
+      of<FoldInput>({ type: 'connecting' }),
+      adapter.events().pipe(
+        concatWith(throwError(ended)),
+        connect((feed$: Observable<EngineFeed>) =>
+          merge(
+            feed$.pipe(map(toInput)),
+            feed$.pipe(
+              // every `listening` asks for a list: the first one syncs, later ones resync
+              filter((f) => f.type === 'listening'),
+              switchMap(() =>
+                adapter.snapshot().pipe(
+                  take(1),
+                  timeout({
+                    first: syncTimeout,
+                    scheduler,
+                    with: () =>
+                      throwError(() => new EngineError(adapter.engine, 'engine', `${adapter.engine} at ${adapter.endpoint} did not list its containers within ${syncTimeout} ms`)),
+                  }),
+                  map((containers): FoldInput => ({ type: 'snapshot', containers, time: scheduler.now() })),
                 ),
               ),
             ),
           ),
         ),
       ),
-    ).pipe(
-      tap((input) => {
-        if (input.type === 'snapshot') liveSince = scheduler.now();
-      }),
-      catchError((err: unknown) => {
-        const error = toEngineError(adapter.engine, err);
-        if (liveSince !== undefined && scheduler.now() - liveSince >= policy.resetAfter) failures = 0;
-        liveSince = undefined;
-        failures += 1;
-        if (failures > policy.maxAttempts) return throwError(() => new GiveUp(error));
-        nextDelay = backoffDelay(policy, failures);
-        return concat(of<FoldInput>({ type: 'disconnected', error, attempt: failures, retryIn: nextDelay }), throwError(() => error));
-      }),
-    );
-
-    return session$.pipe(
-      retry({ delay: (err: unknown) => (err instanceof GiveUp ? throwError(() => err) : timer(nextDelay, scheduler)) }),
-      catchError((err: unknown) => of<FoldInput>({ type: 'stopped', error: err instanceof GiveUp ? err.error : toEngineError(adapter.engine, err) })),
-    );
-  });
-}
-
-/** Carries the last error past `retry` once the policy gives up. */
-class GiveUp {
-  constructor(readonly error: EngineError) {}
+    ),
+  );
 }
 
 function toInput(feed: EngineFeed): FoldInput {

@@ -145,6 +145,25 @@ describe('watcher (virtual time)', () => {
     });
   });
 
+  it('wires the backoff: a failure says disconnected with its attempt and delay, the next session starts when the delay ran out, giving up ends the inputs', () => {
+    ts.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const failing = cold<EngineFeed>('#', undefined, boom);
+      const inputs = watchInputs(marbleAdapter([failing], [NEVER]), { scheduler: ts, retry: { ...noJitter, initialDelay: 100, maxAttempts: 2 } });
+      const names = { c: 'connecting', d: 'd1:100', e: 'd2:200', s: 'stopped' };
+      expectObservable(inputs.pipe(map((i) => (i.type === 'disconnected' ? `d${i.attempt}:${i.retryIn}` : i.type)))).toBe('(cd) 96ms (ce) 196ms (cs|)', names);
+      expectSubscriptions(failing.subscriptions).toBe(['(^!)', '100ms (^!)', '300ms (^!)']);
+    });
+  });
+
+  it('unsubscribing while a backoff runs cancels its timer: no further session', () => {
+    ts.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const failing = cold<EngineFeed>('#', undefined, boom);
+      const inputs = watchInputs(marbleAdapter([failing], [NEVER]), { scheduler: ts, retry: { ...noJitter, initialDelay: 100 } });
+      expectObservable(inputs.pipe(map((i) => i.type[0])), '50ms !').toBe('(cd)', { c: 'c', d: 'd' });
+      expectSubscriptions(failing.subscriptions).toBe('(^!)');
+    });
+  });
+
   it('applies jitter within [d·(1−jitter), d]', () => {
     ts.run(({ cold, expectSubscriptions, flush }) => {
       const failing = cold<EngineFeed>('#', undefined, boom);
