@@ -26,7 +26,8 @@ export type WatcherStatus =
   /** In sync: the portfolio follows the engine's events. */
   | { readonly state: 'live' }
   /**
-   * The engine or its stream failed; the last good portfolio stays visible
+   * The engine or its stream failed (or whalewatcher's own pipeline did: a
+   * bug, and the error's message says so); the last good portfolio stays visible
    * while the watcher retries (`attempt` counts consecutive failures, `retryIn`
    * is the backoff in ms before the next try).
    */
