@@ -259,7 +259,7 @@ export function watch(adapter: EngineAdapter, options: WatchOptions = {}): Watch
   const subscription: Subscription = watchSteps(adapter, options).subscribe({
     next: ({ state, changes }) => {
       if (state !== state$.value) state$.next(state); // state first, then what caused it
-      if (state.synced) resolveReady();
+      if (state.everSynced) resolveReady();
       if (state.status.state === 'stopped') rejectReady(state.status.error ?? new EngineError(adapter.engine, 'closed', `${adapter.engine} watcher stopped`));
       if (changes.length > 0) {
         delivered = state.portfolio;
@@ -318,7 +318,7 @@ export function watch(adapter: EngineAdapter, options: WatchOptions = {}): Watch
       // close() never rejects (callers often do not await it): the failure shows in the final status
       disposeError = toEngineError(adapter.engine, err);
     }
-    if (!state$.value.synced) rejectReady(new EngineError(adapter.engine, 'closed', `${adapter.engine} watcher closed before its first synchronisation`));
+    if (!state$.value.everSynced) rejectReady(new EngineError(adapter.engine, 'closed', `${adapter.engine} watcher closed before its first synchronisation`));
     const final = fold(state$.value, disposeError === undefined ? { type: 'stopped' } : { type: 'stopped', error: disposeError }).state;
     state$.next(final);
     state$.complete();
@@ -328,10 +328,10 @@ export function watch(adapter: EngineAdapter, options: WatchOptions = {}): Watch
   return {
     ready,
     ready$: state$.pipe(
-      filter((s) => s.synced || s.status.state === 'stopped'),
+      filter((s) => s.everSynced || s.status.state === 'stopped'),
       take(1),
       map((s) => {
-        if (!s.synced) throw s.status.state === 'stopped' && s.status.error ? s.status.error : new EngineError(adapter.engine, 'closed', `${adapter.engine} watcher stopped`);
+        if (!s.everSynced) throw s.status.state === 'stopped' && s.status.error ? s.status.error : new EngineError(adapter.engine, 'closed', `${adapter.engine} watcher stopped`);
       }),
     ),
     get portfolio() {
