@@ -26,7 +26,8 @@ export type WatcherStatus =
   /** In sync: the portfolio follows the engine's events. */
   | { readonly state: 'live' }
   /**
-   * The engine or its stream failed; the last good portfolio stays visible
+   * The engine or its stream failed (or whalewatcher's own pipeline did: a
+   * bug, and the error's message says so); the last good portfolio stays visible
    * while the watcher retries (`attempt` counts consecutive failures, `retryIn`
    * is the backoff in ms before the next try).
    */
@@ -53,13 +54,22 @@ interface Pending {
 export interface WatchState {
   /** The visible picture: the last good one while (re)synchronising. */
   readonly portfolio: Portfolio;
+  /** The watcher's health, as `status$` shows it. */
   readonly status: WatcherStatus;
-  /** True once the first synchronisation completed. */
-  readonly synced: boolean;
-  /** Events buffered between `listening` and `snapshot`; `null` when not syncing. */
+  /**
+   * True once the first synchronisation has completed (a list was folded in),
+   * and for good after that: it stays true while degraded, reconnecting or
+   * resyncing. It is what `ready` waits for; it says nothing about now (see `status`).
+   */
+  readonly everSynced: boolean;
+  /** Events seen while the list is in flight, newest first; `null` when there are none (always when no list is in flight). */
   readonly pending: Pending | null;
-  /** True between `listening` and `snapshot`. */
-  readonly syncing: boolean;
+  /**
+   * True between a `listening` and the `snapshot` that answers it: a list has
+   * been asked for and events are buffered in `pending` until it arrives.
+   * Also true during a resync while `status` stays `live`.
+   */
+  readonly listInFlight: boolean;
 }
 
 /** @internal One fold step: the next state and what changed (empty when nothing did). */
@@ -77,9 +87,9 @@ const LIVE: WatcherStatus = Object.freeze({ state: 'live' });
 export const INITIAL_STATE: WatchState = Object.freeze({
   portfolio: Portfolio.EMPTY,
   status: CONNECTING,
-  synced: false,
+  everSynced: false,
   pending: null,
-  syncing: false,
+  listInFlight: false,
 });
 
 function change(type: LifecycleEvent['type'], container: Container, time: number, synthetic: boolean): LifecycleEvent {
@@ -177,7 +187,7 @@ function sameDetails(a: Container, b: Container): boolean {
  * - `connecting`: a (re)connection attempt starts; the visible portfolio stays.
  * - `listening`: the event stream is open; events are buffered from now on.
  *   When live already, it starts a resync (the adapter relists) and the status stays live.
- * - `event` while syncing: buffered (the list may or may not include its effect).
+ * - `event` while a list is in flight: buffered (the list may or may not include its effect).
  * - `snapshot`: the list; the buffered events are replayed on top of it in
  *   engine order (so an exit seen during the list is not resurrected by it, a
  *   pause seen during the list is applied, a start seen by both counts once),
@@ -192,14 +202,14 @@ export function fold(state: WatchState, input: FoldInput): Step {
     case 'connecting':
       // keep 'degraded' visible during retries; only the very first attempt says 'connecting'
       if (state.status.state === 'degraded' || state.status === CONNECTING) {
-        return state.syncing ? { state: { ...state, syncing: false, pending: null }, changes: NO_CHANGES } : unchanged(state);
+        return state.listInFlight ? { state: { ...state, listInFlight: false, pending: null }, changes: NO_CHANGES } : unchanged(state);
       }
-      return { state: { ...state, status: CONNECTING, syncing: false, pending: null }, changes: NO_CHANGES };
+      return { state: { ...state, status: CONNECTING, listInFlight: false, pending: null }, changes: NO_CHANGES };
     case 'listening':
       // while live, a new `listening` is a resync (an adapter relisting): stay live, buffer events
-      return { state: { ...state, status: state.status === LIVE ? LIVE : SYNCING, syncing: true, pending: null }, changes: NO_CHANGES };
+      return { state: { ...state, status: state.status === LIVE ? LIVE : SYNCING, listInFlight: true, pending: null }, changes: NO_CHANGES };
     case 'event': {
-      if (state.syncing) {
+      if (state.listInFlight) {
         return { state: { ...state, pending: { event: input.event, older: state.pending } }, changes: NO_CHANGES };
       }
       if (state.status !== LIVE) return unchanged(state); // stray event outside a session: ignore
@@ -208,12 +218,12 @@ export function fold(state: WatchState, input: FoldInput): Step {
       return { state: { ...state, portfolio }, changes: changes.length === 0 ? NO_CHANGES : Object.freeze(changes) };
     }
     case 'snapshot': {
-      if (!state.syncing) return unchanged(state); // a list without a session: ignore
+      if (!state.listInFlight) return unchanged(state); // a list without a session: ignore
       let truth = Portfolio.of(input.containers);
       for (const event of replayOrder(state.pending)) truth = applyEvent(truth, event).portfolio;
       const { portfolio, changes } = reconcile(state.portfolio, truth, input.time);
       return {
-        state: { portfolio, status: LIVE, synced: true, pending: null, syncing: false },
+        state: { portfolio, status: LIVE, everSynced: true, pending: null, listInFlight: false },
         changes: changes.length === 0 ? NO_CHANGES : Object.freeze(changes),
       };
     }
@@ -222,7 +232,7 @@ export function fold(state: WatchState, input: FoldInput): Step {
         state: {
           ...state,
           status: Object.freeze({ state: 'degraded', error: input.error, attempt: input.attempt, retryIn: input.retryIn }),
-          syncing: false,
+          listInFlight: false,
           pending: null,
         },
         changes: NO_CHANGES,
@@ -232,7 +242,7 @@ export function fold(state: WatchState, input: FoldInput): Step {
         state: {
           ...state,
           status: Object.freeze(input.error === undefined ? { state: 'stopped' } : { state: 'stopped', error: input.error }),
-          syncing: false,
+          listInFlight: false,
           pending: null,
         },
         changes: NO_CHANGES,

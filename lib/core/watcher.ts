@@ -1,5 +1,6 @@
 import {
   BehaviorSubject,
+  EMPTY,
   Observable,
   Subject,
   type SchedulerLike,
@@ -12,12 +13,12 @@ import {
   defer,
   distinctUntilChanged,
   filter,
+  ignoreElements,
   map,
   merge,
   switchMap,
   of,
-  retry,
-  scan,
+  repeat,
   take,
   tap,
   throwError,
@@ -27,7 +28,7 @@ import {
 import { EngineError, isEngineError } from '../errors.js';
 import type { Container } from '../model/container.js';
 import type { ComposerProject, Portfolio } from '../model/portfolio.js';
-import { type RetryPolicy, backoffDelay, retryPolicy } from './backoff.js';
+import { type RetryPolicy, backoffOnFailure, backoffOnLive, initialBackoff } from './backoff.js';
 import type { EngineAdapter, EngineFeed, EngineInfo } from './engine.js';
 import { type FoldInput, INITIAL_STATE, type LifecycleEvent, type Step, type WatchState, type WatcherStatus, fold } from './fold.js';
 
@@ -44,6 +45,12 @@ export interface WatchOptions {
 /**
  * A live, in-memory picture of one engine's alive containers. Hot: it watches
  * from creation until {@link Watcher.close}; reading never talks to the engine.
+ *
+ * Only `close()` (or a bounded retry policy) stops it: engine faults and internal failures
+ * alike show as `status$` `degraded` and a retry. A subscriber callback of
+ * yours that throws is reported by RxJS (`config.onUnhandledError`, else
+ * re-thrown asynchronously) and breaks neither the watcher nor its other
+ * subscribers.
  */
 export interface Watcher extends AsyncDisposable {
   /** Resolves after the first full synchronisation; rejects (with an `EngineError`) only if the watcher stops first. Never an unhandled rejection. */
@@ -66,15 +73,40 @@ export interface Watcher extends AsyncDisposable {
   readonly status: WatcherStatus;
   /** Asks the engine for its identity and version (one round trip). */
   info(): Promise<EngineInfo>;
-  /** Stops watching: closes streams, cancels timers, completes all observables. Idempotent. */
+  /** Stops watching: closes streams, cancels timers, completes all observables. Idempotent; never rejects. */
   close(): Promise<void>;
 }
 
 /** @internal Turns whatever an adapter threw into an `EngineError`. */
 export function toEngineError(engine: string, err: unknown): EngineError {
   if (isEngineError(err)) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new EngineError(engine, 'engine', `${engine}: ${message}`, { cause: err });
+  return new EngineError(engine, 'engine', `${engine}: ${describe(err, false)}`, { cause: err });
+}
+
+/**
+ * The `EngineError` for an exception raised by whalewatcher's own
+ * pipeline (an operator between the adapter and the fold, or the fold), not by
+ * the adapter: a bug to report. The watcher treats it like an engine fault
+ * (`degraded`, retry with backoff, last good portfolio kept).
+ */
+function internalFailure(adapter: EngineAdapter, err: unknown): EngineError {
+  return new EngineError(
+    adapter.engine,
+    'engine',
+    `internal failure of whalewatcher while watching ${adapter.engine} at ${adapter.endpoint} (${describe(err, true)}): ` +
+      'this is a bug in whalewatcher, not in the engine; please report it with the stack of this error\'s cause.',
+    { cause: err, endpoint: adapter.endpoint },
+  );
+}
+
+/** The message of anything thrown (with the error's name if asked), without ever throwing itself. */
+function describe(err: unknown, withName: boolean): string {
+  try {
+    if (!(err instanceof Error)) return String(err);
+    return withName ? `${err.name}: ${err.message}` : err.message;
+  } catch {
+    return 'an unprintable value';
+  }
 }
 
 /**
@@ -85,68 +117,111 @@ export function toEngineError(engine: string, err: unknown): EngineError {
  * @internal
  */
 export function watchInputs(adapter: EngineAdapter, options: WatchOptions = {}): Observable<FoldInput> {
+  return sessions(adapter, options, (input) => input);
+}
+
+/**
+ * The watcher's pipeline: the sessions of {@link watchInputs}, each
+ * input folded into the watcher's state as it arrives. The fold runs inside the
+ * session, so an exception in it (or in any operator between the adapter and
+ * it) fails the session like an engine fault: `degraded` with
+ * {@link internalFailure}, a retry with backoff, and the state as of the last
+ * step that succeeded. Cold; every subscription folds from the initial state.
+ */
+function watchSteps(adapter: EngineAdapter, options: WatchOptions = {}): Observable<Step> {
+  return defer(() => {
+    // The fold's accumulator (what `scan` would keep), outside the sessions: a retry resumes
+    // from the last good picture, and a step that threw leaves it as it was.
+    let state = INITIAL_STATE;
+    return sessions(adapter, options, (input) => {
+      const step = fold(state, input);
+      state = step.state;
+      return step;
+    });
+  });
+}
+
+/**
+ * Sessions retried with backoff, each input passed through `stage` inside the
+ * session. Whatever fails a session (the adapter, our operators, `stage`)
+ * becomes `disconnected` and the next session after the backoff, or `stopped`
+ * once the policy gives up (then the output completes).
+ */
+function sessions<T>(adapter: EngineAdapter, options: WatchOptions, stage: (input: FoldInput) => T): Observable<T> {
   const scheduler = options.scheduler ?? asyncScheduler;
-  const policy = retryPolicy(options.retry);
   const syncTimeout = options.syncTimeout ?? 60_000;
   return defer(() => {
-    let failures = 0;
-    let liveSince: number | undefined;
-    let nextDelay = 0;
+    // The retry bookkeeping across this watcher's sessions (see backoff.ts): how many consecutive
+    // failures count, when the latest list arrived, and whether the policy gave up.
+    let backoff = initialBackoff(options.retry);
+    return session(adapter, scheduler, syncTimeout).pipe(
+      tap((input) => {
+        if (input.type === 'snapshot') backoff = backoffOnLive(backoff, scheduler.now());
+      }),
+      map(stage),
+      catchError((err: unknown) => {
+        // the adapter's own errors arrive as EngineErrors (see fromAdapter); anything else is ours
+        const error = isEngineError(err) ? err : internalFailure(adapter, err);
+        const decision = backoffOnFailure(backoff, scheduler.now());
+        backoff = decision.state;
+        if (decision.giveUp) return of(stage({ type: 'stopped', error }));
+        return concat(
+          of(stage({ type: 'disconnected', error, attempt: decision.attempt, retryIn: decision.delayMs })),
+          timer(decision.delayMs, scheduler).pipe(ignoreElements()),
+        );
+      }),
+      // a failed session ends once its backoff has run out: start the next one, unless the policy gave up
+      repeat({ delay: () => (backoff.gaveUp ? EMPTY : of(true)) }),
+    );
+  });
+}
 
-    const ended = () => new EngineError(adapter.engine, 'engine', `${adapter.engine} event stream at ${adapter.endpoint} ended`);
-    const session$: Observable<FoldInput> = defer(() =>
-      concat(
-        of<FoldInput>({ type: 'connecting' }),
-        adapter.events().pipe(
-          concatWith(throwError(ended)),
-          connect((feed$: Observable<EngineFeed>) =>
-            merge(
-              feed$.pipe(map(toInput)),
-              feed$.pipe(
-                // every `listening` asks for a list: the first one syncs, later ones resync
-                filter((f) => f.type === 'listening'),
-                switchMap(() =>
-                  adapter.snapshot().pipe(
-                    take(1),
-                    timeout({
-                      first: syncTimeout,
-                      scheduler,
-                      with: () =>
-                        throwError(() => new EngineError(adapter.engine, 'engine', `${adapter.engine} at ${adapter.endpoint} did not list its containers within ${syncTimeout} ms`)),
-                    }),
-                    map((containers): FoldInput => ({ type: 'snapshot', containers, time: scheduler.now() })),
-                  ),
+/**
+ * One of the adapter's cold observables, with every error it raises (a throw
+ * from the call itself or from its subscribe function included) as an
+ * `EngineError`: so that, past this point, an error that is not an
+ * `EngineError` can only come from whalewatcher's own code.
+ */
+function fromAdapter<T>(adapter: EngineAdapter, open: () => Observable<T>): Observable<T> {
+  return defer(open).pipe(catchError((err: unknown) => throwError(() => toEngineError(adapter.engine, err))));
+}
+
+/**
+ * One connection attempt: `connecting`, then the adapter's events with a list
+ * after every `listening`. Never completes: an event stream that ends is an
+ * error. Cold; each subscription opens the adapter's streams afresh.
+ */
+function session(adapter: EngineAdapter, scheduler: SchedulerLike, syncTimeout: number): Observable<FoldInput> {
+  const ended = () => new EngineError(adapter.engine, 'engine', `${adapter.engine} event stream at ${adapter.endpoint} ended`);
+  return defer(() =>
+    concat(
+      of<FoldInput>({ type: 'connecting' }),
+      fromAdapter(adapter, () => adapter.events()).pipe(
+        concatWith(throwError(ended)),
+        connect((feed$: Observable<EngineFeed>) =>
+          merge(
+            feed$.pipe(map(toInput)),
+            feed$.pipe(
+              // every `listening` asks for a list: the first one syncs, later ones resync
+              filter((f) => f.type === 'listening'),
+              switchMap(() =>
+                fromAdapter(adapter, () => adapter.snapshot()).pipe(
+                  take(1),
+                  timeout({
+                    first: syncTimeout,
+                    scheduler,
+                    with: () =>
+                      throwError(() => new EngineError(adapter.engine, 'engine', `${adapter.engine} at ${adapter.endpoint} did not list its containers within ${syncTimeout} ms`)),
+                  }),
+                  map((containers): FoldInput => ({ type: 'snapshot', containers, time: scheduler.now() })),
                 ),
               ),
             ),
           ),
         ),
       ),
-    ).pipe(
-      tap((input) => {
-        if (input.type === 'snapshot') liveSince = scheduler.now();
-      }),
-      catchError((err: unknown) => {
-        const error = toEngineError(adapter.engine, err);
-        if (liveSince !== undefined && scheduler.now() - liveSince >= policy.resetAfter) failures = 0;
-        liveSince = undefined;
-        failures += 1;
-        if (failures > policy.maxAttempts) return throwError(() => new GiveUp(error));
-        nextDelay = backoffDelay(policy, failures);
-        return concat(of<FoldInput>({ type: 'disconnected', error, attempt: failures, retryIn: nextDelay }), throwError(() => error));
-      }),
-    );
-
-    return session$.pipe(
-      retry({ delay: (err: unknown) => (err instanceof GiveUp ? throwError(() => err) : timer(nextDelay, scheduler)) }),
-      catchError((err: unknown) => of<FoldInput>({ type: 'stopped', error: err instanceof GiveUp ? err.error : toEngineError(adapter.engine, err) })),
-    );
-  });
-}
-
-/** Carries the last error past `retry` once the policy gives up. */
-class GiveUp {
-  constructor(readonly error: EngineError) {}
+    ),
+  );
 }
 
 function toInput(feed: EngineFeed): FoldInput {
@@ -183,23 +258,24 @@ export function watch(adapter: EngineAdapter, options: WatchOptions = {}): Watch
   });
   ready.catch(() => undefined); // a rejection nobody awaits is not unhandled
 
-  const subscription: Subscription = watchInputs(adapter, options)
-    .pipe(scan((step: Step, input: FoldInput) => fold(step.state, input), { state: INITIAL_STATE, changes: [] }))
-    .subscribe({
-      next: ({ state, changes }) => {
-        if (state !== state$.value) state$.next(state); // state first, then what caused it
-        if (state.synced) resolveReady();
-        if (state.status.state === 'stopped') rejectReady(state.status.error ?? new EngineError(adapter.engine, 'closed', `${adapter.engine} watcher stopped`));
-        if (changes.length > 0) {
-          delivered = state.portfolio;
-          batches$.next(changes);
-        }
-      },
-      error: (err: unknown) => {
-        // not expected (inputs never error), but never lose it silently
-        state$.next(fold(state$.value, { type: 'stopped', error: toEngineError(adapter.engine, err) }).state);
-      },
-    });
+  const subscription: Subscription = watchSteps(adapter, options).subscribe({
+    next: ({ state, changes }) => {
+      if (state !== state$.value) state$.next(state); // state first, then what caused it
+      if (state.everSynced) resolveReady();
+      if (state.status.state === 'stopped') rejectReady(state.status.error ?? new EngineError(adapter.engine, 'closed', `${adapter.engine} watcher stopped`));
+      if (changes.length > 0) {
+        delivered = state.portfolio;
+        batches$.next(changes);
+      }
+    },
+    error: (err: unknown) => {
+      // The last resort: watchSteps turns every failure into a retry, so only an exception
+      // while recording a failure could get here. Never lose it silently: stop and say why.
+      const error = internalFailure(adapter, err);
+      state$.next(fold(state$.value, { type: 'stopped', error }).state);
+      rejectReady(error);
+    },
+  });
 
   const portfolio$ = state$.pipe(
     map((s) => s.portfolio),
@@ -237,9 +313,15 @@ export function watch(adapter: EngineAdapter, options: WatchOptions = {}): Watch
     if (closed) return;
     closed = true;
     subscription.unsubscribe();
-    adapter.dispose();
-    if (!state$.value.synced) rejectReady(new EngineError(adapter.engine, 'closed', `${adapter.engine} watcher closed before its first synchronisation`));
-    const final = fold(state$.value, { type: 'stopped' }).state;
+    let disposeError: EngineError | undefined;
+    try {
+      adapter.dispose();
+    } catch (err) {
+      // close() never rejects (callers often do not await it): the failure shows in the final status
+      disposeError = toEngineError(adapter.engine, err);
+    }
+    if (!state$.value.everSynced) rejectReady(new EngineError(adapter.engine, 'closed', `${adapter.engine} watcher closed before its first synchronisation`));
+    const final = fold(state$.value, disposeError === undefined ? { type: 'stopped' } : { type: 'stopped', error: disposeError }).state;
     state$.next(final);
     state$.complete();
     batches$.complete();
@@ -248,10 +330,10 @@ export function watch(adapter: EngineAdapter, options: WatchOptions = {}): Watch
   return {
     ready,
     ready$: state$.pipe(
-      filter((s) => s.synced || s.status.state === 'stopped'),
+      filter((s) => s.everSynced || s.status.state === 'stopped'),
       take(1),
       map((s) => {
-        if (!s.synced) throw s.status.state === 'stopped' && s.status.error ? s.status.error : new EngineError(adapter.engine, 'closed', `${adapter.engine} watcher stopped`);
+        if (!s.everSynced) throw s.status.state === 'stopped' && s.status.error ? s.status.error : new EngineError(adapter.engine, 'closed', `${adapter.engine} watcher stopped`);
       }),
     ),
     get portfolio() {
@@ -265,7 +347,7 @@ export function watch(adapter: EngineAdapter, options: WatchOptions = {}): Watch
     get status() {
       return state$.value.status;
     },
-    info: () => adapter.info(),
+    info: async () => adapter.info(), // a synchronous throw becomes a rejection too
     close,
     [Symbol.asyncDispose]: close,
   };

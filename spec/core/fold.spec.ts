@@ -38,11 +38,44 @@ describe('fold', () => {
       expect(s.status.state).to.equal('connecting');
       s = fold(s, LISTENING).state;
       expect(s.status.state).to.equal('syncing');
-      expect(s.synced).to.equal(false);
+      expect(s.everSynced).to.equal(false);
       s = fold(s, snapshot(c('a'), c('b'))).state;
       expect(s.status.state).to.equal('live');
-      expect(s.synced).to.equal(true);
+      expect(s.everSynced).to.equal(true);
       expect(ids(s.portfolio)).to.deep.equal(['a', 'b']);
+    });
+
+    it('everSynced turns true with the first list and stays so; listInFlight is true only between listening and its list', () => {
+      const inputs: [string, FoldInput][] = [
+        ['connecting', CONNECTING],
+        ['listening', LISTENING],
+        ['event', started(c('x'))],
+        ['snapshot', snapshot(c('a'))],
+        ['resync', LISTENING],
+        ['resync list', snapshot(c('a'))],
+        ['disconnected', disconnected],
+        ['reconnecting', CONNECTING],
+        ['listening again', LISTENING],
+        ['stopped', { type: 'stopped' }],
+      ];
+      let s = INITIAL_STATE;
+      const seen: string[] = [];
+      for (const [name, input] of inputs) {
+        s = fold(s, input).state;
+        seen.push(`${name}: ${s.everSynced ? 'ever' : 'never'} ${s.listInFlight ? 'in flight' : '-'}`);
+      }
+      expect(seen).to.deep.equal([
+        'connecting: never -',
+        'listening: never in flight',
+        'event: never in flight',
+        'snapshot: ever -',
+        'resync: ever in flight',
+        'resync list: ever -',
+        'disconnected: ever -',
+        'reconnecting: ever -',
+        'listening again: ever in flight',
+        'stopped: ever -',
+      ]);
     });
 
     it('reports the listed containers as synthetic starts', () => {

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { NEVER, type Observable, map } from 'rxjs';
+import { NEVER, Observable, config, map } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import type { EngineAdapter, EngineFeed, EngineInfo } from '../../lib/core/engine.js';
-import type { LifecycleEvent } from '../../lib/core/fold.js';
+import type { LifecycleEvent, WatcherStatus } from '../../lib/core/fold.js';
 import { watch, watchInputs } from '../../lib/core/watcher.js';
 import { EngineError } from '../../lib/errors.js';
 import { type Container, newContainer } from '../../lib/model/container.js';
@@ -142,6 +142,25 @@ describe('watcher (virtual time)', () => {
       expect(statuses).to.deep.equal(['connecting', 'degraded#1:100:unreachable', 'degraded#2:200:unreachable', 'degraded#3:250:unreachable', 'syncing', 'live']);
       expect(ww.portfolio.total).to.equal(1);
       void ww.close();
+    });
+  });
+
+  it('wires the backoff: a failure says disconnected with its attempt and delay, the next session starts when the delay ran out, giving up ends the inputs', () => {
+    ts.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const failing = cold<EngineFeed>('#', undefined, boom);
+      const inputs = watchInputs(marbleAdapter([failing], [NEVER]), { scheduler: ts, retry: { ...noJitter, initialDelay: 100, maxAttempts: 2 } });
+      const names = { c: 'connecting', d: 'd1:100', e: 'd2:200', s: 'stopped' };
+      expectObservable(inputs.pipe(map((i) => (i.type === 'disconnected' ? `d${i.attempt}:${i.retryIn}` : i.type)))).toBe('(cd) 96ms (ce) 196ms (cs|)', names);
+      expectSubscriptions(failing.subscriptions).toBe(['(^!)', '100ms (^!)', '300ms (^!)']);
+    });
+  });
+
+  it('unsubscribing while a backoff runs cancels its timer: no further session', () => {
+    ts.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const failing = cold<EngineFeed>('#', undefined, boom);
+      const inputs = watchInputs(marbleAdapter([failing], [NEVER]), { scheduler: ts, retry: { ...noJitter, initialDelay: 100 } });
+      expectObservable(inputs.pipe(map((i) => i.type[0])), '50ms !').toBe('(cd)', { c: 'c', d: 'd' });
+      expectSubscriptions(failing.subscriptions).toBe('(^!)');
     });
   });
 
@@ -307,6 +326,191 @@ describe('watcher (virtual time)', () => {
   });
 });
 
+describe('watcher: failures of its own pipeline (virtual time)', () => {
+  let ts: TestScheduler;
+  beforeEach(() => {
+    ts = new TestScheduler((actual, expected) => {
+      expect(actual).to.deep.equal(expected);
+    });
+  });
+  const status = (s: WatcherStatus) => (s.state === 'degraded' ? `degraded#${s.attempt}:${s.retryIn}` : s.state);
+  const retry = { ...noJitter, initialDelay: 100 };
+
+  /** A started event without its container: the fold cannot apply it (a TypeError inside the fold). */
+  const unfoldable = { type: 'started', container: null, time: 9 } as unknown as EngineFeed;
+  /** An event whose `type` reads itself: the first operator that looks at it overflows the stack (a RangeError). */
+  const overflowing = {
+    get type(): string {
+      return (this as { type: string }).type;
+    },
+  } as unknown as EngineFeed;
+
+  const internal: { name: string; feed: EngineFeed; cause: ErrorConstructor }[] = [
+    { name: 'a TypeError in the fold', feed: unfoldable, cause: TypeError },
+    { name: 'a stack overflow (RangeError) in an operator between the adapter and the fold', feed: overflowing, cause: RangeError },
+  ];
+  for (const { name, feed: bad, cause } of internal) {
+    it(`${name} → degraded with a typed internal-failure error, a retry with backoff, the last good portfolio kept`, () => {
+      ts.run(({ cold, expectSubscriptions, flush }) => {
+        const first = cold<EngineFeed>('L-s-b', { ...feed, b: bad });
+        const second = cold<EngineFeed>('L', feed);
+        const list1 = cold<readonly Container[]>('(l|)', { l: [c('a')] });
+        const list2 = cold<readonly Container[]>('-(l|)', { l: [c('a'), c('m')] });
+        const ww = watch(marbleAdapter([first, second], [list1, list2]), { scheduler: ts, retry });
+        const statuses: string[] = [];
+        const seen: string[] = [];
+        const totals: number[] = [];
+        ww.status$.subscribe((s) => statuses.push(`${ts.now()}:${status(s)}`));
+        ww.lifecycle$.subscribe((e) => seen.push(life(e)));
+        ts.schedule(() => totals.push(ww.portfolio.total), 50); // degraded, waiting to retry
+        flush();
+        expectSubscriptions(first.subscriptions).toBe('^---!');
+        expectSubscriptions(second.subscriptions).toBe('104ms ^!'); // close() below, at 105
+        expect(statuses).to.deep.equal(['0:connecting', '0:syncing', '0:live', '4:degraded#1:100', '104:syncing', '105:live']);
+        expect(totals).to.deep.equal([2]); // a and s, from before the failure
+        expect(seen).to.deep.equal(['started a*', 'started s', 'exited s*', 'started m*']);
+        void ww.close();
+      });
+    });
+
+    it(`${name}: the error is an EngineError that says it is an internal failure to report, with the original as cause`, () => {
+      ts.run(({ cold, flush }) => {
+        const ww = watch(marbleAdapter([cold<EngineFeed>('L-b', { L, b: bad }), cold<EngineFeed>('L', feed)], [cold('(l|)', { l: [c('a')] })]), { scheduler: ts, retry });
+        let degraded: WatcherStatus | undefined;
+        ww.status$.subscribe((s) => {
+          if (s.state === 'degraded') degraded ??= s;
+        });
+        flush();
+        expect(degraded?.state).to.equal('degraded');
+        const error = (degraded as Extract<WatcherStatus, { state: 'degraded' }>).error;
+        expect(error).to.be.instanceOf(EngineError);
+        expect(error.code).to.equal('engine');
+        expect(error.engine).to.equal('fake');
+        expect(error.endpoint).to.equal('unix:///fake.sock');
+        expect(error.message).to.match(/internal failure of whalewatcher/).and.match(/please report/);
+        expect(error.cause).to.be.instanceOf(cause);
+        expect(ww.portfolio.total).to.equal(1);
+        void ww.close();
+      });
+    });
+  }
+
+  const throwing: { name: string; events: () => Observable<EngineFeed> }[] = [
+    {
+      name: "the adapter's events() throws synchronously on subscribe",
+      events: () =>
+        new Observable<EngineFeed>(() => {
+          throw new TypeError('no socket path');
+        }),
+    },
+    {
+      name: "the adapter's events() throws when called",
+      events: () => {
+        throw new TypeError('no socket path');
+      },
+    },
+  ];
+  for (const { name, events } of throwing) {
+    it(`${name} → an engine fault: degraded with toEngineError's error, retried with backoff`, () => {
+      ts.run(({ cold, expectSubscriptions, flush }) => {
+        const ok = cold<EngineFeed>('L', feed);
+        let calls = 0;
+        const adapter = marbleAdapter([ok], [cold('(l|)', { l: [c('a')] })]);
+        const real = adapter.events;
+        adapter.events = () => (calls++ < 2 ? events() : real());
+        const ww = watch(adapter, { scheduler: ts, retry });
+        const statuses: string[] = [];
+        const errors: EngineError[] = [];
+        ww.status$.subscribe((s) => {
+          statuses.push(`${ts.now()}:${status(s)}`);
+          if (s.state === 'degraded') errors.push(s.error);
+        });
+        flush();
+        expect(statuses).to.deep.equal(['0:degraded#1:100', '100:degraded#2:200', '300:syncing', '300:live']); // the first failure came within watch()
+        expectSubscriptions(ok.subscriptions).toBe('300ms (^!)'); // close() below, at 300
+        for (const error of errors) {
+          expect(error.code).to.equal('engine');
+          expect(error.message).to.equal('fake: no socket path'); // the adapter's failure, not ours
+          expect(error.cause).to.be.instanceOf(TypeError);
+        }
+        expect(ww.portfolio.total).to.equal(1);
+        void ww.close();
+      });
+    });
+  }
+
+  it("the adapter's snapshot() throwing synchronously is an engine fault too", () => {
+    ts.run(({ cold, flush }) => {
+      const adapter = marbleAdapter([cold<EngineFeed>('L', feed)], [cold('(l|)', { l: [c('a')] })]);
+      const real = adapter.snapshot;
+      let calls = 0;
+      adapter.snapshot = () => {
+        if (calls++ === 0) throw new Error('list failed');
+        return real();
+      };
+      const ww = watch(adapter, { scheduler: ts, retry });
+      const statuses: string[] = [];
+      ww.status$.subscribe((s) => statuses.push(s.state === 'degraded' ? `degraded:${s.error.message}` : s.state));
+      flush();
+      expect(statuses).to.deep.equal(['connecting', 'syncing', 'degraded:fake: list failed', 'syncing', 'live']);
+      void ww.close();
+    });
+  });
+
+  describe('a subscriber callback that throws', () => {
+    let reported: unknown[];
+    let before: typeof config.onUnhandledError;
+    beforeEach(() => {
+      reported = [];
+      before = config.onUnhandledError;
+      config.onUnhandledError = (err) => reported.push(err);
+    });
+    afterEach(() => {
+      config.onUnhandledError = before;
+    });
+
+    it('is reported by RxJS and breaks neither the other subscribers of portfolio$, lifecycle$, status$ nor the watcher', () => {
+      ts.run(({ cold, expectSubscriptions, flush }) => {
+        const events = cold<EngineFeed>('L--s--y', feed);
+        const list = cold<readonly Container[]>('(l|)', { l: [c('a')] });
+        const ww = watch(marbleAdapter([events], [list]), { scheduler: ts });
+        const oops = (what: string) => () => {
+          throw new Error(`consumer bug in ${what}`);
+        };
+        // the rude subscribers come first, so they run before the polite ones on every value
+        ww.portfolio$.subscribe(oops('portfolio$'));
+        ww.lifecycle$.subscribe(oops('lifecycle$'));
+        ww.status$.subscribe(oops('status$'));
+        ww.portfolio$.pipe(map(oops('an operator on portfolio$'))).subscribe({ error: (e: unknown) => reported.push(e) });
+        const totals: number[] = [];
+        const seen: string[] = [];
+        const statuses: string[] = [];
+        ww.portfolio$.subscribe((p) => totals.push(p.total));
+        ww.lifecycle$.subscribe((e) => seen.push(life(e)));
+        ww.status$.subscribe((s) => statuses.push(s.state));
+        ts.schedule(() => ww.lifecycle$.subscribe(oops('a late lifecycle$')), 4); // throws inside the synthetic replay
+        ts.schedule(() => ww.lifecycle$.subscribe((e) => seen.push(`late ${life(e)}`)), 5);
+        flush();
+        expect(totals).to.deep.equal([0, 1, 2, 1]);
+        expect(seen.slice(0, 2)).to.deep.equal(['started a*', 'started s']);
+        expect(seen.slice(2, 4).sort()).to.deep.equal(['late started a*', 'late started s*']); // the replay, in portfolio order
+        expect(seen.slice(4)).to.deep.equal(['exited s', 'late exited s']);
+        expect(statuses).to.deep.equal(['connecting', 'syncing', 'live']);
+        expect(ww.status.state).to.equal('live');
+        expectSubscriptions(events.subscriptions).toBe('^-----!'); // the one session, until close() below at 6
+        const messages = reported.map((e) => (e as Error).message);
+        // the plain callbacks throw on every value; the piped one errors once and is gone
+        expect(messages.filter((m) => m === 'consumer bug in portfolio$')).to.have.length(4);
+        expect(messages.filter((m) => m === 'consumer bug in lifecycle$')).to.have.length(3);
+        expect(messages.filter((m) => m === 'consumer bug in status$')).to.have.length(3);
+        expect(messages.filter((m) => m === 'consumer bug in an operator on portfolio$')).to.have.length(1);
+        expect(messages.filter((m) => m === 'consumer bug in a late lifecycle$')).to.have.length(3);
+        void ww.close();
+      });
+    });
+  });
+});
+
 describe('watcher promises', () => {
   it('ready resolves after the first synchronisation', async () => {
     const adapter = marbleAdapter([new (await import('rxjs')).BehaviorSubject<EngineFeed>(L)], [new (await import('rxjs')).BehaviorSubject([c('a')])]);
@@ -327,6 +531,35 @@ describe('watcher promises', () => {
     expect((err as EngineError).code).to.equal('closed');
     // a second watcher closed without anyone awaiting ready must not trip unhandledRejection
     await watch(marbleAdapter([NEVER], [NEVER])).close();
+  });
+
+  it('never makes an unhandled rejection: close() resolves when dispose() throws (the failure shows in the final status), info() rejects instead of throwing', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const adapter = marbleAdapter([NEVER], [NEVER]);
+      adapter.dispose = () => {
+        throw new Error('dispose failed');
+      };
+      adapter.info = () => {
+        throw new Error('no info');
+      };
+      const ww = watch(adapter);
+      const info = ww.info(); // a synchronous throw of the adapter becomes a rejection
+      expect(await info.then(() => null, (e: unknown) => (e as Error).message)).to.equal('no info');
+      void ww.close(); // not awaited, ready not awaited: nothing may surface as unhandled
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).to.deep.equal([]);
+      expect(ww.status.state).to.equal('stopped');
+      const error = ww.status.state === 'stopped' ? ww.status.error : undefined;
+      expect(error).to.be.instanceOf(EngineError);
+      expect(error?.message).to.equal('fake: dispose failed');
+      await ww.close(); // idempotent, resolves
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 
   it('ready rejects with the engine error when the watcher gives up', async () => {
