@@ -9,7 +9,7 @@
 // conscious change: spec/package/public-surface.spec.ts lists them all.
 
 // --- model: what a watcher holds
-export type { Container, ContainerInit } from './model/container.js';
+export type { Container, ContainerHealth, ContainerInit } from './model/container.js';
 export { PRIVILEGED_LABEL, PROJECT_LABEL, newContainer } from './model/container.js';
 export { ComposerProject, Portfolio } from './model/portfolio.js';
 
@@ -20,7 +20,7 @@ export { EngineError, isEngineError } from './errors.js';
 // --- core: the watcher, and the adapter seam for writing your own engine adapter
 export type { RetryPolicy } from './core/backoff.js';
 export { DEFAULT_RETRY } from './core/backoff.js';
-export type { EngineAdapter, EngineEvent, EngineFeed, EngineInfo, EngineType } from './core/engine.js';
+export type { EngineAdapter, EngineEvent, EngineFeed, EngineInfo, EngineType, ExitDetails } from './core/engine.js';
 export type { LifecycleEvent, WatcherStatus } from './core/fold.js';
 export type { WatchOptions, Watcher } from './core/watcher.js';
 export { watch } from './core/watcher.js';

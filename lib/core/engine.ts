@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs';
-import type { Container } from '../model/container.js';
+import type { Container, ContainerHealth } from '../model/container.js';
 
 /** The engine kinds whalewatcher knows. */
 export type EngineType = 'docker.com' | 'containerd.io' | 'k8s.io/cri-api';
@@ -20,16 +20,33 @@ export interface EngineInfo {
 }
 
 /**
+ * How a container ended, as far as the engine told: all fields are optional,
+ * since engines report different parts (and an exit the watcher only inferred
+ * from a list may carry none).
+ */
+export interface ExitDetails {
+  /** The exit code of the container's initial process (137 for a kill by SIGKILL). */
+  readonly code?: number;
+  /** When it ended, by the engine's clock. */
+  readonly time?: Date;
+  /** True when the kernel's OOM killer ended it. */
+  readonly oomKilled?: boolean;
+  /** The engine's word for why (CRI `reason`, e.g. `Completed`, `Error`, `OOMKilled`). */
+  readonly reason?: string;
+}
+
+/**
  * A normalised engine change. `time` is the engine's own timestamp in
  * milliseconds since the epoch (fractions allowed); adapters that have none
  * use the scheduler's `now()`.
  */
 export type EngineEvent =
   | { readonly type: 'started'; readonly container: Container; readonly time: number }
-  | { readonly type: 'exited'; readonly id: string; readonly time: number }
+  | { readonly type: 'exited'; readonly id: string; readonly time: number; readonly exit?: ExitDetails }
   | { readonly type: 'paused'; readonly id: string; readonly time: number }
   | { readonly type: 'unpaused'; readonly id: string; readonly time: number }
-  | { readonly type: 'renamed'; readonly id: string; readonly name: string; readonly time: number };
+  | { readonly type: 'renamed'; readonly id: string; readonly name: string; readonly time: number }
+  | { readonly type: 'health'; readonly id: string; readonly health: ContainerHealth; readonly time: number };
 
 /**
  * What an adapter's `events()` emits: first `{ type: 'listening' }` once the

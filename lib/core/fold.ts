@@ -1,8 +1,8 @@
 import type { Container } from '../model/container.js';
-import { withName, withPaused } from '../model/container.js';
+import { withHealth, withName, withPaused } from '../model/container.js';
 import { Portfolio } from '../model/portfolio.js';
 import type { EngineError } from '../errors.js';
-import type { EngineEvent } from './engine.js';
+import type { EngineEvent, ExitDetails } from './engine.js';
 
 /**
  * A change in the set of alive containers.
@@ -11,10 +11,21 @@ import type { EngineEvent } from './engine.js';
  * after a reconnect) or replays the current picture to a new subscriber.
  */
 export interface LifecycleEvent {
-  readonly type: 'started' | 'exited' | 'paused' | 'unpaused';
+  /**
+   * What happened: `started` and `exited` (the container joined or left the
+   * alive set), `paused` / `unpaused`, `renamed` (`container` has the new
+   * name, `previousName` the old one), `health` (`container.health` is the new
+   * health check result).
+   */
+  readonly type: 'started' | 'exited' | 'paused' | 'unpaused' | 'renamed' | 'health';
+  /** The container as it is after the change (for `exited`: as it was last). */
   readonly container: Container;
   readonly time: Date;
   readonly synthetic: boolean;
+  /** On `exited`: how the container ended, as far as the engine said (absent when the watcher only inferred the exit). */
+  readonly exit?: ExitDetails;
+  /** On `renamed`: the name before. */
+  readonly previousName?: string;
 }
 
 /** The watcher's health. */
@@ -92,8 +103,17 @@ export const INITIAL_STATE: WatchState = Object.freeze({
   listInFlight: false,
 });
 
-function change(type: LifecycleEvent['type'], container: Container, time: number, synthetic: boolean): LifecycleEvent {
-  return Object.freeze({ type, container, time: new Date(time), synthetic });
+function change(
+  type: LifecycleEvent['type'],
+  container: Container,
+  time: number,
+  synthetic: boolean,
+  extra?: { readonly exit?: ExitDetails | undefined; readonly previousName?: string },
+): LifecycleEvent {
+  const event: { -readonly [K in keyof LifecycleEvent]: LifecycleEvent[K] } = { type, container, time: new Date(time), synthetic };
+  if (extra?.exit !== undefined) event.exit = extra.exit;
+  if (extra?.previousName !== undefined) event.previousName = extra.previousName;
+  return Object.freeze(event);
 }
 
 /**
@@ -121,7 +141,7 @@ export function applyEvent(portfolio: Portfolio, event: EngineEvent, synthetic =
     case 'exited': {
       const previous = portfolio.byIdOnly(event.id);
       if (previous === undefined) return { portfolio, changes: [] };
-      return { portfolio: portfolio.withoutContainer(event.id), changes: [change('exited', previous, event.time, synthetic)] };
+      return { portfolio: portfolio.withoutContainer(event.id), changes: [change('exited', previous, event.time, synthetic, { exit: event.exit })] };
     }
     case 'paused':
     case 'unpaused': {
@@ -134,7 +154,14 @@ export function applyEvent(portfolio: Portfolio, event: EngineEvent, synthetic =
     case 'renamed': {
       const previous = portfolio.byIdOnly(event.id);
       if (previous === undefined || previous.name === event.name) return { portfolio, changes: [] };
-      return { portfolio: portfolio.withContainer(withName(previous, event.name)), changes: [] };
+      const next = withName(previous, event.name);
+      return { portfolio: portfolio.withContainer(next), changes: [change('renamed', next, event.time, synthetic, { previousName: previous.name })] };
+    }
+    case 'health': {
+      const previous = portfolio.byIdOnly(event.id);
+      if (previous === undefined || previous.health === event.health) return { portfolio, changes: [] };
+      const next = withHealth(previous, event.health);
+      return { portfolio: portfolio.withContainer(next), changes: [change('health', next, event.time, synthetic)] };
     }
   }
 }
@@ -165,7 +192,9 @@ export function reconcile(before: Portfolio, truth: Portfolio, time: number): { 
       changes.push(change('exited', previous, time, true), change('started', c, time, true));
       next = next.withContainer(c);
     } else if (!sameDetails(previous, c)) {
+      if (previous.name !== c.name) changes.push(change('renamed', c, time, true, { previousName: previous.name }));
       if (previous.paused !== c.paused) changes.push(change(c.paused ? 'paused' : 'unpaused', c, time, true));
+      if (previous.health !== c.health) changes.push(change('health', c, time, true));
       next = next.withContainer(c);
     }
   }
@@ -174,6 +203,7 @@ export function reconcile(before: Portfolio, truth: Portfolio, time: number): { 
 
 function sameDetails(a: Container, b: Container): boolean {
   if (a.name !== b.name || a.paused !== b.paused || a.project !== b.project || a.rucksack !== b.rucksack) return false;
+  if (a.image !== b.image || a.health !== b.health || a.createdAt?.getTime() !== b.createdAt?.getTime() || a.startedAt?.getTime() !== b.startedAt?.getTime()) return false;
   const ka = Object.keys(a.labels);
   const kb = Object.keys(b.labels);
   if (ka.length !== kb.length) return false;

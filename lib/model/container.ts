@@ -26,7 +26,25 @@ export interface Container {
   readonly paused: boolean;
   /** Application data packed by the user-supplied packer from the raw inspection. */
   readonly rucksack?: unknown;
+  /**
+   * The image reference as the engine reports it (Docker `Config.Image`, e.g.
+   * `busybox:lab`; containerd's container image; CRI's image spec); absent
+   * where the engine does not say.
+   */
+  readonly image?: string;
+  /** When the engine created the container, where it says. */
+  readonly createdAt?: Date;
+  /** When the container's current process started, where the engine says. */
+  readonly startedAt?: Date;
+  /**
+   * The result of the container's health check (Docker and Podman); absent for
+   * a container without a health check, and for engines without health checks.
+   */
+  readonly health?: ContainerHealth;
 }
+
+/** The state of a container's health check: Docker's and Podman's `State.Health.Status`. */
+export type ContainerHealth = 'starting' | 'healthy' | 'unhealthy';
 
 /** Label of the composer project a container belongs to (docker compose, nerdctl compose). */
 export const PROJECT_LABEL = 'com.docker.compose.project';
@@ -42,6 +60,10 @@ export interface ContainerInit {
   readonly project?: string | undefined;
   readonly paused?: boolean | undefined;
   readonly rucksack?: unknown;
+  readonly image?: string | undefined;
+  readonly createdAt?: Date | undefined;
+  readonly startedAt?: Date | undefined;
+  readonly health?: ContainerHealth | undefined;
 }
 
 /** Copies labels into a frozen null-prototype record (safe for `__proto__` and friends). */
@@ -83,6 +105,10 @@ export function newContainer(init: ContainerInit): Container {
     paused: init.paused ?? false,
   };
   if (init.rucksack !== undefined) c.rucksack = init.rucksack;
+  if (init.image !== undefined && init.image !== '') c.image = init.image;
+  if (init.createdAt !== undefined && !Number.isNaN(init.createdAt.getTime())) c.createdAt = init.createdAt;
+  if (init.startedAt !== undefined && !Number.isNaN(init.startedAt.getTime())) c.startedAt = init.startedAt;
+  if (init.health !== undefined) c.health = init.health;
   return Object.freeze(c);
 }
 
@@ -94,6 +120,14 @@ export function withPaused(c: Container, paused: boolean): Container {
 /** @internal Same container with another name (a new frozen object; labels shared). */
 export function withName(c: Container, name: string): Container {
   return c.name === name ? c : Object.freeze({ ...c, name });
+}
+
+/** @internal Same container with another health (a new frozen object; labels shared); `undefined` removes it. */
+export function withHealth(c: Container, health: ContainerHealth | undefined): Container {
+  if (c.health === health) return c;
+  if (health !== undefined) return Object.freeze({ ...c, health });
+  const { health: _gone, ...rest } = c;
+  return Object.freeze(rest);
 }
 
 /**

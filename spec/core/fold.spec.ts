@@ -193,11 +193,30 @@ describe('fold', () => {
       expect(state.portfolio.container('b')).to.equal(state.portfolio.container('n-b'));
     });
 
-    it('renames without a lifecycle change and finds the container by its new name only', () => {
+    it('renames with one real `renamed` change carrying the old name, and finds the container by its new name only', () => {
       const { state, changes } = run([renamed('a', 'fresh')], live);
-      expect(changes).to.deep.equal([]);
+      expect(changes).to.have.length(1);
+      expect(changes[0]).to.include({ type: 'renamed', previousName: 'n-a', synthetic: false });
+      expect(changes[0]!.container).to.equal(state.portfolio.container('fresh'));
       expect(state.portfolio.container('fresh')?.id).to.equal('a');
       expect(state.portfolio.container('n-a')).to.equal(undefined);
+    });
+
+    it('carries the exit details of an `exited` event onto its lifecycle change', () => {
+      const exit = Object.freeze({ code: 137, time: new Date(7), oomKilled: true });
+      const { changes } = run([{ type: 'event', event: { type: 'exited', id: 'a', time: 7, exit } }], live);
+      expect(changes).to.have.length(1);
+      expect(changes[0]).to.include({ type: 'exited', exit, synthetic: false });
+      expect(run([exited('a')], live).changes[0]).not.to.have.property('exit');
+    });
+
+    it('tracks health: a change of health is a `health` change with the new state; the same health again is a no-op', () => {
+      const health = (id: string, h: 'starting' | 'healthy' | 'unhealthy'): FoldInput => ({ type: 'event', event: { type: 'health', id, health: h, time: 3 } });
+      const { state, changes } = run([health('a', 'starting'), health('a', 'healthy'), health('a', 'healthy'), health('zz', 'healthy')], live);
+      expect(changes.map((ch) => `${ch.type} ${ch.container.id} ${ch.container.health}`)).to.deep.equal(['health a starting', 'health a healthy']);
+      expect(state.portfolio.container('a')?.health).to.equal('healthy');
+      const again = fold(state, health('a', 'healthy'));
+      expect(again.state).to.equal(state);
     });
 
     it('reports a restart with a missed exit as exit plus start', () => {
@@ -211,6 +230,7 @@ describe('fold', () => {
       ['pause of an unknown container', paused('zz')],
       ['unpause of a running container', unpaused('a')],
       ['rename to the same name', renamed('a', 'n-a')],
+      ['health of an unknown container', { type: 'event', event: { type: 'health', id: 'zz', health: 'healthy', time: 1 } }],
       ['start of a known container with the same PID and details', started(live.portfolio.container('a') as Container)],
     ];
     for (const [name, input] of noops) {
@@ -253,6 +273,15 @@ describe('fold', () => {
       const { state, changes } = run([disconnected, CONNECTING, LISTENING, snapshot(c('a'), c('b'), c('c'))], live);
       expect(changes).to.deep.equal([]);
       expect(state.portfolio).to.equal(live.portfolio);
+    });
+
+    it('reports a rename and a health change that happened while away as synthetic `renamed` and `health` changes', () => {
+      const renamedWhileAway = newContainer({ id: 'a', name: 'moved', pid: 100 });
+      const healthier = newContainer({ id: 'b', name: 'n-b', pid: 100, health: 'healthy' });
+      const { state, changes } = run([disconnected, CONNECTING, LISTENING, snapshot(renamedWhileAway, healthier, c('c'))], live);
+      expect(changes.map((ch) => `${ch.type} ${ch.container.id}${ch.synthetic ? '*' : ''} ${ch.previousName ?? ''}`).sort()).to.deep.equal(['health b* ', 'renamed a* n-a']);
+      expect(state.portfolio.container('moved')?.id).to.equal('a');
+      expect(state.portfolio.container('b')?.health).to.equal('healthy');
     });
 
     it('drops events buffered by a session that failed before its list', () => {

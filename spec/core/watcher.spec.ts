@@ -74,6 +74,22 @@ describe('watcher (virtual time)', () => {
     });
   });
 
+  it('replays the current picture to a new lifecycle$ subscriber after a rename: the new name, not the old', () => {
+    ts.run(({ cold, flush }) => {
+      const events = cold<EngineFeed>('L--r', { L, r: { type: 'renamed', id: 'a', name: 'moved', time: 5 } });
+      const list = cold<readonly Container[]>('-(l|)', { l: [c('a')] });
+      const ww = watch(marbleAdapter([events], [list]), { scheduler: ts });
+      const early: string[] = [];
+      ww.lifecycle$.subscribe((e) => early.push(`${e.type} ${e.container.name}${e.previousName === undefined ? '' : ` (was ${e.previousName})`}`));
+      flush();
+      const late: string[] = [];
+      ww.lifecycle$.subscribe((e) => late.push(`${e.type} ${e.container.name}`)).unsubscribe();
+      expect(early).to.deep.equal(['started n-a', 'renamed moved (was n-a)']);
+      expect(late).to.deep.equal(['started moved']);
+      void ww.close();
+    });
+  });
+
   it('replays a pause seen during the list and counts a start seen by both once', () => {
     ts.run(({ cold, flush }) => {
       const events = cold<EngineFeed>('L-ps', feed);

@@ -56,6 +56,7 @@ const VALUES = [
 /** Names that are types only. */
 const TYPES = [
   'Container',
+  'ContainerHealth',
   'ContainerInit',
   'EngineErrorCode',
   'RetryPolicy',
@@ -64,6 +65,7 @@ const TYPES = [
   'EngineFeed',
   'EngineInfo',
   'EngineType',
+  'ExitDetails',
   'LifecycleEvent',
   'WatcherStatus',
   'WatchOptions',

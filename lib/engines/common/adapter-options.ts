@@ -1,6 +1,7 @@
 // The options every engine adapter takes, and their defaults, written once.
 
 import { type SchedulerLike, asyncScheduler } from 'rxjs';
+import { type LabelSelector, parseLabelSelectors } from './label-selector.js';
 
 /** Default longest wait in ms for one answer from an engine (a call, a list, the event stream's first answer). @internal */
 export const DEFAULT_REQUEST_TIMEOUT = 30_000;
@@ -26,6 +27,14 @@ export interface AdapterOptions {
   readonly scheduler?: SchedulerLike;
   /** Environment to read the engine's endpoint variable from (`DOCKER_HOST`, `CONTAINERD_ADDRESS`, `CONTAINER_RUNTIME_ENDPOINT`); default `process.env`. */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Watch only the containers whose labels match all of these: each entry is
+   * `key` (the label is present) or `key=value`. Pushed down to the engine
+   * where it can filter (Docker's list and event filters, CRI's label
+   * selector, containerd's list filters) and applied to what comes back, so
+   * the portfolio, `lifecycle$` and the engine's work all shrink. Default: all.
+   */
+  readonly labels?: readonly string[];
 }
 
 /**
@@ -48,15 +57,23 @@ export interface AdapterSettings {
   readonly concurrency: number;
   readonly requestTimeout: number;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** The parsed `labels` option (empty: watch all). */
+  readonly labels: readonly LabelSelector[];
 }
 
-/** Resolves the common options; `concurrency` falls back to the engine's own default. @internal */
-export function adapterSettings(options: AdapterOptions, defaults: { readonly concurrency: number }): AdapterSettings {
+/**
+ * Resolves the common options; `concurrency` falls back to the engine's own default.
+ *
+ * @throws EngineError `config` for an unusable `labels` entry.
+ * @internal
+ */
+export function adapterSettings(options: AdapterOptions, defaults: { readonly concurrency: number; readonly engine: string }): AdapterSettings {
   return {
     scheduler: options.scheduler ?? asyncScheduler,
     concurrency: Math.max(1, Math.floor(options.concurrency ?? defaults.concurrency)),
     requestTimeout: options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT,
     env: options.env ?? process.env,
+    labels: parseLabelSelectors(options.labels, defaults.engine),
   };
 }
 

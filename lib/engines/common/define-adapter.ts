@@ -1,10 +1,11 @@
-import type { Observable } from 'rxjs';
+import { type Observable, map } from 'rxjs';
 import type { EngineAdapter, EngineFeed, EngineInfo } from '../../core/engine.js';
 import type { EngineError } from '../../errors.js';
 import type { Container } from '../../model/container.js';
 import { type AdapterOptions, type AdapterSettings, adapterSettings } from './adapter-options.js';
 import { type EngineCalls, engineCalls } from './engine-call.js';
 import { type EngineErrors, type EngineTerms, engineErrors } from './engine-error.js';
+import { matchesLabels } from './label-selector.js';
 import { resolveStarts } from './resolve-starts.js';
 import type { RawFeed, StartHint } from './start-hint.js';
 
@@ -36,7 +37,7 @@ export interface AdapterBaseSpec {
 
 /** The settings, errors and calls of one adapter, made the same way for every engine. @internal */
 export function adapterBase(options: AdapterOptions, spec: AdapterBaseSpec): AdapterBase {
-  const settings = adapterSettings(options, { concurrency: spec.concurrency });
+  const settings = adapterSettings(options, { concurrency: spec.concurrency, engine: spec.terms.engine });
   const { endpoint, toError } = spec;
   const errors = engineErrors(spec.terms, endpoint);
   const calls = engineCalls({
@@ -68,12 +69,22 @@ export interface AdapterParts<C extends AdapterBase, H extends StartHint> {
 
 /** An {@link EngineAdapter} from an engine's client (whose `dispose` releases it) and its four parts. @internal */
 export function defineAdapter<C extends AdapterBase & { dispose(): void }, H extends StartHint>(client: C, parts: AdapterParts<C, H>): EngineAdapter {
-  const starts = resolveStarts<H>((hint) => parts.inspect(client, hint), client.settings.concurrency);
+  const selectors = client.settings.labels;
+  // what the engine could not filter itself is filtered here: a start of a container that does not match yields nothing
+  const inspect =
+    selectors.length === 0
+      ? (hint: H) => parts.inspect(client, hint)
+      : (hint: H) => parts.inspect(client, hint).pipe(map((c) => (c !== null && matchesLabels(c.labels, selectors) ? c : null)));
+  const list =
+    selectors.length === 0
+      ? () => parts.list(client)
+      : () => parts.list(client).pipe(map((all) => Object.freeze(all.filter((c) => matchesLabels(c.labels, selectors)))));
+  const starts = resolveStarts<H>(inspect, client.settings.concurrency);
   return {
     engine: client.engine,
     endpoint: client.endpoint,
     events: (): Observable<EngineFeed> => parts.rawEvents(client).pipe(starts),
-    snapshot: () => parts.list(client),
+    snapshot: list,
     info: () => parts.info(client),
     dispose: () => client.dispose(),
   };
