@@ -49,3 +49,17 @@ export function fromUnary<Req, Res>(
     };
   });
 }
+
+/**
+ * A unary call in the adapter kit's callback form (`Transport`): `reply` gets
+ * the error or the response once; the returned function cancels the call
+ * (grpc-js then reports CANCELLED to a callback nobody listens to any more).
+ *
+ * @internal
+ */
+export function unaryTransport<Req, Res>(method: UnaryMethod<Req, Res>, request: Req, metadata: Metadata = new Metadata()): (reply: (err: unknown, value?: Res) => void) => () => void {
+  return (reply) => {
+    const call = method(request, metadata, {}, (error, response) => (error ? reply(error) : reply(null, response)));
+    return () => call.cancel();
+  };
+}

@@ -3,7 +3,7 @@
 // refused once the adapter is disposed, "not found" as null when asked, and
 // every failure mapped to an EngineError by the engine's own mapper.
 
-import { Observable, type ObservableInput, type SchedulerLike, catchError, defer, from, of, throwError, timeout } from 'rxjs';
+import { Observable, type ObservableInput, type SchedulerLike, type Subscription, from } from 'rxjs';
 import type { EngineError } from '../../errors.js';
 import type { EngineErrors } from './engine-error.js';
 
@@ -31,9 +31,22 @@ export interface CallOptions {
   readonly timed?: boolean;
 }
 
+/**
+ * A transport's request in callback form: `send(reply)` starts the request,
+ * `reply(err, value)` answers it once (`err` null or undefined on success),
+ * and the function it returns (if any) cancels a request still in flight.
+ * This is the lean form for the hot paths (one inspection, one unary gRPC
+ * call): the kit wraps it in one observable, without an operator chain.
+ * @internal
+ */
+export type Transport<T> = (reply: (err: unknown, value?: T) => void) => (() => void) | void;
+
 /** The calls of one adapter. @internal */
 export interface EngineCalls {
-  /** One call as a cold observable (see the module comment). `what` says what the call is for, in error messages. */
+  /** One request as a cold observable (see the module comment). `what` says what the call is for, in error messages. */
+  request<T>(what: string, send: Transport<T>, options?: CallOptions & { readonly notFound?: undefined }): Observable<T>;
+  request<T>(what: string, send: Transport<T>, options: CallOptions & { readonly notFound: 'null' }): Observable<T | null>;
+  /** The same for a transport that answers with an observable (its first value is the answer). */
   call<T>(what: string, open: () => ObservableInput<T>, options?: CallOptions & { readonly notFound?: undefined }): Observable<T>;
   call<T>(what: string, open: () => ObservableInput<T>, options: CallOptions & { readonly notFound: 'null' }): Observable<T | null>;
   /** True once {@link EngineCalls.dispose} ran. */
@@ -47,15 +60,78 @@ export function engineCalls(settings: CallSettings): EngineCalls {
   const { errors, scheduler, requestTimeout, toError, isNotFound } = settings;
   // Set by dispose(): calls after it fail at once instead of touching a closed channel.
   let disposed = false;
-  function call<T>(what: string, open: () => ObservableInput<T>, options: CallOptions = {}): Observable<T | null> {
-    let answer$ = defer(() => (disposed ? throwError(() => errors.closed(what)) : from(open())));
-    if (options.timed !== false) {
-      answer$ = answer$.pipe(timeout({ first: requestTimeout, scheduler, with: () => throwError(() => errors.timedOut(what, requestTimeout)) }));
-    }
+  function request<T>(what: string, send: Transport<T>, options: CallOptions = {}): Observable<T | null> {
+    const timed = options.timed !== false;
     const nullIfGone = options.notFound === 'null';
-    return answer$.pipe(catchError((err: unknown) => (nullIfGone && isNotFound(err) ? of(null) : throwError(() => toError(err, what)))));
+    return new Observable<T | null>((subscriber) => {
+      if (disposed) {
+        subscriber.error(errors.closed(what));
+        return;
+      }
+      // True once answered, timed out or cancelled: later replies go nowhere.
+      let settled = false;
+      // The request timeout, while waiting.
+      let deadline: Subscription | undefined;
+      // Cancels the request at the transport.
+      let cancel: (() => void) | void = undefined;
+      const reply = (err: unknown, value?: T): void => {
+        if (settled) return;
+        settled = true;
+        deadline?.unsubscribe();
+        if (err === null || err === undefined) {
+          subscriber.next(value as T);
+          subscriber.complete();
+        } else if (nullIfGone && isNotFound(err)) {
+          subscriber.next(null);
+          subscriber.complete();
+        } else subscriber.error(toError(err, what));
+      };
+      try {
+        cancel = send(reply);
+      } catch (err) {
+        reply(err);
+      }
+      if (!settled && timed) {
+        deadline = scheduler.schedule(() => {
+          if (settled) return;
+          settled = true;
+          cancel?.();
+          subscriber.error(errors.timedOut(what, requestTimeout));
+        }, requestTimeout);
+      }
+      return () => {
+        if (settled) return;
+        settled = true;
+        deadline?.unsubscribe();
+        cancel?.();
+      };
+    });
+  }
+  function call<T>(what: string, open: () => ObservableInput<T>, options: CallOptions = {}): Observable<T | null> {
+    const send: Transport<T> = (reply) => {
+      // Set by the first value: the answer (an observable that goes on after it is cut off there).
+      let answered = false;
+      // The transport's observable, once subscribed.
+      let sub: Subscription | undefined = undefined;
+      sub = from(open()).subscribe({
+        next: (value) => {
+          if (answered) return;
+          answered = true;
+          reply(null, value);
+          sub?.unsubscribe();
+        },
+        error: (err: unknown) => reply(err),
+        complete: () => {
+          if (!answered) reply(new Error(`the answer ended without a value while ${what}`));
+        },
+      });
+      if (answered) sub.unsubscribe();
+      return () => sub?.unsubscribe();
+    };
+    return request(what, send, options);
   }
   return {
+    request: request as EngineCalls['request'],
     call: call as EngineCalls['call'],
     get disposed() {
       return disposed;

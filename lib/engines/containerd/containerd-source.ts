@@ -18,7 +18,7 @@ import type { Process } from '../../gen/containerd/types/task/task.js';
 import { grpcChannelConfig } from '../../grpc/channel.js';
 import { grpcErrorCode } from '../../grpc/grpc-errors.js';
 import { fromServerStream } from '../../grpc/server-stream.js';
-import { type UnaryMethod, fromUnary } from '../../grpc/unary.js';
+import { type UnaryMethod, fromUnary, unaryTransport } from '../../grpc/unary.js';
 import type { Container } from '../../model/container.js';
 import { type AdapterOptions, packerOptions } from '../common/adapter-options.js';
 import { type AdapterBase, type AdapterParts, adapterBase, defineAdapter } from '../common/define-adapter.js';
@@ -152,8 +152,8 @@ function containerdClient(options: ContainerdOptions): ContainerdClient {
     tasks: new TasksClient(config.target, config.credentials, shared),
     version: new VersionClient(config.target, config.credentials, shared),
     introspection: new IntrospectionClient(config.target, config.credentials, shared),
-    unary: (what, method, request, namespace) => calls.call(what, () => fromUnary(method, request, metadataFor(namespace))),
-    unaryOrNull: (what, method, request, namespace) => calls.call(what, () => fromUnary(method, request, metadataFor(namespace)), { notFound: 'null' }),
+    unary: (what, method, request, namespace) => calls.request(what, unaryTransport(method, request, metadataFor(namespace))),
+    unaryOrNull: (what, method, request, namespace) => calls.request(what, unaryTransport(method, request, metadataFor(namespace)), { notFound: 'null' }),
     dispose() {
       if (calls.disposed) return;
       calls.dispose();

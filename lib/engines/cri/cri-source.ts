@@ -12,7 +12,7 @@ import { type ContainerEventResponse, ContainerState, type PodSandboxMetadata, P
 import { grpcChannelConfig } from '../../grpc/channel.js';
 import { isGrpcServiceError } from '../../grpc/grpc-errors.js';
 import { fromServerStream } from '../../grpc/server-stream.js';
-import { type UnaryMethod, fromUnary } from '../../grpc/unary.js';
+import { type UnaryMethod, unaryTransport } from '../../grpc/unary.js';
 import type { Container } from '../../model/container.js';
 import { type AdapterOptions, packerOptions } from '../common/adapter-options.js';
 import { type AdapterBase, type AdapterParts, adapterBase, defineAdapter } from '../common/define-adapter.js';
@@ -149,8 +149,8 @@ function criClient(options: CriOptions): CriClient {
     runtime,
     containerOptions: packerOptions(options),
     resyncInterval: options.resyncInterval ?? DEFAULT_CRI_RESYNC_INTERVAL,
-    unary: (what, method, request) => calls.call(what, () => fromUnary(method, request)),
-    unaryOrNull: (what, method, request) => calls.call(what, () => fromUnary(method, request), { notFound: 'null' }),
+    unary: (what, method, request) => calls.request(what, unaryTransport(method, request)),
+    unaryOrNull: (what, method, request) => calls.request(what, unaryTransport(method, request), { notFound: 'null' }),
     dispose() {
       if (calls.disposed) return;
       calls.dispose();

@@ -16,7 +16,7 @@ import { type HttpTarget, PipelinedHttpClient } from '../../http/pipelined-clien
 import type { Container } from '../../model/container.js';
 import { type AdapterOptions, type PackerOptions, packerOptions } from '../common/adapter-options.js';
 import { type AdapterBase, type AdapterParts, adapterBase, defineAdapter } from '../common/define-adapter.js';
-import { type CallOptions, fromAbortable } from '../common/engine-call.js';
+import { fromAbortable } from '../common/engine-call.js';
 import type { EngineErrors } from '../common/engine-error.js';
 import { engineInfo } from '../common/engine-info.js';
 import { inspectAll } from '../common/inspect-all.js';
@@ -269,17 +269,17 @@ function parseLine(line: string, errors: EngineErrors): unknown {
 /** The list: the ids of the alive containers, each inspected (the PID is only in the inspection), in the list's order. */
 function dockerList(client: DockerClient): Observable<readonly Container[]> {
   const what = 'listing containers';
-  return getJson(client, what, LIST_PATH).pipe(
-    mergeMap((list) => {
-      if (!Array.isArray(list)) throw client.errors.of('protocol', what, 'the container list is not a JSON array');
-      const ids: string[] = [];
-      for (const entry of list as unknown[]) {
-        const id = (entry as { Id?: unknown } | null)?.Id;
-        if (typeof id === 'string' && id !== '') ids.push(id);
-      }
-      // all at once: the pipelined client keeps at most `concurrency` in flight
-      return inspectAll(ids, (id) => dockerInspect(client, id), Infinity);
-    }),
+  return getJson(client, what, LIST_PATH, (list) => {
+    if (!Array.isArray(list)) throw client.errors.of('protocol', what, 'the container list is not a JSON array');
+    const ids: string[] = [];
+    for (const entry of list as unknown[]) {
+      const id = (entry as { Id?: unknown } | null)?.Id;
+      if (typeof id === 'string' && id !== '') ids.push(id);
+    }
+    return ids;
+  }).pipe(
+    // all at once: the pipelined client keeps at most `concurrency` in flight
+    mergeMap((ids) => inspectAll(ids, (id) => dockerInspect(client, id), Infinity)),
   );
 }
 
@@ -288,50 +288,50 @@ function dockerList(client: DockerClient): Observable<readonly Container[]> {
 /** Inspects one container: the alive container, or `null` when it is gone or not alive. */
 function dockerInspect(client: DockerClient, id: string): Observable<Container | null> {
   const what = `inspecting container ${id.slice(0, 12)}`;
-  return getJson(client, what, `/containers/${encodeURIComponent(id)}/json`, { notFound: 'null' }).pipe(
-    map((raw) => {
-      if (raw === null) return null;
-      try {
-        return normalizeDockerInspect(raw, client.packer);
-      } catch (e) {
-        throw toDockerError(e, client.endpoint, what);
-      }
-    }),
-  );
+  return getJson(client, what, `/containers/${encodeURIComponent(id)}/json`, (raw) => normalizeDockerInspect(raw, client.packer), GONE_IS_NULL);
 }
 
+/** Inspections ask for a gone container to be `null`. */
+const GONE_IS_NULL = { notFound: 'null' } as const;
+
 /**
- * GET `path` over the pipelined connections, through the kit's call: the JSON
- * object of a 2xx answer; an HTTP error (status and body, as dockerode gives
- * them) for anything else, which the kit maps (a gone container to `null`
- * when asked). The pipelined client bounds the wait itself.
+ * GET `path` over the pipelined connections, through the kit's request: the
+ * JSON object of a 2xx answer, decoded by `decode`; an HTTP error (status and
+ * body, as dockerode gives them) for anything else, which the kit maps (a gone
+ * container to `null` when asked). The pipelined client bounds the wait itself.
  */
-function getJson(client: DockerClient, what: string, path: string, options?: CallOptions & { readonly notFound: 'null' }): Observable<unknown> {
-  const open = () =>
-    new Observable<unknown>((subscriber) =>
-      client.http.get(path, (err, res) => {
-        if (err !== null || res === undefined) return subscriber.error(err);
-        let json: unknown;
-        let parsed = false;
+function getJson<T>(client: DockerClient, what: string, path: string, decode: (json: object) => T): Observable<T>;
+function getJson<T>(client: DockerClient, what: string, path: string, decode: (json: object) => T, gone: typeof GONE_IS_NULL): Observable<T | null>;
+function getJson<T>(client: DockerClient, what: string, path: string, decode: (json: object) => T, gone?: typeof GONE_IS_NULL): Observable<T | null> {
+  const send = (reply: (err: unknown, value?: T) => void) =>
+    client.http.get(path, (err, res) => {
+      if (err !== null || res === undefined) return reply(err);
+      let json: unknown;
+      let parsed = false;
+      try {
+        json = JSON.parse(res.body.toString('utf8'));
+        parsed = true;
+      } catch {
+        // not JSON: decided below
+      }
+      if (res.status >= 200 && res.status < 300) {
+        if (!parsed || typeof json !== 'object' || json === null) return reply(client.errors.of('protocol', what, "an answer that is not Docker's JSON"));
+        let value: T;
         try {
-          json = JSON.parse(res.body.toString('utf8'));
-          parsed = true;
-        } catch {
-          // not JSON: decided below
+          value = decode(json);
+        } catch (e) {
+          return reply(e);
         }
-        if (res.status >= 200 && res.status < 300) {
-          if (parsed && typeof json === 'object' && json !== null) {
-            subscriber.next(json);
-            subscriber.complete();
-          } else subscriber.error(client.errors.of('protocol', what, "an answer that is not Docker's JSON"));
-          return;
-        }
-        // the shape dockerode gives its HTTP errors, so one mapping serves both
-        subscriber.error(Object.assign(new Error(`HTTP ${res.status}`), { statusCode: res.status, json: parsed ? json : res.body.toString('utf8', 0, 512) }));
-      }),
-    );
-  return options === undefined ? client.calls.call(what, open, { timed: false }) : client.calls.call(what, open, { ...options, timed: false });
+        return reply(null, value);
+      }
+      // the shape dockerode gives its HTTP errors, so one mapping serves both
+      reply(Object.assign(new Error(`HTTP ${res.status}`), { statusCode: res.status, json: parsed ? json : res.body.toString('utf8', 0, 512) }));
+    });
+  return gone === undefined ? client.calls.request(what, send, UNTIMED) : client.calls.request(what, send, { ...gone, timed: false });
 }
+
+/** The pipelined client bounds every wait itself (its stall timeout is the request timeout). */
+const UNTIMED = { timed: false } as const;
 
 // ------------------------------------------------------------------------------------------ info
 

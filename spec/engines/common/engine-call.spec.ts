@@ -102,6 +102,76 @@ describe('engineCalls (one call, the same way for every engine)', () => {
   });
 });
 
+describe('engineCalls.request (the lean callback form of the hot paths)', () => {
+  let ts: TestScheduler;
+  beforeEach(() => {
+    ts = new TestScheduler((actual, expected) => {
+      expect(actual).to.deep.equal(expected);
+    });
+  });
+
+  it('answers once, ignores a second or late reply, and never cancels a request that answered', () => {
+    const { calls } = kit(ts);
+    const cancel = sinon.spy();
+    const got: unknown[] = [];
+    let replyLater!: (err: unknown, value?: string) => void;
+    calls
+      .request<string>('w', (reply) => {
+        replyLater = reply;
+        return cancel;
+      })
+      .subscribe({ next: (v) => got.push(v), complete: () => got.push('|') });
+    replyLater(null, 'a');
+    replyLater(null, 'b');
+    replyLater(new Error('late'));
+    expect(got).to.deep.equal(['a', '|']);
+    expect(cancel.called).to.equal(false);
+  });
+
+  it('cancels at the transport on unsubscribe, and a reply after that goes nowhere', () => {
+    const { calls, toError } = kit(ts);
+    const cancel = sinon.spy();
+    let reply!: (err: unknown, value?: string) => void;
+    const next = sinon.spy();
+    const sub = calls
+      .request<string>('w', (r) => {
+        reply = r;
+        return cancel;
+      })
+      .subscribe({ next });
+    sub.unsubscribe();
+    expect(cancel.calledOnce).to.equal(true);
+    reply(null, 'too late');
+    reply(new Error('too late'));
+    expect(next.called).to.equal(false);
+    expect(toError.called).to.equal(false);
+  });
+
+  it('on the request timeout: cancels at the transport, then fails with the kit\'s "did not answer"', () => {
+    ts.run(({ flush }) => {
+      const { calls } = kit(ts, 250);
+      const cancel = sinon.spy();
+      let error: unknown;
+      calls.request('listing tasks', () => cancel).subscribe({ error: (e: unknown) => (error = e) });
+      flush();
+      expect(cancel.calledOnce).to.equal(true);
+      expect((error as Error).message).to.match(/did not answer within 250 ms while listing tasks/);
+    });
+  });
+
+  it('maps a transport that throws when asked, and a gone container to null when asked', () => {
+    const { calls } = kit(ts);
+    let error: unknown;
+    calls.request('w', () => {
+      throw new Error('cannot send');
+    }).subscribe({ error: (e: unknown) => (error = e) });
+    expect(error).to.be.instanceOf(EngineError).and.have.nested.property('cause.message', 'cannot send');
+    const got: unknown[] = [];
+    calls.request('w', (reply) => reply(GONE), { notFound: 'null' }).subscribe((v) => got.push(v));
+    expect(got).to.deep.equal([null]);
+  });
+});
+
 describe('fromAbortable', () => {
   it('aborts a request still in flight on unsubscribe, and not one that settled', async () => {
     const signals: AbortSignal[] = [];
