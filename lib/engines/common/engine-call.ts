@@ -41,8 +41,16 @@ export interface CallOptions {
  */
 export type Transport<T> = (reply: (err: unknown, value?: T) => void) => (() => void) | void;
 
+/** What a callback-form call hands its answer to: an EngineError, or the value (`null` for a gone container when asked). @internal */
+export type CallDone<T> = (err: EngineError | null, value?: T) => void;
+
 /** The calls of one adapter. @internal */
 export interface EngineCalls {
+  /**
+   * One request in callback form, for the hottest paths (the inspections of a
+   * list): `done` is called once, unless the returned function cancels first.
+   */
+  send<T>(what: string, transport: Transport<T>, options: CallOptions, done: CallDone<T | null>): () => void;
   /** One request as a cold observable (see the module comment). `what` says what the call is for, in error messages. */
   request<T>(what: string, send: Transport<T>, options?: CallOptions & { readonly notFound?: undefined }): Observable<T>;
   request<T>(what: string, send: Transport<T>, options: CallOptions & { readonly notFound: 'null' }): Observable<T | null>;
@@ -55,60 +63,69 @@ export interface EngineCalls {
   dispose(): void;
 }
 
+/** Nothing to cancel. */
+function noCancel(): void {
+  // the call ended before it began
+}
+
 /** The {@link EngineCalls} of one adapter. @internal */
 export function engineCalls(settings: CallSettings): EngineCalls {
   const { errors, scheduler, requestTimeout, toError, isNotFound } = settings;
   // Set by dispose(): calls after it fail at once instead of touching a closed channel.
   let disposed = false;
-  function request<T>(what: string, send: Transport<T>, options: CallOptions = {}): Observable<T | null> {
-    const timed = options.timed !== false;
-    const nullIfGone = options.notFound === 'null';
-    return new Observable<T | null>((subscriber) => {
-      if (disposed) {
-        subscriber.error(errors.closed(what));
-        return;
-      }
-      // True once answered, timed out or cancelled: later replies go nowhere.
-      let settled = false;
-      // The request timeout, while waiting.
-      let deadline: Subscription | undefined;
-      // Cancels the request at the transport.
-      let cancel: (() => void) | void = undefined;
-      const reply = (err: unknown, value?: T): void => {
+
+  function send<T>(what: string, transport: Transport<T>, options: CallOptions, done: CallDone<T | null>): () => void {
+    if (disposed) {
+      done(errors.closed(what));
+      return noCancel;
+    }
+    // True once answered, timed out or cancelled: later replies go nowhere.
+    let settled = false;
+    // The request timeout, while waiting.
+    let deadline: Subscription | undefined;
+    // Cancels the request at the transport.
+    let cancel: (() => void) | void = undefined;
+    const reply = (err: unknown, value?: T): void => {
+      if (settled) return;
+      settled = true;
+      deadline?.unsubscribe();
+      if (err === null || err === undefined) done(null, value);
+      else if (options.notFound === 'null' && isNotFound(err)) done(null, null);
+      else done(toError(err, what));
+    };
+    try {
+      cancel = transport(reply);
+    } catch (err) {
+      reply(err);
+    }
+    if (!settled && options.timed !== false) {
+      deadline = scheduler.schedule(() => {
         if (settled) return;
         settled = true;
-        deadline?.unsubscribe();
-        if (err === null || err === undefined) {
-          subscriber.next(value as T);
-          subscriber.complete();
-        } else if (nullIfGone && isNotFound(err)) {
-          subscriber.next(null);
-          subscriber.complete();
-        } else subscriber.error(toError(err, what));
-      };
-      try {
-        cancel = send(reply);
-      } catch (err) {
-        reply(err);
-      }
-      if (!settled && timed) {
-        deadline = scheduler.schedule(() => {
-          if (settled) return;
-          settled = true;
-          cancel?.();
-          subscriber.error(errors.timedOut(what, requestTimeout));
-        }, requestTimeout);
-      }
-      return () => {
-        if (settled) return;
-        settled = true;
-        deadline?.unsubscribe();
         cancel?.();
-      };
-    });
+        done(errors.timedOut(what, requestTimeout));
+      }, requestTimeout);
+    }
+    return () => {
+      if (settled) return;
+      settled = true;
+      deadline?.unsubscribe();
+      cancel?.();
+    };
   }
+
+  function request<T>(what: string, transport: Transport<T>, options: CallOptions = {}): Observable<T | null> {
+    return new Observable<T | null>((subscriber) =>
+      send(what, transport, options, (err, value) => {
+        if (err !== null) return subscriber.error(err);
+        subscriber.next(value as T | null);
+        subscriber.complete();
+      }),
+    );
+  }
+
   function call<T>(what: string, open: () => ObservableInput<T>, options: CallOptions = {}): Observable<T | null> {
-    const send: Transport<T> = (reply) => {
+    const transport: Transport<T> = (reply) => {
       // Set by the first value: the answer (an observable that goes on after it is cut off there).
       let answered = false;
       // The transport's observable, once subscribed.
@@ -128,9 +145,11 @@ export function engineCalls(settings: CallSettings): EngineCalls {
       if (answered) sub.unsubscribe();
       return () => sub?.unsubscribe();
     };
-    return request(what, send, options);
+    return request(what, transport, options);
   }
+
   return {
+    send,
     request: request as EngineCalls['request'],
     call: call as EngineCalls['call'],
     get disposed() {

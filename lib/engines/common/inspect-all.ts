@@ -1,20 +1,58 @@
 import { Observable, type Subscription } from 'rxjs';
 import type { Container } from '../../model/container.js';
+import type { CallDone } from './engine-call.js';
+
+/**
+ * One inspection of a list in callback form: `done` once with the alive
+ * container, `null` (gone or not alive) or an error; the returned function
+ * cancels it. @internal
+ */
+export type InspectOne<T> = (target: T, done: CallDone<Container | null>) => () => void;
+
+/**
+ * An observable inspection as an {@link InspectOne} (for engines whose
+ * inspection is a composition of calls). @internal
+ */
+export function inspectOneOf<T>(inspect: (target: T) => Observable<Container | null>): InspectOne<T> {
+  return (target, done) => {
+    // What the inspection found (its last value).
+    let found: Container | null = null;
+    // Set once it ended, also before `subscribe` returned.
+    let ended = false;
+    const sub: Subscription = inspect(target).subscribe({
+      next: (c) => {
+        found = c;
+      },
+      error: (e: unknown) => {
+        ended = true;
+        done(e as Parameters<CallDone<Container | null>>[0]);
+      },
+      complete: () => {
+        ended = true;
+        done(null, found);
+      },
+    });
+    return () => {
+      if (!ended) sub.unsubscribe();
+    };
+  };
+}
 
 /**
  * Inspects every target of a list, up to `concurrency` at once (`Infinity`
  * when the transport bounds the calls in flight itself), and emits the alive
  * containers once, in the list's order, then completes. The first failure
- * fails it all; unsubscribing cancels every inspection in flight. Iterative:
- * a list of any length neither recurses nor copies per item.
+ * fails it all; unsubscribing cancels every inspection in flight. Iterative
+ * and in callback form: a list of any length neither recurses nor makes an
+ * observable per item.
  * @internal
  */
-export function inspectAll<T>(targets: readonly T[], inspect: (target: T) => Observable<Container | null>, concurrency: number): Observable<readonly Container[]> {
+export function inspectAll<T>(targets: readonly T[], inspect: InspectOne<T>, concurrency: number): Observable<readonly Container[]> {
   return new Observable<readonly Container[]>((subscriber) => {
     // What each target's inspection found, by list position (null: gone or not alive).
     const found = new Array<Container | null>(targets.length).fill(null);
-    // Inspections running, by list position.
-    const running = new Map<number, Subscription>();
+    // Cancels the inspections running, by list position.
+    const running = new Map<number, () => void>();
     // The next list position to start.
     let next = 0;
     // Inspections finished.
@@ -27,21 +65,17 @@ export function inspectAll<T>(targets: readonly T[], inspect: (target: T) => Obs
       draining = true;
       while (!subscriber.closed && next < targets.length && running.size < concurrency) {
         const i = next++;
-        // Set once this inspection ended, also when that happened before `subscribe` returned.
+        // Set once this inspection ended, also when that happened before `inspect` returned.
         let ended = false;
-        const sub = inspect(targets[i] as T).subscribe({
-          next: (c) => {
-            found[i] = c;
-          },
-          error: (e: unknown) => subscriber.error(e),
-          complete: () => {
-            ended = true;
-            running.delete(i);
-            finished += 1;
-            if (!draining) drain();
-          },
+        const cancel = inspect(targets[i] as T, (err, c) => {
+          ended = true;
+          running.delete(i);
+          if (err !== null) return subscriber.error(err);
+          found[i] = c ?? null;
+          finished += 1;
+          if (!draining) drain();
         });
-        if (!ended) running.set(i, sub);
+        if (!ended) running.set(i, cancel);
       }
       draining = false;
       if (!subscriber.closed && finished === targets.length) {
@@ -51,8 +85,9 @@ export function inspectAll<T>(targets: readonly T[], inspect: (target: T) => Obs
     };
     drain();
     return () => {
-      for (const sub of running.values()) sub.unsubscribe();
+      const cancels = [...running.values()];
       running.clear();
+      for (const cancel of cancels) cancel();
     };
   });
 }

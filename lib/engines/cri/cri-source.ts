@@ -17,7 +17,7 @@ import type { Container } from '../../model/container.js';
 import { type AdapterOptions, packerOptions } from '../common/adapter-options.js';
 import { type AdapterBase, type AdapterParts, adapterBase, defineAdapter } from '../common/define-adapter.js';
 import { engineInfo } from '../common/engine-info.js';
-import { inspectAll } from '../common/inspect-all.js';
+import { inspectAll, inspectOneOf } from '../common/inspect-all.js';
 import { LISTENING, type RawFeed } from '../common/start-hint.js';
 import { CRI_TERMS, criEventsUnsupported, isCriNotFound, toCriError } from './cri-errors.js';
 import { CRI_ENGINE, type CriContainerOptions, type CriStartHint, criInfoSandboxId, normalizeCriContainer, normalizeCriEvent, normalizeCriSandbox } from './cri-normalize.js';
@@ -211,7 +211,7 @@ function criList(client: CriClient): Observable<readonly Container[]> {
         const pod = podById.get(c.podSandboxId);
         targets.push({ kind: 'container', id: c.id, sandboxId: c.podSandboxId === '' ? undefined : c.podSandboxId, sandbox: pod?.metadata });
       }
-      return inspectAll(targets, (target) => criInspect(client, target), client.settings.concurrency);
+      return inspectAll(targets, inspectOneOf((target: Target) => criInspect(client, target)), client.settings.concurrency);
     }),
   );
 }

@@ -16,7 +16,7 @@ import { type HttpTarget, PipelinedHttpClient } from '../../http/pipelined-clien
 import type { Container } from '../../model/container.js';
 import { type AdapterOptions, type PackerOptions, packerOptions } from '../common/adapter-options.js';
 import { type AdapterBase, type AdapterParts, adapterBase, defineAdapter } from '../common/define-adapter.js';
-import { fromAbortable } from '../common/engine-call.js';
+import { type CallDone, type Transport, fromAbortable } from '../common/engine-call.js';
 import type { EngineErrors } from '../common/engine-error.js';
 import { engineInfo } from '../common/engine-info.js';
 import { inspectAll } from '../common/inspect-all.js';
@@ -279,7 +279,7 @@ function dockerList(client: DockerClient): Observable<readonly Container[]> {
     return ids;
   }).pipe(
     // all at once: the pipelined client keeps at most `concurrency` in flight
-    mergeMap((ids) => inspectAll(ids, (id) => dockerInspect(client, id), Infinity)),
+    mergeMap((ids) => inspectAll(ids, (id, done) => dockerInspectOne(client, id, done), Infinity)),
   );
 }
 
@@ -287,23 +287,40 @@ function dockerList(client: DockerClient): Observable<readonly Container[]> {
 
 /** Inspects one container: the alive container, or `null` when it is gone or not alive. */
 function dockerInspect(client: DockerClient, id: string): Observable<Container | null> {
-  const what = `inspecting container ${id.slice(0, 12)}`;
-  return getJson(client, what, `/containers/${encodeURIComponent(id)}/json`, (raw) => normalizeDockerInspect(raw, client.packer), GONE_IS_NULL);
+  return client.calls.request(inspectWhat(id), inspectTransport(client, id), GONE_IS_NULL);
 }
 
-/** Inspections ask for a gone container to be `null`. */
-const GONE_IS_NULL = { notFound: 'null' } as const;
+/** {@link dockerInspect} in the kit's callback form, for the many inspections of a list. */
+function dockerInspectOne(client: DockerClient, id: string, done: CallDone<Container | null>): () => void {
+  return client.calls.send<Container | null>(inspectWhat(id), inspectTransport(client, id), GONE_IS_NULL, done);
+}
+
+function inspectWhat(id: string): string {
+  return `inspecting container ${id.slice(0, 12)}`;
+}
+
+function inspectTransport(client: DockerClient, id: string): Transport<Container | null> {
+  return jsonTransport(client, inspectWhat(id), `/containers/${encodeURIComponent(id)}/json`, (raw) => normalizeDockerInspect(raw, client.packer));
+}
+
+/** Inspections ask for a gone container to be `null`; the pipelined client bounds every wait itself (its stall timeout is the request timeout). */
+const GONE_IS_NULL = { notFound: 'null', timed: false } as const;
+/** The pipelined client bounds every wait itself. */
+const UNTIMED = { timed: false } as const;
+
+/** GET `path` as an observable through the kit (see {@link jsonTransport}). */
+function getJson<T>(client: DockerClient, what: string, path: string, decode: (json: object) => T): Observable<T> {
+  return client.calls.request(what, jsonTransport(client, what, path, decode), UNTIMED);
+}
 
 /**
- * GET `path` over the pipelined connections, through the kit's request: the
- * JSON object of a 2xx answer, decoded by `decode`; an HTTP error (status and
+ * GET `path` over the pipelined connections, as a kit transport: the JSON
+ * object of a 2xx answer, decoded by `decode`; an HTTP error (status and
  * body, as dockerode gives them) for anything else, which the kit maps (a gone
- * container to `null` when asked). The pipelined client bounds the wait itself.
+ * container to `null` when asked).
  */
-function getJson<T>(client: DockerClient, what: string, path: string, decode: (json: object) => T): Observable<T>;
-function getJson<T>(client: DockerClient, what: string, path: string, decode: (json: object) => T, gone: typeof GONE_IS_NULL): Observable<T | null>;
-function getJson<T>(client: DockerClient, what: string, path: string, decode: (json: object) => T, gone?: typeof GONE_IS_NULL): Observable<T | null> {
-  const send = (reply: (err: unknown, value?: T) => void) =>
+function jsonTransport<T>(client: DockerClient, what: string, path: string, decode: (json: object) => T): Transport<T> {
+  return (reply) =>
     client.http.get(path, (err, res) => {
       if (err !== null || res === undefined) return reply(err);
       let json: unknown;
@@ -327,11 +344,7 @@ function getJson<T>(client: DockerClient, what: string, path: string, decode: (j
       // the shape dockerode gives its HTTP errors, so one mapping serves both
       reply(Object.assign(new Error(`HTTP ${res.status}`), { statusCode: res.status, json: parsed ? json : res.body.toString('utf8', 0, 512) }));
     });
-  return gone === undefined ? client.calls.request(what, send, UNTIMED) : client.calls.request(what, send, { ...gone, timed: false });
 }
-
-/** The pipelined client bounds every wait itself (its stall timeout is the request timeout). */
-const UNTIMED = { timed: false } as const;
 
 // ------------------------------------------------------------------------------------------ info
 

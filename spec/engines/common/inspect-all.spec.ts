@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { Observable, of, throwError } from 'rxjs';
+import { type Observable, of, throwError } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import sinon from 'sinon';
-import { inspectAll } from '../../../lib/engines/common/inspect-all.js';
+import { inspectAll, inspectOneOf } from '../../../lib/engines/common/inspect-all.js';
 import { type Container, newContainer } from '../../../lib/model/container.js';
 
 const box = (id: string): Container => newContainer({ id, name: id, pid: 1 });
@@ -21,7 +21,7 @@ describe('inspectAll (the list\'s inspections, for every engine)', () => {
       const b = cold('-(b|)', { b: null });
       const c = cold('--(c|)', { c: box('c') });
       const by: Record<string, Observable<Container | null>> = { a, b, c };
-      expectObservable(inspectAll(['a', 'b', 'c'], (t) => by[t]!, Infinity)).toBe('---(x|)', { x: [box('a'), box('c')] });
+      expectObservable(inspectAll(['a', 'b', 'c'], inspectOneOf((t: string) => by[t]!), Infinity)).toBe('---(x|)', { x: [box('a'), box('c')] });
       expectSubscriptions(a.subscriptions).toBe('^--!');
       expectSubscriptions(b.subscriptions).toBe('^!');
     });
@@ -33,14 +33,14 @@ describe('inspectAll (the list\'s inspections, for every engine)', () => {
       const b = cold('-(b|)', { b: box('b') });
       const c = cold('-(c|)', { c: box('c') });
       const by: Record<string, Observable<Container | null>> = { a, b, c };
-      expectObservable(inspectAll(['a', 'b', 'c'], (t) => by[t]!, 2)).toBe('---(x|)', { x: [box('a'), box('b'), box('c')] });
+      expectObservable(inspectAll(['a', 'b', 'c'], inspectOneOf((t: string) => by[t]!), 2)).toBe('---(x|)', { x: [box('a'), box('b'), box('c')] });
       expectSubscriptions(c.subscriptions).toBe('-^!');
     });
   });
 
   it('an empty list is an empty picture at once', () => {
     ts.run(({ expectObservable }) => {
-      expectObservable(inspectAll([], () => of(null), 4)).toBe('(x|)', { x: [] });
+      expectObservable(inspectAll([], inspectOneOf(() => of(null)), 4)).toBe('(x|)', { x: [] });
     });
   });
 
@@ -49,7 +49,7 @@ describe('inspectAll (the list\'s inspections, for every engine)', () => {
       const slow = cold('-----(a|)', { a: box('a') });
       const bad = cold<Container | null>('--#', undefined, new Error('boom'));
       const by: Record<string, Observable<Container | null>> = { slow, bad };
-      expectObservable(inspectAll(['slow', 'bad'], (t) => by[t]!, Infinity)).toBe('--#', undefined, new Error('boom'));
+      expectObservable(inspectAll(['slow', 'bad'], inspectOneOf((t: string) => by[t]!), Infinity)).toBe('--#', undefined, new Error('boom'));
       expectSubscriptions(slow.subscriptions).toBe('^-!');
     });
   });
@@ -58,7 +58,7 @@ describe('inspectAll (the list\'s inspections, for every engine)', () => {
     ts.run(({ cold, expectObservable, expectSubscriptions }) => {
       const slow = cold('-----(a|)', { a: box('a') });
       const project = sinon.spy(() => slow);
-      expectObservable(inspectAll(['1', '2', '3'], project, 2), '^--!').toBe('---');
+      expectObservable(inspectAll(['1', '2', '3'], inspectOneOf(project), 2), '^--!').toBe('---');
       expectSubscriptions(slow.subscriptions).toBe(['^--!', '^--!']);
       ts.flush();
       expect(project.callCount).to.equal(2);
@@ -70,14 +70,14 @@ describe('inspectAll (the list\'s inspections, for every engine)', () => {
     const ids = Array.from({ length: n }, (_, i) => `c${i}`);
     let running = 0;
     let most = 0;
-    const inspect = (id: string) =>
-      new Observable<Container | null>((subscriber) => {
-        running += 1;
-        most = Math.max(most, running);
-        subscriber.next(id.endsWith('7') ? null : box(id));
-        running -= 1;
-        subscriber.complete();
-      });
+    // the callback form, answering before it returns
+    const inspect = (id: string, done: (err: null, c: Container | null) => void) => {
+      running += 1;
+      most = Math.max(most, running);
+      done(null, id.endsWith('7') ? null : box(id));
+      running -= 1;
+      return () => undefined;
+    };
     let got: readonly Container[] | undefined;
     inspectAll(ids, inspect, 64).subscribe((v) => (got = v));
     expect(got).to.have.length(n - n / 10);
@@ -94,7 +94,7 @@ describe('inspectAll (the list\'s inspections, for every engine)', () => {
       const inspect = (i: number) => (i % 1000 === 0 ? cold('5ms (c|)', { c: box(`c${i}`) }) : throwErrorIf(i));
       const want = ids.map((i) => box(`c${i}`));
       // 20 slow ones, 16 places: the last 4 slow ones start when the first slow ones end, at 5 ms
-      expectObservable(inspectAll(ids, inspect, 16)).toBe('10ms (x|)', { x: want });
+      expectObservable(inspectAll(ids, inspectOneOf(inspect), 16)).toBe('10ms (x|)', { x: want });
     });
   });
 });
