@@ -2,13 +2,15 @@
 import { parseArgs } from 'node:util';
 import { first, firstValueFrom, map } from 'rxjs';
 import type { Watcher } from '../core/watcher.js';
+import { parseLabelSelectors } from '../engines/common/label-selector.js';
 import { isEngineError } from '../errors.js';
 import { type EngineView, eventJson, portfolioJson, portfolioTable } from './format.js';
-import { type EngineChoice, openWatcher } from './engines.js';
+import { type CliWatchOptions, type EngineChoice, openWatcher } from './engines.js';
 
 const USAGE = `usage: whalewatcher <ps|events> [options]
 
-  ps        print the alive containers, grouped by composer project
+  ps        print the alive containers, grouped by composer project: PROJECT,
+            NAME, ID, IMAGE, PID, STATUS (uptime, health, paused: like docker ps)
   events    stream lifecycle events as JSON lines (current containers first,
             marked "synthetic": true), until interrupted
 
@@ -17,7 +19,11 @@ options:
                       Default when no engine is given: $DOCKER_HOST, else unix:///var/run/docker.sock
   --containerd PATH   containerd socket; repeatable ($CONTAINERD_ADDRESS)
   --cri ENDPOINT      CRI runtime endpoint; repeatable ($CONTAINER_RUNTIME_ENDPOINT)
-  --json              (ps) machine-readable JSON
+  --label KEY[=VALUE] only containers with this label (and value); repeatable,
+                      all must match
+  --json              (ps) machine-readable JSON, every field (ISO dates)
+  --no-trunc          (ps) full ids and digests, no cell shortened to fit the
+                      terminal (80 columns when not a terminal)
   -h, --help          this help
 `;
 
@@ -31,13 +37,14 @@ async function main(argv: readonly string[]): Promise<number> {
         docker: { type: 'string', multiple: true },
         containerd: { type: 'string', multiple: true },
         cri: { type: 'string', multiple: true },
+        label: { type: 'string', multiple: true },
         json: { type: 'boolean', default: false },
+        'no-trunc': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
   } catch (e) {
-    process.stderr.write(`whalewatcher: ${(e as Error).message}\n\n${USAGE}`);
-    return 2;
+    return usageError((e as Error).message);
   }
   const { values, positionals } = parsed;
   const command = positionals[0];
@@ -45,9 +52,13 @@ async function main(argv: readonly string[]): Promise<number> {
     (values.help ? process.stdout : process.stderr).write(USAGE);
     return values.help ? 0 : 2;
   }
-  if (command !== 'ps' && command !== 'events') {
-    process.stderr.write(`whalewatcher: unknown command '${command}'\n\n${USAGE}`);
-    return 2;
+  if (command !== 'ps' && command !== 'events') return usageError(`unknown command '${command}'`);
+  if (positionals.length > 1) return usageError(`unexpected argument '${positionals[1]!}'`);
+  const labels = values.label ?? [];
+  try {
+    parseLabelSelectors(labels, 'cli'); // the watchers' own rules, checked before any connects
+  } catch (e) {
+    return usageError(`--label: ${(e as Error).message}`);
   }
 
   const choices: EngineChoice[] = [
@@ -58,7 +69,18 @@ async function main(argv: readonly string[]): Promise<number> {
   if (choices.length === 0) choices.push({ kind: 'docker' });
   const labelled = label(choices);
 
-  return command === 'ps' ? ps(labelled, values.json) : events(labelled);
+  const watch: CliWatchOptions = labels.length > 0 ? { labels } : {};
+  if (command === 'ps') {
+    // a terminal's width, else 80 columns; --no-trunc: as wide as it takes
+    const width = values['no-trunc'] ? undefined : process.stdout.isTTY ? process.stdout.columns || 80 : 80;
+    return ps(labelled, watch, values.json, width);
+  }
+  return events(labelled, watch);
+}
+
+function usageError(message: string): number {
+  process.stderr.write(`whalewatcher: ${message}\n\n${USAGE}`);
+  return 2;
 }
 
 /** Labels engines by kind, numbering duplicates (`docker`, `docker#2`). */
@@ -76,8 +98,8 @@ function explain(name: string, err: unknown): string {
   return `whalewatcher: ${name}: ${err instanceof Error ? err.message : String(err)}`;
 }
 
-async function ps(engines: { name: string; choice: EngineChoice }[], json: boolean): Promise<number> {
-  const watchers = engines.map((e) => ({ ...e, watcher: openWatcher(e.choice, { retry: false }) }));
+async function ps(engines: { name: string; choice: EngineChoice }[], watch: CliWatchOptions, json: boolean, width: number | undefined): Promise<number> {
+  const watchers = engines.map((e) => ({ ...e, watcher: openWatcher(e.choice, { ...watch, retry: false }) }));
   try {
     const results = await Promise.allSettled(watchers.map(async (w) => {
       await w.watcher.ready;
@@ -93,17 +115,17 @@ async function ps(engines: { name: string; choice: EngineChoice }[], json: boole
         process.stderr.write(`${explain(watchers[i]!.name, r.reason)}\n`);
       }
     });
-    if (views.length > 0) process.stdout.write(json ? `${portfolioJson(views)}\n` : portfolioTable(views));
+    if (views.length > 0) process.stdout.write(json ? `${portfolioJson(views)}\n` : portfolioTable(views, { now: Date.now(), width }));
     return failed > 0 ? 1 : 0;
   } finally {
     await Promise.all(watchers.map((w) => w.watcher.close()));
   }
 }
 
-async function events(engines: { name: string; choice: EngineChoice }[]): Promise<number> {
+async function events(engines: { name: string; choice: EngineChoice }[], watch: CliWatchOptions): Promise<number> {
   // The first connection must work (a clear error otherwise); after that the
   // watchers reconnect by themselves and the stream goes on.
-  const watchers: { name: string; watcher: Watcher }[] = engines.map((e) => ({ name: e.name, watcher: openWatcher(e.choice, {}) }));
+  const watchers: { name: string; watcher: Watcher }[] = engines.map((e) => ({ name: e.name, watcher: openWatcher(e.choice, watch) }));
   const closeAll = () => Promise.all(watchers.map((w) => w.watcher.close()));
   const firstSync = await Promise.all(
     watchers.map((w) =>
