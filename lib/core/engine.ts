@@ -97,6 +97,13 @@ export interface EngineAdapter {
   snapshot(): Observable<readonly Container[]>;
   /** Asks the engine for its identity and version. */
   info(): Promise<EngineInfo>;
+  /**
+   * Optional. Cold: how a container that left the alive set ended, asked after
+   * the fact (for exits the watcher only inferred from a list); `null` when
+   * the engine no longer knows (the container was removed). Never required
+   * for the picture: the watcher waits for it only a short while.
+   */
+  exitDetails?(id: string): Observable<ExitDetails | null>;
   /** Releases client-level resources (channels, agents). Idempotent. */
   dispose(): void;
 }

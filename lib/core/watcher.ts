@@ -10,9 +10,11 @@ import {
   concat,
   concatWith,
   connect,
+  defaultIfEmpty,
   defer,
   distinctUntilChanged,
   filter,
+  forkJoin,
   ignoreElements,
   map,
   merge,
@@ -29,7 +31,7 @@ import { EngineError, isEngineError } from '../errors.js';
 import type { Container } from '../model/container.js';
 import type { ComposerProject, Portfolio } from '../model/portfolio.js';
 import { type RetryPolicy, backoffOnFailure, backoffOnLive, initialBackoff } from './backoff.js';
-import type { EngineAdapter, EngineFeed, EngineInfo } from './engine.js';
+import type { EngineAdapter, EngineFeed, EngineInfo, ExitDetails } from './engine.js';
 import { type FoldInput, INITIAL_STATE, type LifecycleEvent, type Step, type WatchState, type WatcherStatus, fold } from './fold.js';
 
 /** Options every watcher takes. */
@@ -38,6 +40,16 @@ export interface WatchOptions {
   readonly retry?: RetryPolicy | false;
   /** Longest wait in ms for the list of alive containers once the event stream is open (default 60,000). */
   readonly syncTimeout?: number;
+  /**
+   * Exits the watcher only inferred from a list (after a reconnect or a
+   * relist) are `synthetic` and carry no engine event's details; where the
+   * adapter can still ask the engine how such a container ended
+   * (`EngineAdapter.exitDetails`: Docker and Podman, while the container is
+   * not removed), `lifecycle$` waits at most this many ms for the answers
+   * before it delivers that batch (default 2,000; 0 turns it off). The
+   * portfolio never waits; later changes queue behind the batch, in order.
+   */
+  readonly exitDetailsTimeout?: number;
   /** Scheduler for all timing (backoff, timeouts, synthetic event times); `TestScheduler` in tests. */
   readonly scheduler?: SchedulerLike;
 }
@@ -258,14 +270,47 @@ export function watch(adapter: EngineAdapter, options: WatchOptions = {}): Watch
   });
   ready.catch(() => undefined); // a rejection nobody awaits is not unhandled
 
+  const exitDetails = exitDetailsOf(adapter, options.exitDetailsTimeout ?? DEFAULT_EXIT_DETAILS_TIMEOUT, scheduler);
+  // Change batches waiting for exit details (the head) and the batches behind it, in order.
+  const held: { changes: readonly LifecycleEvent[]; readonly portfolio: Portfolio; asked: boolean }[] = [];
+  // The exit-details request of the head batch, while it runs.
+  let asking: Subscription | undefined;
+  const deliver = (changes: readonly LifecycleEvent[], portfolio: Portfolio): void => {
+    delivered = portfolio;
+    batches$.next(changes);
+  };
+  const pump = (): void => {
+    while (held.length > 0) {
+      const head = held[0]!;
+      if (!head.asked && exitDetails !== undefined && needsDetails(head.changes)) {
+        head.asked = true;
+        // the answer (synchronous or not) puts the details in and pumps again
+        let answered = false;
+        const sub = exitDetails(head.changes).subscribe((changes) => {
+          answered = true;
+          head.changes = changes;
+          asking = undefined;
+          pump();
+        });
+        if (!answered) asking = sub;
+        return;
+      }
+      held.shift();
+      deliver(head.changes, head.portfolio);
+    }
+  };
+
   const subscription: Subscription = watchSteps(adapter, options).subscribe({
     next: ({ state, changes }) => {
       if (state !== state$.value) state$.next(state); // state first, then what caused it
       if (state.everSynced) resolveReady();
       if (state.status.state === 'stopped') rejectReady(state.status.error ?? new EngineError(adapter.engine, 'closed', `${adapter.engine} watcher stopped`));
       if (changes.length > 0) {
-        delivered = state.portfolio;
-        batches$.next(changes);
+        if (held.length === 0 && (exitDetails === undefined || !needsDetails(changes))) deliver(changes, state.portfolio);
+        else {
+          held.push({ changes, portfolio: state.portfolio, asked: false });
+          if (held.length === 1) pump();
+        }
       }
     },
     error: (err: unknown) => {
@@ -323,6 +368,9 @@ export function watch(adapter: EngineAdapter, options: WatchOptions = {}): Watch
     if (!state$.value.everSynced) rejectReady(new EngineError(adapter.engine, 'closed', `${adapter.engine} watcher closed before its first synchronisation`));
     const final = fold(state$.value, disposeError === undefined ? { type: 'stopped' } : { type: 'stopped', error: disposeError }).state;
     state$.next(final);
+    // what still waits for exit details is delivered as it is
+    asking?.unsubscribe();
+    for (const batch of held.splice(0)) deliver(batch.changes, batch.portfolio);
     state$.complete();
     batches$.complete();
   };
@@ -350,5 +398,53 @@ export function watch(adapter: EngineAdapter, options: WatchOptions = {}): Watch
     info: async () => adapter.info(), // a synchronous throw becomes a rejection too
     close,
     [Symbol.asyncDispose]: close,
+  };
+}
+
+/** Default of {@link WatchOptions.exitDetailsTimeout}. */
+const DEFAULT_EXIT_DETAILS_TIMEOUT = 2_000;
+/** Most synthetic exits of one batch whose details are asked for (an engine restart may end thousands at once). */
+const MAX_EXIT_DETAILS = 256;
+
+/** True when a batch has an inferred exit without details. */
+function needsDetails(changes: readonly LifecycleEvent[]): boolean {
+  return changes.some((c) => c.type === 'exited' && c.synthetic && c.exit === undefined);
+}
+
+/**
+ * Asks the adapter how the containers of a batch's inferred exits ended, each
+ * bounded by `timeout` and never failing (no answer: no details), and gives the
+ * batch back with the details in. Undefined when the adapter cannot or the
+ * option is off.
+ */
+function exitDetailsOf(
+  adapter: EngineAdapter,
+  timeoutMs: number,
+  scheduler: SchedulerLike,
+): ((changes: readonly LifecycleEvent[]) => Observable<readonly LifecycleEvent[]>) | undefined {
+  const ask = adapter.exitDetails?.bind(adapter);
+  if (ask === undefined || !(timeoutMs > 0)) return undefined;
+  return (changes) => {
+    const asked = changes.map((c, i) => ({ c, i })).filter(({ c }) => c.type === 'exited' && c.synthetic && c.exit === undefined).slice(0, MAX_EXIT_DETAILS);
+    return forkJoin(
+      asked.map(({ c }) =>
+        defer(() => ask(c.container.id)).pipe(
+          take(1),
+          timeout({ first: timeoutMs, scheduler, with: () => of(null) }),
+          catchError(() => of(null)),
+          defaultIfEmpty(null),
+        ),
+      ),
+    ).pipe(
+      map((answers) => {
+        const out = changes.slice();
+        answers.forEach((exit: ExitDetails | null, k: number) => {
+          if (exit === null) return;
+          const { c, i } = asked[k]!;
+          out[i] = Object.freeze({ ...c, exit });
+        });
+        return Object.freeze(out);
+      }),
+    );
   };
 }

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { NEVER, Observable, config, map } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import type { EngineAdapter, EngineFeed, EngineInfo } from '../../lib/core/engine.js';
+import sinon from 'sinon';
+import type { EngineAdapter, EngineFeed, EngineInfo, ExitDetails } from '../../lib/core/engine.js';
 import type { LifecycleEvent, WatcherStatus } from '../../lib/core/fold.js';
 import { watch, watchInputs } from '../../lib/core/watcher.js';
 import { EngineError } from '../../lib/errors.js';
@@ -71,6 +72,81 @@ describe('watcher (virtual time)', () => {
       expect(ww.portfolio.containers.map((x) => x.id)).to.deep.equal(['b']);
       expect(seen).to.deep.equal(['started b*']);
       void ww.close();
+    });
+  });
+
+  describe('exit details of inferred exits', () => {
+    /** An adapter whose second session lists without `a`: its exit is inferred (synthetic). */
+    function reconnecting(exitDetails: EngineAdapter['exitDetails'], second: Observable<EngineFeed>, cold: TestScheduler['createColdObservable']) {
+      const first = cold<EngineFeed>('L---#', { L }, boom);
+      const lists = [cold<readonly Container[]>('(l|)', { l: [c('a'), c('b')] }), cold<readonly Container[]>('(l|)', { l: [c('b')] })];
+      const adapter = marbleAdapter([first, second], lists);
+      return exitDetails === undefined ? adapter : Object.assign(adapter, { exitDetails });
+    }
+
+    it('asks the engine after the fact and delivers the batch with the details; the portfolio does not wait, later changes queue behind it', () => {
+      ts.run(({ cold, flush }) => {
+        const asked: string[] = [];
+        const exitDetails = (id: string) => {
+          asked.push(id);
+          return cold<ExitDetails | null>('-----(e|)', { e: { code: 137 } });
+        };
+        const second = cold<EngineFeed>('L-x', { L, x: { type: 'exited', id: 'b', time: 9 } });
+        const ww = watch(reconnecting(exitDetails, second, cold), { scheduler: ts, retry: { initialDelay: 10, jitter: 0 } });
+        const seen: { at: number; line: string }[] = [];
+        ww.lifecycle$.subscribe((e) => seen.push({ at: ts.now(), line: `${life(e)}${e.exit === undefined ? '' : ` code=${e.exit.code}`}` }));
+        let goneAt = -1;
+        ww.portfolio$.subscribe((p) => {
+          if (goneAt < 0 && p.container('a') === undefined && p.container('b') !== undefined && ts.now() > 0) goneAt = ts.now();
+        });
+        flush();
+        expect(asked).to.deep.equal(['a']);
+        // reconnect at 14 (failure at 4 + 10 ms backoff): the list drops a at once, its exit waits 5 ms for its code
+        expect(goneAt).to.equal(14);
+        expect(seen.slice(0, 2).map((x) => `${x.at}:${x.line}`).sort()).to.deep.equal(['0:started a*', '0:started b*']);
+        expect(seen.slice(2)).to.deep.equal([
+          { at: 19, line: 'exited a* code=137' },
+          { at: 19, line: 'exited b' },
+        ]);
+        void ww.close();
+      });
+    });
+
+    it('waits at most exitDetailsTimeout, then delivers without details; 0 turns the asking off', () => {
+      ts.run(({ cold, flush }) => {
+        const silent = () => cold<ExitDetails | null>('-');
+        const ww = watch(reconnecting(silent, cold<EngineFeed>('L', { L }), cold), { scheduler: ts, retry: { initialDelay: 10, jitter: 0 }, exitDetailsTimeout: 100 });
+        const seen: string[] = [];
+        ww.lifecycle$.subscribe((e) => seen.push(`${ts.now()}:${life(e)}:${e.exit === undefined ? '-' : 'details'}`));
+        flush();
+        expect(seen.slice(2)).to.deep.equal(['114:exited a*:-']);
+        void ww.close();
+      });
+      ts.run(({ cold, flush }) => {
+        const never = sinon.spy(() => cold<ExitDetails | null>('-'));
+        const t0 = ts.now(); // virtual time goes on from the run before
+        const ww = watch(reconnecting(never, cold<EngineFeed>('L', { L }), cold), { scheduler: ts, retry: { initialDelay: 10, jitter: 0 }, exitDetailsTimeout: 0 });
+        const seen: string[] = [];
+        ww.lifecycle$.subscribe((e) => seen.push(`${ts.now() - t0}:${life(e)}`));
+        flush();
+        expect(seen.slice(2)).to.deep.equal(['14:exited a*']);
+        expect(never.called).to.equal(false);
+        void ww.close();
+      });
+    });
+
+    it('close() delivers what still waits, without details, and cancels the asking', () => {
+      ts.run(({ cold, flush }) => {
+        const pending = cold<ExitDetails | null>('-');
+        const ww = watch(reconnecting(() => pending, cold<EngineFeed>('L', { L }), cold), { scheduler: ts, retry: { initialDelay: 10, jitter: 0 } });
+        const seen: string[] = [];
+        ww.lifecycle$.subscribe({ next: (e) => seen.push(life(e)), complete: () => seen.push('|') });
+        ts.schedule(() => void ww.close(), 50);
+        flush();
+        expect(seen.slice(0, 2).sort()).to.deep.equal(['started a*', 'started b*']);
+        expect(seen.slice(2)).to.deep.equal(['exited a*', '|']);
+        expect(pending.subscriptions.map((s) => [s.subscribedFrame, s.unsubscribedFrame])).to.deep.equal([[14, 50]]);
+      });
     });
   });
 

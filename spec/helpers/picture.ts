@@ -5,6 +5,7 @@
  * One set for Docker/Podman, containerd and CRI; each lab says which parts of a container it can check
  * (its {@link Truthful.seen} view), and the picture is taken through that same view.
  */
+import type { ExitDetails } from '../../lib/core/engine.js';
 import { expect } from 'chai';
 import type { Subscription } from 'rxjs';
 import type { EngineAdapter, EngineFeed } from '../../lib/core/engine.js';
@@ -63,6 +64,8 @@ export interface Change {
   readonly id: string;
   readonly pid: number;
   readonly synthetic: boolean;
+  /** The exit details of an `exited` change, when it had any. */
+  readonly exit?: ExitDetails;
 }
 
 /** The changes about one container, compactly (`started:<pid>`, `exited:<pid>` …), optionally only the (non-)synthetic ones. */
@@ -96,7 +99,9 @@ export class Watchers {
   /** Records the watcher's lifecycle changes from now on (the synthetic starts of its current picture first). */
   changesOf(ww: Watcher): Change[] {
     const changes: Change[] = [];
-    this.subscriptions.push(ww.lifecycle$.subscribe((e) => changes.push({ type: e.type, id: e.container.id, pid: e.container.pid, synthetic: e.synthetic })));
+    this.subscriptions.push(
+      ww.lifecycle$.subscribe((e) => changes.push({ type: e.type, id: e.container.id, pid: e.container.pid, synthetic: e.synthetic, ...(e.exit === undefined ? {} : { exit: e.exit }) })),
+    );
     return changes;
   }
 

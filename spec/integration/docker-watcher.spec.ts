@@ -220,12 +220,20 @@ for (const engine of ENGINES) {
         expect(truth.get(keep)?.pid).to.equal(keepPid);
         expect(about(changes, keep)).to.deep.equal([]);
         expect(about(changes, victim, true).map((s) => s.replace(/:.*/, ''))).to.deep.equal(['exited']);
+        // an exit the watcher only inferred, with the details asked from the engine afterwards (killed: 137)
+        expect(changes.find((c) => c.id === victim && c.type === 'exited')?.exit?.code, 'the inferred exit\'s code').to.equal(137);
         expect(about(changes, newcomer!, true).map((s) => s.replace(/:.*/, ''))).to.deep.equal(['started']);
       } else {
         // dockerd without live-restore takes its containers down with it
         expect(truth.has(keep)).to.equal(false);
         expect(about(changes, keep).map((s) => s.replace(/:.*/, ''))).to.deep.equal(['exited']);
         expect(about(changes, victim).map((s) => s.replace(/:.*/, ''))).to.deep.equal(['exited']);
+        // the exits happened while the engine was away: inferred, with the details asked from the engine afterwards
+        for (const id of [keep, victim]) {
+          const exit = changes.find((c) => c.id === id && c.type === 'exited')?.exit;
+          expect(exit?.code, `the inferred exit code of ${id.slice(0, 12)}`).to.be.a('number');
+          expect(exit?.time, `the inferred exit time of ${id.slice(0, 12)}`).to.be.instanceOf(Date);
+        }
       }
       // and it follows the engine live again
       const after = await lab.run(lab.name('after'));

@@ -1,5 +1,5 @@
 import { type Observable, map } from 'rxjs';
-import type { EngineAdapter, EngineFeed, EngineInfo } from '../../core/engine.js';
+import type { EngineAdapter, EngineFeed, EngineInfo, ExitDetails } from '../../core/engine.js';
 import type { EngineError } from '../../errors.js';
 import type { Container } from '../../model/container.js';
 import { type AdapterOptions, type AdapterSettings, adapterSettings } from './adapter-options.js';
@@ -65,6 +65,8 @@ export interface AdapterParts<C extends AdapterBase, H extends StartHint> {
   inspect(client: C, hint: H): Observable<Container | null>;
   /** The engine's identity. */
   info(client: C): Promise<EngineInfo>;
+  /** Optional: how a container that is gone ended, asked after the fact (`null`: the engine no longer knows). Cold. */
+  exit?(client: C, id: string): Observable<ExitDetails | null>;
 }
 
 /** An {@link EngineAdapter} from an engine's client (whose `dispose` releases it) and its four parts. @internal */
@@ -80,12 +82,14 @@ export function defineAdapter<C extends AdapterBase & { dispose(): void }, H ext
       ? () => parts.list(client)
       : () => parts.list(client).pipe(map((all) => Object.freeze(all.filter((c) => matchesLabels(c.labels, selectors)))));
   const starts = resolveStarts<H>(inspect, client.settings.concurrency);
+  const exit = parts.exit;
   return {
     engine: client.engine,
     endpoint: client.endpoint,
     events: (): Observable<EngineFeed> => parts.rawEvents(client).pipe(starts),
     snapshot: list,
     info: () => parts.info(client),
+    ...(exit === undefined ? {} : { exitDetails: (id: string) => exit(client, id) }),
     dispose: () => client.dispose(),
   };
 }

@@ -10,7 +10,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { inspect as utilInspect } from 'node:util';
 import Docker from 'dockerode';
 import { Observable, firstValueFrom, forkJoin, map, mergeMap, timer } from 'rxjs';
-import type { EngineAdapter, EngineInfo } from '../../core/engine.js';
+import type { EngineAdapter, EngineInfo, ExitDetails } from '../../core/engine.js';
 import { EngineError } from '../../errors.js';
 import { type HttpTarget, PipelinedHttpClient } from '../../http/pipelined-client.js';
 import type { Container } from '../../model/container.js';
@@ -23,6 +23,7 @@ import { inspectAll } from '../common/inspect-all.js';
 import { LISTENING, type RawFeed } from '../common/start-hint.js';
 import { type DockerEndpoint, type DockerEndpointOptions, type DockerEnv, resolveDockerEndpoint } from './docker-endpoint.js';
 import { DOCKER_TERMS, isDockerGone, toDockerError } from './docker-errors.js';
+import { dockerExitOf } from './docker-exit.js';
 import { DOCKER_ENGINE, DOCKER_EVENT_ACTIONS, type DockerStartHint, normalizeDockerEvent, normalizeDockerInspect } from './docker-normalize.js';
 
 /** Options of {@link dockerAdapter} (and of `watchDocker`). */
@@ -99,6 +100,7 @@ const DOCKER_PARTS: AdapterParts<DockerClient, DockerStartHint> = {
   list: dockerList,
   inspect: (client, hint) => dockerInspect(client, hint.id),
   info: dockerInfo,
+  exit: dockerExit,
 };
 
 /** Resolves the endpoint and sets up the clients (no I/O yet). */
@@ -301,6 +303,12 @@ function inspectWhat(id: string): string {
 
 function inspectTransport(client: DockerClient, id: string): Transport<Container | null> {
   return jsonTransport(client, inspectWhat(id), `/containers/${encodeURIComponent(id)}/json`, (raw) => normalizeDockerInspect(raw, client.packer));
+}
+
+/** How a container that left the alive set ended: its inspection after the fact (`null` once it is removed). */
+function dockerExit(client: DockerClient, id: string): Observable<ExitDetails | null> {
+  const what = `inspecting exited container ${id.slice(0, 12)}`;
+  return client.calls.request(what, jsonTransport(client, what, `/containers/${encodeURIComponent(id)}/json`, dockerExitOf), GONE_IS_NULL);
 }
 
 /** Inspections ask for a gone container to be `null`; the pipelined client bounds every wait itself (its stall timeout is the request timeout). */
