@@ -6,6 +6,7 @@ import { EngineError } from '../../errors.js';
 import { type Container, type ContainerHealth, PRIVILEGED_LABEL, newContainer, packRucksack } from '../../model/container.js';
 import type { PackerOptions } from '../common/adapter-options.js';
 import { type Json, decodeError as kitDecodeError, isObject } from '../common/decode.js';
+import type { LabelSelector } from '../common/label-selector.js';
 import type { StartHint } from '../common/start-hint.js';
 
 /** @internal Engine name used in the errors of the Docker adapter. */
@@ -249,59 +250,19 @@ function dockerDate(value: unknown): Date | undefined {
   return Number.isNaN(date.getTime()) ? undefined : date;
 }
 
-/** How long (engine time, ms) after an `oom` a `die` of the same container counts as an OOM kill. @internal */
-export const DOCKER_OOM_WINDOW = 2_000;
-/** How many recent OOM kills an event stream remembers at most (the oldest go first). @internal */
-export const DOCKER_OOM_MEMORY = 256;
-
 /**
- * The per-stream memory of recent `oom` events: turns the normaliser's results
- * into what the event stream emits. An {@link DockerOomMark} is remembered (not
- * emitted); the next `exited` of that container within {@link DOCKER_OOM_WINDOW}
- * of it gets `exit.oomKilled`; a start forgets it; an OOM the container lives
- * on (an exec's process killed) is forgotten once the window passed. At most
- * `memory` marks are kept. A `kill` of the container forgets its mark (the
- * exit that follows is the kill's). Pure (no clock: engine times only).
+ * The `label` filter of the event stream: the first `key=value` entry of the
+ * `labels` option, or none. Measured on Podman 4.3: a key-only `label` filter
+ * on `/events` delivers no event at all (on the list it works), while
+ * `key=value` still delivers start, die, pause, unpause, rename, kill and
+ * health_status of the matching containers. One entry needs no assumption on
+ * how an engine combines several. Events of other containers that get through
+ * are harmless: the kit inspects starts and matches all entries, and the
+ * other events are about containers the picture does not hold.
  *
  * @internal
  */
-export class DockerOomMemory {
-  private readonly recent = new Map<string, number>();
-
-  constructor(
-    private readonly window = DOCKER_OOM_WINDOW,
-    private readonly memory = DOCKER_OOM_MEMORY,
-  ) {}
-
-  /** Marks remembered now (for specs). */
-  get size(): number {
-    return this.recent.size;
-  }
-
-  /** One normalised result in, what to emit out (`null` for nothing). */
-  apply(result: DockerEventResult): EngineEvent | DockerStartHint | null {
-    if (result === null) return null;
-    switch (result.type) {
-      case 'oom':
-        this.recent.delete(result.id);
-        this.recent.set(result.id, result.time);
-        if (this.recent.size > this.memory) this.recent.delete(this.recent.keys().next().value as string);
-        return null;
-      case 'kill':
-        this.recent.delete(result.id);
-        return null;
-      case 'exited': {
-        const at = this.recent.get(result.id);
-        if (at === undefined) return result;
-        this.recent.delete(result.id);
-        if (!(result.time >= at && result.time - at <= this.window)) return result;
-        return Object.freeze({ ...result, exit: Object.freeze({ ...result.exit, oomKilled: true }) });
-      }
-      case 'inspect':
-        this.recent.delete(result.id);
-        return result;
-      default:
-        return result;
-    }
-  }
+export function eventLabelFilter(selectors: readonly LabelSelector[]): string | undefined {
+  const s = selectors.find((x) => x.value !== undefined);
+  return s === undefined ? undefined : `${s.key}=${s.value}`;
 }

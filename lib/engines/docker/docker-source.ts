@@ -23,8 +23,9 @@ import { inspectAll } from '../common/inspect-all.js';
 import { LISTENING, type RawFeed } from '../common/start-hint.js';
 import { type DockerEndpoint, type DockerEndpointOptions, type DockerEnv, resolveDockerEndpoint } from './docker-endpoint.js';
 import { DOCKER_TERMS, isDockerGone, toDockerError } from './docker-errors.js';
-import { type LabelSelector, labelFilterValues } from '../common/label-selector.js';
-import { DOCKER_ENGINE, DOCKER_EVENT_ACTIONS, DockerOomMemory, type DockerStartHint, normalizeDockerEvent, normalizeDockerInspect } from './docker-normalize.js';
+import { labelFilterValues } from '../common/label-selector.js';
+import { DOCKER_ENGINE, DOCKER_EVENT_ACTIONS, type DockerStartHint, eventLabelFilter, normalizeDockerEvent, normalizeDockerInspect } from './docker-normalize.js';
+import { DockerOomMemory } from './docker-oom-memory.js';
 
 /** Options of {@link dockerAdapter} (and of `watchDocker`). */
 export interface DockerOptions extends AdapterOptions, DockerEndpointOptions, PackerOptions<unknown> {
@@ -63,23 +64,6 @@ const MAX_LINE = 1 << 20;
 export function dockerSince(epochMs: number): string {
   const ms = Math.max(0, Math.floor(epochMs));
   return `${Math.floor(ms / 1000)}.${String((ms % 1000) * 1_000_000).padStart(9, '0')}`;
-}
-
-/**
- * The `label` filter of the event stream: the first `key=value` entry of the
- * `labels` option, or none. Measured on Podman 4.3: a key-only `label` filter
- * on `/events` delivers no event at all (on the list it works), while
- * `key=value` still delivers start, die, pause, unpause, rename, kill and
- * health_status of the matching containers. One entry needs no assumption on
- * how an engine combines several. Events of other containers that get through
- * are harmless: the kit inspects starts and matches all entries, and the
- * other events are about containers the picture does not hold.
- *
- * @internal
- */
-export function eventLabelFilter(selectors: readonly LabelSelector[]): string | undefined {
-  const s = selectors.find((x) => x.value !== undefined);
-  return s === undefined ? undefined : `${s.key}=${s.value}`;
 }
 
 /** Everything the four parts share: the kit's base, the resolved endpoint and the two HTTP clients. */

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { EngineEvent } from '../../../lib/core/engine.js';
-import { DOCKER_OOM_MEMORY, DockerOomMemory, type DockerStartHint, normalizeDockerEvent, normalizeDockerInspect } from '../../../lib/engines/docker/docker-normalize.js';
-import { eventLabelFilter } from '../../../lib/engines/docker/docker-source.js';
+import { type DockerStartHint, eventLabelFilter, normalizeDockerEvent, normalizeDockerInspect } from '../../../lib/engines/docker/docker-normalize.js';
+import { DOCKER_OOM_MEMORY, DockerOomMemory } from '../../../lib/engines/docker/docker-oom-memory.js';
 import { parseLabelSelectors } from '../../../lib/engines/common/label-selector.js';
 import {
   type CapturedStream,
