@@ -22,6 +22,8 @@ const ENGINES: readonly EngineName[] = ['docker20', 'docker26', 'podman'];
 const EXIT_ON_USR1 = (code: number): string[] => ['sh', '-c', `trap "exit ${code}" USR1; while :; do sleep 0.1; done`];
 /** A shell that allocates until the OOM killer ends it. */
 const ALLOCATE = ['sh', '-c', 'x=0123456789abcdef; while :; do x=$x$x; done'];
+/** The same once it got SIGUSR1 (so that the watcher holds it before it dies: a container dead before its start's inspection is never pictured). */
+const ALLOCATE_ON_USR1 = ['sh', '-c', 'trap "go=1" USR1; while [ -z "$go" ]; do sleep 0.1; done; x=0123456789abcdef; while :; do x=$x$x; done'];
 const SMALL_MEMORY = { Memory: 8 * 1024 * 1024, MemorySwap: 8 * 1024 * 1024 };
 
 /** The engine's truth of the containers whose labels match `labels` (read by list + inspect, filtered here). */
@@ -136,7 +138,9 @@ for (const engine of ENGINES) {
       const survivor = await runWith('oomexec', ['sleep', '100000'], {}, SMALL_MEMORY);
       await eventually(() => ww.portfolio.container(survivor) !== undefined, 'the survivor');
       expect(await lab.exec(survivor, ALLOCATE)).to.equal(137); // the exec is OOM-killed, the container lives on
-      const hog = await runWith('oom', ALLOCATE, {}, SMALL_MEMORY);
+      const hog = await runWith('oom', ALLOCATE_ON_USR1, {}, SMALL_MEMORY);
+      await eventually(() => ww.portfolio.container(hog) !== undefined, 'the hog');
+      await lab.docker.getContainer(hog).kill({ signal: 'USR1' });
       await eventually(() => exitOf(events, hog) !== undefined, 'the OOM kill');
       // measured: Podman 4.3 sends no oom event (and its inspection says OOMKilled false), so only the code tells
       expect(exitOf(events, hog)?.exit).to.include(engine === 'podman' ? { code: 137 } : { code: 137, oomKilled: true });
