@@ -144,7 +144,7 @@ for (const engine of ENGINES) {
       await lab.remove(id);
       await matchesTruth(ww, lab, 'after rm');
 
-      expect(collapsed(about(changes, id)), JSON.stringify(changes.filter((c) => c.id === id))).to.deep.equal([`started:${pid1}`, `paused:${pid1}`, `unpaused:${pid1}`, `exited:${pid1}`, `started:${pid2}`, `exited:${pid2}`]);
+      expect(collapsed(about(changes, id)), JSON.stringify(changes.filter((c) => c.id === id))).to.deep.equal([`started:${pid1}`, `paused:${pid1}`, `unpaused:${pid1}`, `renamed:${pid1}`, `exited:${pid1}`, `started:${pid2}`, `exited:${pid2}`]);
       expect(about(changes, id, true)).to.deep.equal([]);
       expect(ww.status.state).to.equal('live');
     });

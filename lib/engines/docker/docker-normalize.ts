@@ -1,11 +1,12 @@
 // Pure: raw Docker / Podman (Docker-compatible API) JSON → whalewatcher's model.
 // No I/O, no node:* imports; everything here is table-tested with frozen fixtures.
 
-import type { EngineEvent } from '../../core/engine.js';
+import type { EngineEvent, ExitDetails } from '../../core/engine.js';
 import { EngineError } from '../../errors.js';
-import { type Container, PRIVILEGED_LABEL, newContainer, packRucksack } from '../../model/container.js';
+import { type Container, type ContainerHealth, PRIVILEGED_LABEL, newContainer, packRucksack } from '../../model/container.js';
 import type { PackerOptions } from '../common/adapter-options.js';
 import { type Json, decodeError as kitDecodeError, isObject } from '../common/decode.js';
+import type { LabelSelector } from '../common/label-selector.js';
 import type { StartHint } from '../common/start-hint.js';
 
 /** @internal Engine name used in the errors of the Docker adapter. */
@@ -16,10 +17,16 @@ export const DOCKER_ENGINE = 'docker';
  * `event=`). Podman 4.x matches the filter against its own action names before
  * it renames `died` to `die` for the Docker API, so `die` alone silently drops
  * every exit there: `died` must be in the filter too (Docker ignores it).
+ * `oom` marks the next exit as an OOM kill, unless a `kill` comes between
+ * (measured: an exec's process OOM-killed, then the container killed 0.3 s
+ * later, gives `oom`, `kill`, `die`; a real OOM kill `oom`, `die` within
+ * 70-170 ms and no `kill`); `health_status` matches Docker's
+ * `health_status: healthy` (Docker matches an action filter on the part before
+ * the colon too) and Podman's `health_status`.
  *
  * @internal
  */
-export const DOCKER_EVENT_ACTIONS: readonly string[] = Object.freeze(['start', 'die', 'died', 'pause', 'unpause', 'rename']);
+export const DOCKER_EVENT_ACTIONS: readonly string[] = Object.freeze(['start', 'die', 'died', 'pause', 'unpause', 'rename', 'oom', 'kill', 'health_status']);
 
 /**
  * A Docker `start`: the event carries no PID, so the source must inspect the
@@ -29,8 +36,24 @@ export const DOCKER_EVENT_ACTIONS: readonly string[] = Object.freeze(['start', '
  */
 export type DockerStartHint = StartHint;
 
-/** @internal What one raw event turns into: an engine event, a start to inspect, or nothing (`null`). */
-export type DockerEventResult = EngineEvent | DockerStartHint | null;
+/**
+ * A Docker `oom` (the kernel's OOM killer killed a process of the container)
+ * or `kill` (someone sent the container a signal). Neither is an exit by
+ * itself (an OOM victim may be an exec, and the container lives on): the event
+ * stream remembers an `oom`, and a `die` of the same container soon after,
+ * with no `kill` between, is reported with `oomKilled`.
+ *
+ * @internal
+ */
+export interface DockerOomMark {
+  readonly type: 'oom' | 'kill';
+  readonly id: string;
+  /** The engine's time of the event, in ms since the epoch. */
+  readonly time: number;
+}
+
+/** @internal What one raw event turns into: an engine event, a start to inspect, an OOM mark, or nothing (`null`). */
+export type DockerEventResult = EngineEvent | DockerStartHint | DockerOomMark | null;
 
 /** The packer options of the Docker adapter (part of `DockerOptions`): the packer gets Docker's raw inspection JSON. */
 export type DockerInspectOptions = PackerOptions<unknown>;
@@ -54,16 +77,43 @@ function decodeError(message: string, raw: unknown): EngineError {
   return kitDecodeError(DOCKER_ENGINE, message, { raw });
 }
 
+/** The health check states (Docker's and Podman's `State.Health.Status`, and their `health_status` events). */
+function healthOf(status: unknown): ContainerHealth | undefined {
+  return status === 'starting' || status === 'healthy' || status === 'unhealthy' ? status : undefined;
+}
+
+/** An exit code attribute: Docker's `exitCode`, Podman's `containerExitCode` (both strings of digits). */
+function exitCodeOf(attributes: Json | undefined): number | undefined {
+  if (attributes === undefined) return undefined;
+  for (const key of ['exitCode', 'containerExitCode']) {
+    const v = attributes[key];
+    if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return v;
+    if (typeof v === 'string' && /^\d{1,10}$/.test(v)) return Number(v);
+  }
+  return undefined;
+}
+
 /**
  * Turns one decoded event of Docker's or Podman's `/events` stream into an
- * {@link EngineEvent}, a {@link DockerStartHint} for `start`, or `null` for
- * everything else (exec_*, exec, exec_died, init, cleanup, create, kill, stop,
- * destroy, remove, health_status, events of other object types…).
+ * {@link EngineEvent}, a {@link DockerStartHint} for `start`, a
+ * {@link DockerOomMark} for `oom` and `kill`, or `null` for everything else
+ * (exec_*, exec, exec_died, init, cleanup, create, stop, destroy, remove,
+ * events of other object types…).
  *
- * Reads only `Type`, `Action`, `Actor.ID`, `Actor.Attributes.name` (rename),
- * `timeNano` and `time`: Docker API 1.52 dropped the legacy `status`, `id` and
- * `from`, and Podman has sent `died` without any labels, so exits go by id only.
- * An exec's end (`exec_die`, `exec_died`) is never a container exit.
+ * Reads only `Type`, `Action`, `Actor.ID`, `Actor.Attributes` `name`
+ * (rename) and `exitCode` / `containerExitCode` (die), `HealthStatus`
+ * (Podman's health events), `timeNano` and `time`: Docker API 1.52 dropped the legacy
+ * `status`, `id` and `from`, and Podman has sent `died` without any labels, so
+ * exits go by id only. An exec's end (`exec_die`, `exec_died`) is never a
+ * container exit. An `exited` carries `exit` with the code (when the event
+ * has it) and the engine's time (when the event has one); `oomKilled` is the
+ * event stream's to add (see {@link DockerOomMark}). A health event is Docker's
+ * `health_status: <status>` (sent on a change) or Podman's `health_status`
+ * with a top-level `HealthStatus` (sent on every check run). Measured on
+ * Podman 4.3: `HealthStatus` is the status from before the run (the first
+ * run of a passing check says `starting`, the next `healthy`), so Podman's
+ * health in the picture is one check interval late. An unknown status yields
+ * `null`.
  *
  * @param fallbackTime ms since the epoch used when the event has no time.
  * @throws EngineError `decode` when a relevant event lacks its container id
@@ -75,8 +125,11 @@ export function normalizeDockerEvent(raw: unknown, fallbackTime = 0): DockerEven
   if (!isObject(raw)) throw decodeError('docker event is not a JSON object', raw);
   const type = raw['Type'];
   if (type !== undefined && type !== 'container') return null;
-  const action = raw['Action'];
-  if (typeof action !== 'string') return null;
+  const fullAction = raw['Action'];
+  if (typeof fullAction !== 'string') return null;
+  // Docker: `health_status: healthy`; everything else is one word
+  const colon = fullAction.indexOf(':');
+  const action = colon < 0 ? fullAction : fullAction.slice(0, colon);
   switch (action) {
     case 'start':
     case 'die':
@@ -84,29 +137,47 @@ export function normalizeDockerEvent(raw: unknown, fallbackTime = 0): DockerEven
     case 'pause':
     case 'unpause':
     case 'rename':
+    case 'oom':
+    case 'kill':
+    case 'health_status':
       break;
     default:
       return null;
   }
+  if (colon >= 0 && action !== 'health_status') return null;
   const actor = raw['Actor'];
   const id = isObject(actor) ? actor['ID'] : undefined;
   if (typeof id !== 'string' || id === '') throw decodeError(`docker ${action} event without Actor.ID`, raw);
-  const time = dockerEventTime(raw, fallbackTime);
+  const attributes = isObject(actor) && isObject(actor['Attributes']) ? actor['Attributes'] : undefined;
+  const time = dockerEventTime(raw, Number.NaN);
+  const at = Number.isNaN(time) ? fallbackTime : time;
   switch (action) {
     case 'start':
-      return Object.freeze({ type: 'inspect', id, time });
+      return Object.freeze({ type: 'inspect', id, time: at });
     case 'die':
-    case 'died':
-      return Object.freeze({ type: 'exited', id, time });
+    case 'died': {
+      const code = exitCodeOf(attributes);
+      const exit: { code?: number; time?: Date } = {};
+      if (code !== undefined) exit.code = code;
+      if (!Number.isNaN(time)) exit.time = new Date(time);
+      if (code === undefined && Number.isNaN(time)) return Object.freeze({ type: 'exited', id, time: at });
+      return Object.freeze({ type: 'exited', id, time: at, exit: Object.freeze(exit as ExitDetails) });
+    }
+    case 'oom':
+    case 'kill':
+      return Object.freeze({ type: action, id, time: at });
+    case 'health_status': {
+      const health = healthOf(colon >= 0 ? fullAction.slice(colon + 1).trim() : raw['HealthStatus']);
+      return health === undefined ? null : Object.freeze({ type: 'health', id, health, time: at });
+    }
     case 'pause':
-      return Object.freeze({ type: 'paused', id, time });
+      return Object.freeze({ type: 'paused', id, time: at });
     case 'unpause':
-      return Object.freeze({ type: 'unpaused', id, time });
+      return Object.freeze({ type: 'unpaused', id, time: at });
     case 'rename': {
-      const attributes = isObject(actor) ? actor['Attributes'] : undefined;
-      const name = isObject(attributes) ? attributes['name'] : undefined;
+      const name = attributes?.['name'];
       if (typeof name !== 'string' || name === '') throw decodeError('docker rename event without Actor.Attributes.name', raw);
-      return Object.freeze({ type: 'renamed', id, name: stripSlash(name), time });
+      return Object.freeze({ type: 'renamed', id, name: stripSlash(name), time: at });
     }
   }
   return null;
@@ -124,7 +195,12 @@ function stripSlash(name: string): string {
  * Labels come from `Config.Labels` (may be null); a container whose
  * `HostConfig.Privileged` is true also gets the label {@link PRIVILEGED_LABEL}
  * with the empty value (its presence is the flag, as in the Go whalewatcher).
- * The project comes from `com.docker.compose.project`. The rucksack is
+ * The project comes from `com.docker.compose.project`; the image from
+ * `Config.Image` (the reference the container was created with, e.g.
+ * `busybox:lab`); `createdAt` from `Created`, `startedAt` from
+ * `State.StartedAt` (Docker's zero time `0001-01-01T00:00:00Z` means unknown);
+ * `health` from `State.Health.Status` (none, empty or `none`: no health
+ * check, so no health). The rucksack is
  * `packer(raw)`; a throwing packer leaves it undefined and is reported to
  * `onPackerError`.
  *
@@ -157,6 +233,36 @@ export function normalizeDockerInspect(raw: unknown, options: DockerInspectOptio
 
   const name = typeof raw['Name'] === 'string' ? stripSlash(raw['Name']) : id;
 
+  const image = isObject(config) && typeof config['Image'] === 'string' ? config['Image'] : undefined;
+  const createdAt = dockerDate(raw['Created']);
+  const startedAt = dockerDate(state['StartedAt']);
+  const healthState = state['Health'];
+  const health = isObject(healthState) ? healthOf(healthState['Status']) : undefined;
+
   const rucksack = packRucksack(options.packer, raw, id, options.onPackerError);
-  return newContainer({ id, name: name === '' ? id : name, labels, pid, paused, rucksack });
+  return newContainer({ id, name: name === '' ? id : name, labels, pid, paused, rucksack, image, createdAt, startedAt, health });
+}
+
+/** An RFC 3339 time of an inspection, or undefined for none, garbage and Go's zero time (year 1). */
+function dockerDate(value: unknown): Date | undefined {
+  if (typeof value !== 'string' || value === '' || value.startsWith('0001-')) return undefined;
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+/**
+ * The `label` filter of the event stream: the first `key=value` entry of the
+ * `labels` option, or none. Measured on Podman 4.3: a key-only `label` filter
+ * on `/events` delivers no event at all (on the list it works), while
+ * `key=value` still delivers start, die, pause, unpause, rename, kill and
+ * health_status of the matching containers. One entry needs no assumption on
+ * how an engine combines several. Events of other containers that get through
+ * are harmless: the kit inspects starts and matches all entries, and the
+ * other events are about containers the picture does not hold.
+ *
+ * @internal
+ */
+export function eventLabelFilter(selectors: readonly LabelSelector[]): string | undefined {
+  const s = selectors.find((x) => x.value !== undefined);
+  return s === undefined ? undefined : `${s.key}=${s.value}`;
 }

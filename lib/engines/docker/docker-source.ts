@@ -23,8 +23,10 @@ import { inspectAll } from '../common/inspect-all.js';
 import { LISTENING, type RawFeed } from '../common/start-hint.js';
 import { type DockerEndpoint, type DockerEndpointOptions, type DockerEnv, resolveDockerEndpoint } from './docker-endpoint.js';
 import { DOCKER_TERMS, isDockerGone, toDockerError } from './docker-errors.js';
+import { labelFilterValues } from '../common/label-selector.js';
 import { dockerExitOf } from './docker-exit.js';
-import { DOCKER_ENGINE, DOCKER_EVENT_ACTIONS, type DockerStartHint, normalizeDockerEvent, normalizeDockerInspect } from './docker-normalize.js';
+import { DOCKER_ENGINE, DOCKER_EVENT_ACTIONS, type DockerStartHint, eventLabelFilter, normalizeDockerEvent, normalizeDockerInspect } from './docker-normalize.js';
+import { DockerOomMemory } from './docker-oom-memory.js';
 
 /** Options of {@link dockerAdapter} (and of `watchDocker`). */
 export interface DockerOptions extends AdapterOptions, DockerEndpointOptions, PackerOptions<unknown> {
@@ -46,8 +48,16 @@ export interface DockerOptions extends AdapterOptions, DockerEndpointOptions, Pa
 const DEFAULT_CONCURRENCY = 64;
 /** Connections the pipelined client opens at most. */
 const MAX_CONNECTIONS = 4;
-/** `GET /containers/json` of the alive containers (Podman leaves paused ones out without the filter). */
-const LIST_PATH = `/containers/json?filters=${encodeURIComponent(JSON.stringify({ status: ['running', 'paused'] }))}`;
+/**
+ * `GET /containers/json` of the alive containers (Podman leaves paused ones out
+ * without the status filter), with the `labels` option as Docker's `label`
+ * filter (all must match, on Docker and Podman alike).
+ */
+function listPath(labels: readonly string[]): string {
+  const filters: Record<string, string[]> = { status: ['running', 'paused'] };
+  if (labels.length > 0) filters['label'] = [...labels];
+  return `/containers/json?filters=${encodeURIComponent(JSON.stringify(filters))}`;
+}
 /** An event line longer than this without a newline is not Docker talking. */
 const MAX_LINE = 1 << 20;
 
@@ -67,6 +77,10 @@ interface DockerClient extends AdapterBase {
   readonly packer: PackerOptions<unknown>;
   /** ms of past events to replay when the event stream opens (0: none). */
   readonly overlap: number;
+  /** The `labels` option as Docker `label` filter values for the list (empty: all containers). */
+  readonly labelFilter: readonly string[];
+  /** The one `label` filter value of the event stream, if any (see {@link eventLabelFilter}). */
+  readonly eventLabel: string | undefined;
   dispose(): void;
 }
 
@@ -78,6 +92,16 @@ interface DockerClient extends AdapterBase {
  * The list and the inspections go over at most 4 connections with requests
  * pipelined (up to `concurrency` in flight); starts are inspected (for the
  * PID) the same way, and events still come out in the engine's order.
+ *
+ * Containers carry `image`, `createdAt`, `startedAt` and `health` from that
+ * same inspection; `health_status` events become `health` events. `exited`
+ * carries `exit` from the engine's `die` (`code`, `time`, and `oomKilled`
+ * when Docker's `oom` came just before, with no `kill` between). An exit the watcher infers
+ * from a list instead (after a reconnect) is synthetic and has no `exit`:
+ * the dead container is not inspected for it, so the picture never waits.
+ * The `labels` option is pushed into the list's `label` filter, and its first
+ * `key=value` entry into the event stream's (Podman 4.3 delivers no event for
+ * a key-only one).
  *
  * @throws EngineError `config` when the endpoint or TLS settings are unusable.
  *
@@ -152,6 +176,8 @@ function dockerClient(options: DockerOptions): DockerClient {
     http,
     packer: packerOptions(options),
     overlap: endpoint.socketPath === undefined ? 0 : Math.max(0, options.eventOverlap ?? 1_000),
+    labelFilter: Object.freeze(labelFilterValues(settings.labels)),
+    eventLabel: eventLabelFilter(settings.labels),
     dispose() {
       calls.dispose();
       http.destroy();
@@ -171,6 +197,8 @@ function dockerEvents(client: DockerClient): Observable<RawFeed<DockerStartHint>
     const controller = quietAbortController();
     // The response once it arrived; destroyed on teardown.
     let stream: IncomingMessage | undefined;
+    // recent OOM kills of this stream, for the exits that follow them
+    const ooms = new DockerOomMemory();
 
     const release = () => {
       connectTimer.unsubscribe();
@@ -197,7 +225,8 @@ function dockerEvents(client: DockerClient): Observable<RawFeed<DockerStartHint>
       // the engine's wall clock, not the scheduler's (which may be virtual)
       const since = client.overlap > 0 ? { since: dockerSince(Date.now() - client.overlap) } : {};
       // (dockerode's types say number; the engines take this string, nanoseconds and all)
-      const query = { ...since, filters: { type: ['container'], event: [...DOCKER_EVENT_ACTIONS] }, abortSignal: controller.signal };
+      const filters = { type: ['container'], event: [...DOCKER_EVENT_ACTIONS], ...(client.eventLabel === undefined ? {} : { label: [client.eventLabel] }) };
+      const query = { ...since, filters, abortSignal: controller.signal };
       opening = modem.getEvents(query as unknown as Docker.GetEventsOptions);
     } catch (err) {
       fail(toDockerError(err, url, 'opening the event stream'));
@@ -236,7 +265,7 @@ function dockerEvents(client: DockerClient): Observable<RawFeed<DockerStartHint>
             if (line === '') continue;
             let result: RawFeed<DockerStartHint> | null;
             try {
-              result = normalizeDockerEvent(parseLine(line, errors), settings.scheduler.now());
+              result = ooms.apply(normalizeDockerEvent(parseLine(line, errors), settings.scheduler.now()));
             } catch (err) {
               fail(toDockerError(err, url, what));
               return;
@@ -271,7 +300,7 @@ function parseLine(line: string, errors: EngineErrors): unknown {
 /** The list: the ids of the alive containers, each inspected (the PID is only in the inspection), in the list's order. */
 function dockerList(client: DockerClient): Observable<readonly Container[]> {
   const what = 'listing containers';
-  return getJson(client, what, LIST_PATH, (list) => {
+  return getJson(client, what, listPath(client.labelFilter), (list) => {
     if (!Array.isArray(list)) throw client.errors.of('protocol', what, 'the container list is not a JSON array');
     const ids: string[] = [];
     for (const entry of list as unknown[]) {

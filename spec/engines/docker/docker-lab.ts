@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { readFile, readdir } from 'node:fs/promises';
-import { Agent } from 'node:http';
+import { Agent, request } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
 import type { Container } from '../../../lib/model/container.js';
@@ -164,6 +164,25 @@ export class DockerLab implements Truthful<Seen> {
     }, `exec ${cmd.join(' ')} to end`);
     if (this.engine === 'podman') await reapExecConmons(id);
     return info.ExitCode ?? -1;
+  }
+
+  /** Podman only: runs the container's health check now (libpod API; without systemd nothing runs it on its timer); returns the status. */
+  async healthcheck(id: string): Promise<string> {
+    const socketPath = this.endpoint.replace(/^unix:\/\//, '');
+    return new Promise((resolve, reject) => {
+      const req = request({ socketPath, path: `/v4.0.0/libpod/containers/${encodeURIComponent(id)}/healthcheck`, method: 'GET', agent: this.agent }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => {
+          if (res.statusCode !== 200) reject(new Error(`healthcheck ${id}: HTTP ${res.statusCode} ${body}`));
+          else resolve(String((JSON.parse(body) as { Status?: unknown }).Status));
+        });
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end();
+    });
   }
 
   async pid(id: string): Promise<number> {

@@ -43,25 +43,25 @@ describe('docker-normalize', () => {
         engine: 'Docker 20.10',
         lines: DOCKER20_EVENTS,
         raw: ['create', 'start', 'pause', 'unpause', 'exec_create: true ', 'exec_start: true ', 'exec_die', 'rename', 'kill', 'kill', 'die', 'stop', 'start', 'restart', 'kill', 'die', 'destroy'],
-        want: ['-', 'inspect', 'paused', 'unpaused', '-', '-', '-', 'renamed', '-', '-', 'exited', '-', 'inspect', '-', '-', 'exited', '-'],
+        want: ['-', 'inspect', 'paused', 'unpaused', '-', '-', '-', 'renamed', 'kill', 'kill', 'exited', '-', 'inspect', '-', 'kill', 'exited', '-'],
       },
       {
         engine: 'Docker 26.1 (API 1.45)',
         lines: DOCKER26_EVENTS,
         raw: ['create', 'start', 'pause', 'unpause', 'exec_create: true ', 'exec_start: true ', 'exec_die', 'rename', 'kill', 'kill', 'stop', 'die', 'start', 'restart', 'kill', 'die', 'destroy'],
-        want: ['-', 'inspect', 'paused', 'unpaused', '-', '-', '-', 'renamed', '-', '-', '-', 'exited', 'inspect', '-', '-', 'exited', '-'],
+        want: ['-', 'inspect', 'paused', 'unpaused', '-', '-', '-', 'renamed', 'kill', 'kill', '-', 'exited', 'inspect', '-', 'kill', 'exited', '-'],
       },
       {
         engine: 'Docker API 1.52 (no status/id/from)',
         lines: DOCKER_API152_EVENTS,
         raw: ['create', 'start', 'pause', 'unpause', 'exec_create: true ', 'exec_start: true ', 'exec_die', 'rename', 'kill', 'kill', 'stop', 'die', 'start', 'restart', 'kill', 'die', 'destroy'],
-        want: ['-', 'inspect', 'paused', 'unpaused', '-', '-', '-', 'renamed', '-', '-', '-', 'exited', 'inspect', '-', '-', 'exited', '-'],
+        want: ['-', 'inspect', 'paused', 'unpaused', '-', '-', '-', 'renamed', 'kill', 'kill', '-', 'exited', 'inspect', '-', 'kill', 'exited', '-'],
       },
       {
         engine: 'Podman 4.3',
         lines: PODMAN_EVENTS,
         raw: ['create', 'init', 'start', 'pause', 'unpause', 'exec', 'exec_died', 'rename', 'restart', 'stop', 'die', 'init', 'start', 'kill', 'die', 'cleanup', 'remove'],
-        want: ['-', '-', 'inspect', 'paused', 'unpaused', '-', '-', 'renamed', '-', '-', 'exited', '-', 'inspect', '-', 'exited', '-', '-'],
+        want: ['-', '-', 'inspect', 'paused', 'unpaused', '-', '-', 'renamed', '-', '-', 'exited', '-', 'inspect', 'kill', 'exited', '-', '-'],
       },
     ];
     for (const { engine, lines, raw, want } of table) {
@@ -86,7 +86,8 @@ describe('docker-normalize', () => {
       expect(normalizeDockerEvent(parse(rename))).to.deep.equal({ type: 'renamed', id: raw.Actor.ID, name: 'cap2', time: raw.timeNano / 1e6 });
       const podmanDie = PODMAN_EVENTS.filter((l) => l.includes('"Action":"die"'))[1]!;
       const pd = JSON.parse(podmanDie) as { Actor: { ID: string }; timeNano: number };
-      expect(normalizeDockerEvent(parse(podmanDie))).to.deep.equal({ type: 'exited', id: pd.Actor.ID, time: pd.timeNano / 1e6 });
+      const code = Number((JSON.parse(podmanDie) as { Actor: { Attributes: { containerExitCode: string } } }).Actor.Attributes.containerExitCode);
+      expect(normalizeDockerEvent(parse(podmanDie))).to.deep.equal({ type: 'exited', id: pd.Actor.ID, time: pd.timeNano / 1e6, exit: { code, time: new Date(pd.timeNano / 1e6) } });
     });
 
     it('returns frozen results', () => {
@@ -103,17 +104,37 @@ describe('docker-normalize', () => {
       {
         name: "older Podman's died without labels",
         raw: { Type: 'container', Action: 'died', Actor: { ID, Attributes: { name: 'x' } }, time: 1700000000, timeNano: 1700000000123456789 },
-        want: { type: 'exited', id: ID, time: 1700000000123456789 / 1e6 },
+        want: { type: 'exited', id: ID, time: 1700000000123456789 / 1e6, exit: { time: new Date(1700000000123456789 / 1e6) } },
       },
       {
         name: 'died without any Attributes at all',
         raw: { Type: 'container', Action: 'died', Actor: { ID }, time: 1700000000 },
-        want: { type: 'exited', id: ID, time: 1700000000000 },
+        want: { type: 'exited', id: ID, time: 1700000000000, exit: { time: new Date(1700000000000) } },
       },
       {
         name: 'die without timeNano falls back to time * 1000',
         raw: { Type: 'container', Action: 'die', Actor: { ID, Attributes: {} }, time: 1700000001 },
-        want: { type: 'exited', id: ID, time: 1700000001000 },
+        want: { type: 'exited', id: ID, time: 1700000001000, exit: { time: new Date(1700000001000) } },
+      },
+      {
+        name: 'die without any time has no exit time (the fallback is not the engine time)',
+        raw: { Type: 'container', Action: 'die', Actor: { ID, Attributes: { exitCode: '42' } } },
+        want: { type: 'exited', id: ID, time: 42, exit: { code: 42 } },
+      },
+      {
+        name: 'die without time and code has no exit details',
+        raw: { Type: 'container', Action: 'die', Actor: { ID, Attributes: { exitCode: 'x' } } },
+        want: { type: 'exited', id: ID, time: 42 },
+      },
+      {
+        name: "Podman's containerExitCode alone",
+        raw: { Type: 'container', Action: 'died', Actor: { ID, Attributes: { containerExitCode: '3' } }, time: 1 },
+        want: { type: 'exited', id: ID, time: 1000, exit: { code: 3, time: new Date(1000) } },
+      },
+      {
+        name: 'a numeric exit code',
+        raw: { Type: 'container', Action: 'die', Actor: { ID, Attributes: { exitCode: 1 } }, time: 1 },
+        want: { type: 'exited', id: ID, time: 1000, exit: { code: 1, time: new Date(1000) } },
       },
       {
         name: 'start without any time falls back to the given clock',
@@ -141,8 +162,18 @@ describe('docker-normalize', () => {
         want: { type: 'unpaused', id: ID, time: 1e12 },
       },
       { name: 'events of other object types', raw: { Type: 'network', Action: 'start', Actor: { ID } }, want: null },
-      { name: 'health_status', raw: { Type: 'container', Action: 'health_status: healthy', Actor: { ID } }, want: null },
-      { name: 'oom', raw: { Type: 'container', Action: 'oom', Actor: { ID } }, want: null },
+      { name: "Docker's health_status: healthy", raw: { Type: 'container', Action: 'health_status: healthy', Actor: { ID } }, want: { type: 'health', id: ID, health: 'healthy', time: 42 } },
+      { name: "Docker's health_status: starting", raw: { Type: 'container', Action: 'health_status: starting', Actor: { ID }, time: 2 }, want: { type: 'health', id: ID, health: 'starting', time: 2000 } },
+      {
+        name: "Podman's health_status with a top-level HealthStatus",
+        raw: { Type: 'container', Action: 'health_status', Actor: { ID, Attributes: { health_status: 'healthy' } }, HealthStatus: 'unhealthy', time: 2 },
+        want: { type: 'health', id: ID, health: 'unhealthy', time: 2000 },
+      },
+      { name: 'a health_status of an unknown state', raw: { Type: 'container', Action: 'health_status: sleepy', Actor: { ID } }, want: null },
+      { name: 'a health_status without a state', raw: { Type: 'container', Action: 'health_status', Actor: { ID } }, want: null },
+      { name: 'another action with a colon', raw: { Type: 'container', Action: 'start: now', Actor: { ID } }, want: null },
+      { name: 'oom (a mark for the stream, not an exit)', raw: { Type: 'container', Action: 'oom', Actor: { ID } }, want: { type: 'oom', id: ID, time: 42 } },
+      { name: 'kill (a mark for the stream, not an exit)', raw: { Type: 'container', Action: 'kill', Actor: { ID, Attributes: { signal: '9' } }, time: 1 }, want: { type: 'kill', id: ID, time: 1000 } },
       { name: 'Podman exec_died', raw: { Type: 'container', Action: 'exec_died', Actor: { ID } }, want: null },
       { name: 'Docker exec_die', raw: { Type: 'container', Action: 'exec_die', Actor: { ID, Attributes: { exitCode: '0' } } }, want: null },
       { name: 'no Action', raw: { Type: 'container', Actor: { ID } }, want: null },
@@ -176,7 +207,7 @@ describe('docker-normalize', () => {
     }
 
     it('subscribes to died as well as die (Podman 4 filters before renaming died)', () => {
-      expect(DOCKER_EVENT_ACTIONS).to.include.members(['start', 'die', 'died', 'pause', 'unpause', 'rename']);
+      expect(DOCKER_EVENT_ACTIONS).to.include.members(['start', 'die', 'died', 'pause', 'unpause', 'rename', 'oom', 'kill', 'health_status']);
     });
   });
 
@@ -199,22 +230,22 @@ describe('docker-normalize', () => {
       {
         name: 'Docker 20 running, compose project',
         raw: INSPECT_DOCKER20_RUNNING,
-        want: { id: d20.Id, name: 'fx-run', labels: { [PROJECT_LABEL]: 'shop', 'com.docker.compose.service': 'web' }, pid: d20.State.Pid, project: 'shop', paused: false },
+        want: { id: d20.Id, name: 'fx-run', labels: { [PROJECT_LABEL]: 'shop', 'com.docker.compose.service': 'web' }, pid: d20.State.Pid, project: 'shop', paused: false, image: 'busybox:lab', createdAt: new Date('2026-11-23T12:04:08.848Z'), startedAt: new Date('2026-11-23T12:04:09.160Z') },
       },
       {
         name: 'Docker 26 paused and privileged',
         raw: INSPECT_DOCKER26_PAUSED_PRIVILEGED,
-        want: { id: d26.Id, name: 'fx-priv', labels: { [PRIVILEGED_LABEL]: '' }, pid: d26.State.Pid, project: '', paused: true },
+        want: { id: d26.Id, name: 'fx-priv', labels: { [PRIVILEGED_LABEL]: '' }, pid: d26.State.Pid, project: '', paused: true, image: 'busybox:lab', createdAt: new Date('2026-11-23T12:04:10.055Z'), startedAt: new Date('2026-11-23T12:04:10.338Z') },
       },
       {
         name: 'Podman running and privileged',
         raw: INSPECT_PODMAN_PRIVILEGED,
-        want: { id: pp.Id, name: 'fx-pod', labels: { [PROJECT_LABEL]: 'shop', [PRIVILEGED_LABEL]: '' }, pid: pp.State.Pid, project: 'shop', paused: false },
+        want: { id: pp.Id, name: 'fx-pod', labels: { [PROJECT_LABEL]: 'shop', [PRIVILEGED_LABEL]: '' }, pid: pp.State.Pid, project: 'shop', paused: false, image: 'localhost/busybox:lab', createdAt: new Date('2026-11-23T12:04:10.691Z'), startedAt: new Date('2026-11-23T12:04:10.778Z') },
       },
       {
         name: 'Podman paused',
         raw: INSPECT_PODMAN_PAUSED,
-        want: { id: pz.Id, name: 'fx-pod', labels: { [PROJECT_LABEL]: 'shop', [PRIVILEGED_LABEL]: '' }, pid: pz.State.Pid, project: 'shop', paused: true },
+        want: { id: pz.Id, name: 'fx-pod', labels: { [PROJECT_LABEL]: 'shop', [PRIVILEGED_LABEL]: '' }, pid: pz.State.Pid, project: 'shop', paused: true, image: 'localhost/busybox:lab', createdAt: new Date('2026-11-23T12:04:10.691Z'), startedAt: new Date('2026-11-23T12:04:10.778Z') },
       },
       { name: 'Docker 20 exited (Pid 0)', raw: INSPECT_DOCKER20_EXITED, want: null },
     ];

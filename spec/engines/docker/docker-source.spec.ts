@@ -269,14 +269,14 @@ console.log(JSON.stringify(results));
       fake = track(await fakeDocker());
     });
 
-    it('asks for container start/die/died/pause/unpause/rename events only, replayed from a second before it asked', async () => {
+    it('asks for container start/die/died/pause/unpause/rename/oom/kill/health_status events only, replayed from a second before it asked', async () => {
       const adapter = track(dockerAdapter({ host: fake.url }));
       const before = Date.now();
       const ev = record(adapter.events());
       await eventually(() => ev.values.length === 1, 'listening');
       const after = Date.now();
       const query = new URLSearchParams(fake.eventQueries[0]);
-      expect(JSON.parse(query.get('filters') ?? 'null')).to.deep.equal({ type: ['container'], event: ['start', 'die', 'died', 'pause', 'unpause', 'rename'] });
+      expect(JSON.parse(query.get('filters') ?? 'null')).to.deep.equal({ type: ['container'], event: ['start', 'die', 'died', 'pause', 'unpause', 'rename', 'oom', 'kill', 'health_status'] });
       const since = query.get('since') ?? '';
       expect(since).to.match(/^\d+\.\d{9}$/);
       expect(Number(since) * 1000).to.be.within(before - 1_000 - 1, after - 1_000);
@@ -345,6 +345,55 @@ console.log(JSON.stringify(results));
       expect(started.container.name).to.equal('one');
       expect(started.time).to.equal(1_700_000_000_000);
       ev.subscription.unsubscribe();
+      await noConnectionsLeft(fake, adapter);
+    });
+
+    it('carries exit details, OOM kills and health changes; each stream keeps its own OOM memory', async () => {
+      fake.containers.set(ID(1), { id: ID(1), name: 'one', pid: 101 });
+      const adapter = track(dockerAdapter({ host: fake.url }));
+      const ev = record(adapter.events());
+      await eventually(() => ev.values.length === 1, 'listening');
+      fake.emit(dockerEvent('oom', ID(1), {}, 1_700_000_000_000_000_000));
+      fake.emit(dockerEvent('die', ID(1), { exitCode: '137' }, 1_700_000_000_100_000_000));
+      fake.emit(dockerEvent('health_status: unhealthy', ID(2), {}, 1_700_000_000_200_000_000));
+      fake.emit(dockerEvent('oom', ID(3), {}, 1_700_000_000_300_000_000));
+      await eventually(() => ev.values.length === 3, 'the exit and the health change');
+      expect(ev.values.slice(1)).to.deep.equal([
+        { type: 'exited', id: ID(1), time: 1_700_000_000_100, exit: { code: 137, time: new Date(1_700_000_000_100), oomKilled: true } },
+        { type: 'health', id: ID(2), health: 'unhealthy', time: 1_700_000_000_200 },
+      ]);
+      ev.subscription.unsubscribe();
+      // a new stream does not know the OOM of the one before
+      const again = record(adapter.events());
+      await eventually(() => again.values.length === 1, 'listening again');
+      fake.emit(dockerEvent('died', ID(3), { containerExitCode: '137' }, 1_700_000_000_400_000_000));
+      await eventually(() => again.values.length === 2, 'the exit');
+      expect(again.values[1]).to.deep.equal({ type: 'exited', id: ID(3), time: 1_700_000_000_400, exit: { code: 137, time: new Date(1_700_000_000_400) } });
+      again.subscription.unsubscribe();
+      await noConnectionsLeft(fake, adapter);
+    });
+
+    it('pushes the labels option into the list (all entries) and the event stream (the first key=value); matches all on what comes back', async () => {
+      fake.containers.set(ID(1), { id: ID(1), name: 'one', pid: 101, labels: { tier: 'web', team: 'a' } });
+      fake.containers.set(ID(2), { id: ID(2), name: 'two', pid: 102, labels: { tier: 'web' } });
+      fake.containers.set(ID(3), { id: ID(3), name: 'three', pid: 103, labels: { team: 'a' } });
+      const adapter = track(dockerAdapter({ host: fake.url, labels: ['team', 'tier=web', 'x=1=2'] }));
+      const ev = record(adapter.events());
+      await eventually(() => ev.values.length === 1, 'listening');
+      expect(JSON.parse(new URLSearchParams(fake.eventQueries[0]).get('filters') ?? 'null')).to.deep.include({ label: ['tier=web'] });
+      const list = await firstValueFrom(adapter.snapshot());
+      expect(JSON.parse(new URLSearchParams(fake.listQueries[0]).get('filters') ?? 'null')).to.deep.equal({ status: ['running', 'paused'], label: ['team', 'tier=web', 'x=1=2'] });
+      expect(list).to.deep.equal([]); // none has x=1=2
+      const two = track(dockerAdapter({ host: fake.url, labels: ['team', 'tier=web'] }));
+      expect((await firstValueFrom(two.snapshot())).map((c) => c.name)).to.deep.equal(['one']);
+      const keys = track(dockerAdapter({ host: fake.url, labels: ['team'] }));
+      const kev = record(keys.events());
+      await eventually(() => kev.values.length === 1, 'listening');
+      expect(JSON.parse(new URLSearchParams(fake.eventQueries[1]).get('filters') ?? 'null')).to.not.have.property('label');
+      ev.subscription.unsubscribe();
+      kev.subscription.unsubscribe();
+      two.dispose();
+      keys.dispose();
       await noConnectionsLeft(fake, adapter);
     });
 
