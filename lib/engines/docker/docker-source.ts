@@ -97,8 +97,9 @@ interface DockerClient extends AdapterBase {
  * same inspection; `health_status` events become `health` events. `exited`
  * carries `exit` from the engine's `die` (`code`, `time`, and `oomKilled`
  * when Docker's `oom` came just before, with no `kill` between). An exit the watcher infers
- * from a list instead (after a reconnect) is synthetic and has no `exit`:
- * the dead container is not inspected for it, so the picture never waits.
+ * from a list instead (after a reconnect) is synthetic; its `exit` comes from
+ * inspecting the dead container afterwards (`exitDetails`), while it is not
+ * removed, and the portfolio never waits for it.
  * The `labels` option is pushed into the list's `label` filter, and its first
  * `key=value` entry into the event stream's (Podman 4.3 delivers no event for
  * a key-only one).
