@@ -148,8 +148,8 @@ describe('criAdapter (against fake CRI endpoints)', function () {
         expect(got).to.deep.equal([
           { id: 'c1', name: 'fake-ns/pod-s1/ctr-c1', pid: 101, sandbox: '' },
           { id: 'c2', name: 'fake-ns/pod-s1/ctr-c2', pid: 102, sandbox: '' },
-          { id: 's1', name: 'fake-ns/pod-s1', pid: 100, sandbox: 'true' },
-          { id: 's2', name: 'fake-ns/pod-s2', pid: 200, sandbox: 'true' },
+          { id: 's1', name: 'fake-ns/pod-s1', pid: 100, sandbox: '' },
+          { id: 's2', name: 'fake-ns/pod-s2', pid: 200, sandbox: '' },
         ]);
         expect(Object.isFrozen(list)).to.equal(true);
         expect(fake.calls.filter((c) => c.startsWith('containerStatus:')).sort()).to.deep.equal(['containerStatus:c1', 'containerStatus:c2']);
