@@ -19,6 +19,9 @@ import {
   unimplementedGrpcServer,
 } from '../../fakes/grpc-fakes.js';
 import { eventually, record } from './containerd-lab.js';
+import { CONTAINERD17_EXITS } from './containerd17-captured.js';
+import { Envelope } from '../../../lib/gen/containerd/services/events/v1/events.js';
+import { TaskExit } from '../../../lib/gen/containerd/events/task.js';
 
 const FAST_RETRY = { initialDelay: 20, maxDelay: 100, jitter: 0 } as const;
 
@@ -163,6 +166,26 @@ describe('containerdAdapter against fake endpoints', function () {
       fake.emit('default', { exit: { containerId: 'late', id: 'late', pid: 1 } });
       await eventually(() => ev.values.length > 1, 'the late exit');
       expect(ev.values.map(show)).to.deep.equal(['listening', 'exited:late']);
+    });
+
+    it('carries the exit details of the captured containerd 1.7 task exits; the OOM note marks only the exit that follows it', async () => {
+      const adapter = track(containerdAdapter({ address: fake.address }));
+      const ev = record(adapter.events());
+      await eventually(() => ev.values.length > 0, 'listening');
+      // the real envelopes of cap-web (SIGKILL), cap-three (exit 3) and cap-oom (OOM kill), then cap-oom again, exiting plainly
+      const envelopes = CONTAINERD17_EXITS.map((e) => Envelope.decode(Buffer.from(e.hex, 'hex')));
+      for (const e of envelopes) fake.write(e);
+      for (const e of envelopes.filter((x) => x.topic === '/tasks/exit' && x.event !== undefined && TaskExit.decode(x.event.value).containerId === 'cap-oom')) fake.write(e);
+      await eventually(() => ev.values.filter((f) => f.type === 'exited').length >= 4, 'the four exits');
+      const exits = ev.values.flatMap((f) => (f.type === 'exited' ? [`${f.id}:${f.exit?.code}:${f.exit?.oomKilled === true ? 'oom' : '-'}:${f.exit?.time?.toISOString()}`] : []));
+      expect(exits).to.deep.equal([
+        'ns2/cap-web:137:-:2026-12-02T01:46:37.045Z',
+        'ns2/cap-three:3:-:2026-12-02T01:46:37.216Z',
+        'ns2/cap-oom:137:oom:2026-12-02T01:46:37.272Z',
+        'ns2/cap-oom:137:-:2026-12-02T01:46:37.272Z',
+      ]);
+      // the starts had no container records here: dropped; the OOM note is no feed item
+      expect(ev.values.filter((f) => f.type !== 'exited').map(show)).to.deep.equal(['listening']);
     });
 
     it('keeps the engine order: an exit never overtakes the start whose lookup is slow', async () => {
