@@ -74,8 +74,8 @@ export interface ContainerdContainerRecord {
   readonly labels: Readonly<Record<string, string>>;
   /** The image reference the container was made from (e.g. `docker.io/library/busybox:lab`). */
   readonly image?: string | undefined;
-  /** When the container (record) was created. */
-  readonly createdAt?: ContainerdTimestamp | undefined;
+  /** When the container (record) was created: a protobuf `Timestamp` (64-bit seconds as bigint). */
+  readonly createdAt?: { readonly seconds: bigint; readonly nanos: number } | undefined;
 }
 
 /** The parts of a task (`types.task.Process`) the normaliser reads. */

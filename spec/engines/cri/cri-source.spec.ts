@@ -238,6 +238,30 @@ describe('criAdapter (against fake CRI endpoints)', function () {
       }
     });
 
+    it('asks for the status of a STOPPED that lacks it, in engine order (nothing overtakes it); gone: an exit without details', async () => {
+      const adapter = criAdapter({ endpoint: fake.address, resyncInterval: 0, concurrency: 4 });
+      const rec = record(adapter.events());
+      try {
+        await fake.waitForStreams(1);
+        await eventually(() => rec.values.length === 1, 'the first listening');
+        const release = fake.hold('ghost');
+        fake.emit(STOPPED, 'ghost'); // no status in the event: nobody knows it
+        fake.stopContainer('c1');
+        fake.emit(STOPPED, 'c1'); // its exited status comes with the event
+        await eventually(() => fake.calls.includes('containerStatus:ghost'), 'the status call of ghost');
+        expect(rec.values.map(short)).to.deep.equal(['L']);
+        expect(fake.calls.filter((c) => c === 'containerStatus:c1')).to.deep.equal([]);
+        release();
+        await eventually(() => rec.values.length >= 4, 'both exits');
+        expect(rec.values.map(short)).to.deep.equal(['L', '-ghost', 'L', '-c1']);
+        const exits = rec.values.flatMap((f) => (f.type === 'exited' ? [f.exit === undefined ? 'none' : JSON.stringify(f.exit)] : []));
+        expect(exits).to.deep.equal(['none', '{"code":0}']);
+      } finally {
+        rec.subscription.unsubscribe();
+        adapter.dispose();
+      }
+    });
+
     it('asks for a resync every resyncInterval ms even when the stream stays silent', async () => {
       const adapter = criAdapter({ endpoint: fake.address, resyncInterval: 20 });
       const rec = record(adapter.events());
