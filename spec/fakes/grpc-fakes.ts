@@ -437,6 +437,8 @@ export interface FakeCri extends FakeSocket {
   readonly sandboxes: Map<string, FakeCriSandbox>;
   /** Every call received, as `method` or `method:id`, in order. */
   readonly calls: string[];
+  /** The label selector of every ListContainers and ListPodSandbox call, in order (the fake applies it, as runtimes do). */
+  readonly selectors: Record<string, string>[];
   /** Number of event streams open right now. */
   readonly streams: number;
   /** Adds a ready sandbox and running containers with PIDs (`info["info"]` JSON). */
@@ -464,6 +466,13 @@ export async function fakeCri(options: FakeCriOptions = {}): Promise<FakeCri> {
   const containers = new Map<string, FakeCriContainer>();
   const sandboxes = new Map<string, FakeCriSandbox>();
   const calls: string[] = [];
+  const selectors: Record<string, string>[] = [];
+  /** Records a list's label selector and matches labels against it (exact matches, ANDed). */
+  const selects = (selector: Readonly<Record<string, string>> | undefined) => {
+    const sel = { ...selector };
+    selectors.push(sel);
+    return (labels: Readonly<Record<string, string>>) => Object.entries(sel).every(([k, v]) => labels[k] === v);
+  };
   const streams = new Set<ServerWritableStream<GetEventsRequest, ContainerEventResponse>>();
   const held = new Map<string, Promise<void>>();
   let streamWaiters: { n: number; resolve: () => void }[] = [];
@@ -495,9 +504,10 @@ export async function fakeCri(options: FakeCriOptions = {}): Promise<FakeCri> {
     listContainers: (call, callback) => {
       calls.push('listContainers');
       const want = call.request.filter?.state?.state;
+      const selected = selects(call.request.filter?.labelSelector);
       const out: CriListedContainer[] = [];
       for (const c of containers.values()) {
-        if (want !== undefined && c.status.state !== want) continue;
+        if ((want !== undefined && c.status.state !== want) || !selected(c.status.labels)) continue;
         out.push({
           id: c.status.id,
           podSandboxId: c.sandboxId,
@@ -516,9 +526,10 @@ export async function fakeCri(options: FakeCriOptions = {}): Promise<FakeCri> {
     listPodSandbox: (call, callback) => {
       calls.push('listPodSandbox');
       const want = call.request.filter?.state?.state;
+      const selected = selects(call.request.filter?.labelSelector);
       const out: PodSandbox[] = [];
       for (const s of sandboxes.values()) {
-        if (want !== undefined && s.status.state !== want) continue;
+        if ((want !== undefined && s.status.state !== want) || !selected(s.status.labels)) continue;
         const { id, metadata, state, createdAt, labels, annotations, runtimeHandler } = s.status;
         out.push({ id, metadata, state, createdAt, labels, annotations, runtimeHandler });
       }
@@ -576,6 +587,7 @@ export async function fakeCri(options: FakeCriOptions = {}): Promise<FakeCri> {
     containers,
     sandboxes,
     calls,
+    selectors,
     get streams() {
       return streams.size;
     },
