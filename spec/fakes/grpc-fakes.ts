@@ -229,6 +229,8 @@ export class FakeContainerd {
   readonly subscribers = new Set<ServerWritableStream<SubscribeRequest, Envelope>>();
   /** Filters of every Subscribe call. */
   readonly filters: (readonly string[])[] = [];
+  /** Filters of every Containers.List call (not applied). */
+  readonly listFilters: (readonly string[])[] = [];
   /** `method namespace` of every call, in order. */
   readonly calls: string[] = [];
   /** `method` of every call the client cancelled. */
@@ -299,6 +301,7 @@ export class FakeContainerd {
       },
       list: (call, callback) => {
         const ns = this.record('Containers.List', call);
+        this.listFilters.push(call.request.filters);
         callback(null, { containers: [...(this.state.get(ns)?.values() ?? [])].map((c) => c.record) });
       },
     };

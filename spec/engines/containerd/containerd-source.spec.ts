@@ -305,6 +305,24 @@ describe('containerdAdapter against fake endpoints', function () {
 
       const all = await firstValueFrom(track(containerdAdapter({ address: fake.address, ignoreNamespaces: [] })).snapshot());
       expect(all.map((c) => c.id).sort()).to.deep.equal(['frozen', 'k8s.io/pod', 'moby/docker', 'ns2/run', 'run']);
+      expect(fake.listFilters.every((f) => f.length === 0)).to.equal(true);
+
+      // the namespaces allow-list: only those are listed at all
+      const calls = fake.calls.length;
+      const some = await firstValueFrom(track(containerdAdapter({ address: fake.address, namespaces: ['ns2', 'k8s.io'] })).snapshot());
+      expect(some.map((c) => c.id).sort()).to.deep.equal(['k8s.io/pod', 'ns2/run']);
+      expect(fake.calls.slice(calls).filter((c) => c.startsWith('Containers.List')).sort()).to.deep.equal(['Containers.List k8s.io', 'Containers.List ns2']);
+    });
+
+    it('pushes the labels option down as one Containers.List filter per namespace; what containerd cannot filter the kit does', async () => {
+      fake.add('default', 'web', { pid: 1, labels: { [PROJECT_LABEL]: 'shop', tier: 'web' } });
+      fake.add('default', 'db', { pid: 2, labels: { [PROJECT_LABEL]: 'shop' } });
+      fake.add('ns2', 'other', { pid: 3, labels: { tier: 'web' } });
+      const adapter = track(containerdAdapter({ address: fake.address, labels: [`${PROJECT_LABEL}=shop`, 'tier'] }));
+      const list = await firstValueFrom(adapter.snapshot());
+      // this fake does not filter: the same filter is applied to what comes back
+      expect(list.map((c) => c.id)).to.deep.equal(['web']);
+      expect(fake.listFilters).to.deep.equal([['labels."com.docker.compose.project"=="shop",labels."tier"'], ['labels."com.docker.compose.project"=="shop",labels."tier"']]);
     });
 
     it('info(): version and endpoint; no UUID from a containerd without introspection', async () => {
