@@ -9,7 +9,7 @@ import type { Subscription } from 'rxjs';
 import type { LifecycleEvent } from '../../lib/core/fold.js';
 import type { Watcher } from '../../lib/core/watcher.js';
 import { watchContainerd } from '../../lib/engines/containerd/watch-containerd.js';
-import { useEngine } from '../helpers/engines.js';
+import { restartEngine, useEngine } from '../helpers/engines.js';
 import { FAST_RETRY, Watchers, byId, pictureOf } from '../helpers/picture.js';
 import { ContainerdLab, type Seen, displayId, eventually } from '../engines/containerd/containerd-lab.js';
 
@@ -79,7 +79,7 @@ describe(`watchContainerd on ${ENGINE}: exit details, image and times, label fil
     expect(seen(oom)).to.deep.equal({ code: 137, oomKilled: true });
   });
 
-  it('sets image and createdAt from the container record, startedAt from the /tasks/start it saw (none for what it listed)', async () => {
+  it('sets image and createdAt from the container record, startedAt from the /tasks/start it saw (kept after containerd restarted; none for what was running before)', async () => {
     const listedId = lab.id('listed');
     const listed = await lab.run('default', listedId);
     const ww = watchIt();
@@ -98,6 +98,17 @@ describe(`watchContainerd on ${ENGINE}: exit details, image and times, label fil
     expect(b.createdAt!.getTime()).to.be.within(t0 - 5_000, Date.now() + 5_000);
     expect(b.startedAt!.getTime()).to.be.at.least(b.createdAt!.getTime());
     expect(b.startedAt!.getTime()).to.be.at.most(Date.now() + 5_000);
+
+    // containerd restarted under the watcher (the tasks live on): the relist keeps what it knew
+    await restartEngine(ENGINE);
+    await eventually(() => ww.status.state === 'live', 'the watcher to be live again', 60_000);
+    // a start after the restart comes through the new stream, after the relist of the new session
+    const markerId = lab.id('marker');
+    const marker = await lab.run('default', markerId);
+    await eventually(() => ww.portfolio.container(marker) !== undefined, 'a start after the restart');
+    expect(ww.portfolio.container(live)?.startedAt?.getTime()).to.equal(b.startedAt!.getTime());
+    expect(ww.portfolio.container(listed)?.startedAt).to.equal(undefined);
+    expect(ww.portfolio.container(marker)?.startedAt).to.be.instanceOf(Date);
   });
 
   it('a label-filtered watcher holds exactly the matching containers while others come and go', async () => {

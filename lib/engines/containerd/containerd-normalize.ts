@@ -362,7 +362,7 @@ export function normalizeContainerdEvent(envelope: ContainerdEnvelope, options: 
  * (`Tasks.List` puts the container id in `id`). `image` and `createdAt` come
  * from the record; `startedAt` is given by the caller (containerd records no
  * start time: the adapter passes the time of the `/tasks/start` event it
- * inspects, and nothing for what it lists). The rucksack is
+ * inspected for that task, and nothing for tasks it never saw start). The rucksack is
  * `packer({ namespace, container, task })`; a throwing packer leaves it
  * undefined and is reported to `onPackerError`.
  *

@@ -34,6 +34,7 @@ import {
   type ContainerdContainerOptions,
   type ContainerdEventResult,
   type ContainerdStartHint,
+  containerdDisplayId,
   containerdLabelFilters,
   containerdNamespaceFilter,
   normalizeContainerdEvent,
@@ -97,6 +98,14 @@ interface ContainerdClient extends AdapterBase {
   readonly watched: (namespace: string) => boolean;
   /** The `Containers.List` filters of the `labels` option; `[]`: list all. */
   readonly listFilters: readonly string[];
+  /**
+   * Start times learnt from `/tasks/start` events (containerd records none), by
+   * whalewatcher id with the task's PID, so that a relist (after a reconnect)
+   * keeps them. Set by the start look-up; an entry goes with its container's
+   * exit and with every list that no longer has it, so it never outgrows the
+   * containers seen alive.
+   */
+  readonly startTimes: Map<string, { readonly pid: number; readonly time: number }>;
   readonly containerOptions: ContainerdContainerOptions<ContainerRecord, Process>;
   readonly probeInterval: number;
   readonly events: EventsClient;
@@ -163,6 +172,7 @@ function containerdClient(options: ContainerdOptions): ContainerdClient {
     watched: containerdNamespaceFilter(options.namespaces, options.ignoreNamespaces),
     // what containerd cannot be told (never, in practice) the kit filters anyway
     listFilters: containerdLabelFilters(base.settings.labels) ?? [],
+    startTimes: new Map(),
     containerOptions: packerOptions(options),
     probeInterval: Math.max(1, options.probeInterval ?? 100),
     events: new EventsClient(config.target, config.credentials, shared),
@@ -240,6 +250,7 @@ function containerdEvents(client: ContainerdClient): Observable<RawFeed<Containe
           }
           // the exit after an OOM note is an OOM kill; a (re)start forgets an older note
           if (result.type === 'inspect') oomKilled.delete(result.id);
+          if (result.type === 'exited') client.startTimes.delete(result.id);
           subscriber.next(result.type === 'exited' && oomKilled.delete(result.id) ? withOomKilled(result) : result);
         },
         error: (err: unknown) => fail(err, 'watching the event stream'),
@@ -283,7 +294,13 @@ function containerdList(client: ContainerdClient): Observable<readonly Container
         toArray(),
       ),
     ),
-    map((perNamespace) => Object.freeze(perNamespace.flat())),
+    map((perNamespace) => {
+      const all = perNamespace.flat();
+      // forget the start times of containers this list no longer has (their exits were missed)
+      const alive = new Set(all.map((c) => c.id));
+      for (const id of client.startTimes.keys()) if (!alive.has(id)) client.startTimes.delete(id);
+      return Object.freeze(all);
+    }),
   );
 }
 
@@ -309,7 +326,9 @@ function listNamespace(client: ContainerdClient, ns: string): Observable<Contain
         const record = records.get(cid);
         // filtered out by containerd (a task without a record has no labels to match either)
         if (filtered && record === undefined) continue;
-        const container = normalizeContainerdTask(ns, record, task, client.containerOptions, cid);
+        const started = client.startTimes.get(containerdDisplayId(ns, cid));
+        const startedAt = started !== undefined && started.pid === task.pid ? started.time : undefined;
+        const container = normalizeContainerdTask(ns, record, task, client.containerOptions, cid, startedAt);
         if (container !== null) alive.push(container);
       }
       return alive;
@@ -332,8 +351,10 @@ function containerdInspect(client: ContainerdClient, hint: ContainerdStartHint):
       const process = task?.process;
       // gone already, or another incarnation of the task by now (its own start follows)
       if (record === undefined || process === undefined || (hint.pid !== 0 && process.pid !== hint.pid)) return null;
-      // containerd records no start time: the /tasks/start event's time is it
-      return normalizeContainerdTask(ns, record, process, client.containerOptions, hint.containerId, hint.time);
+      // containerd records no start time: the /tasks/start event's time is it (and later lists reuse it)
+      const container = normalizeContainerdTask(ns, record, process, client.containerOptions, hint.containerId, hint.time);
+      if (container !== null) client.startTimes.set(container.id, { pid: container.pid, time: hint.time });
+      return container;
     }),
   );
 }

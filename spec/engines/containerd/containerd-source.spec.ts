@@ -314,6 +314,27 @@ describe('containerdAdapter against fake endpoints', function () {
       expect(fake.calls.slice(calls).filter((c) => c.startsWith('Containers.List')).sort()).to.deep.equal(['Containers.List k8s.io', 'Containers.List ns2']);
     });
 
+    it('keeps the start time of a /tasks/start it saw for later lists (same PID only), and forgets it with the exit', async () => {
+      fake.add('ns2', 'seen', { pid: 100 });
+      fake.add('default', 'listed', { pid: 200 });
+      const adapter = track(containerdAdapter({ address: fake.address }));
+      const ev = record(adapter.events());
+      await eventually(() => ev.values.length > 0, 'listening');
+      fake.emit('ns2', { start: { containerId: 'seen', pid: 100 } });
+      await eventually(() => ev.values.length > 1, 'the start');
+      const started = ev.values[1] as Extract<EngineFeed, { type: 'started' }>;
+      expect(started.container.startedAt?.getTime()).to.equal(Math.floor(started.time));
+      const startedAt = (list: readonly { id: string; startedAt?: Date }[]) => Object.fromEntries(list.map((c) => [c.id, c.startedAt?.getTime() ?? null]));
+      expect(startedAt(await firstValueFrom(adapter.snapshot()))).to.deep.equal({ 'ns2/seen': Math.floor(started.time), listed: null });
+      // another incarnation (a new PID) has a start time of its own, unknown here
+      fake.add('ns2', 'seen', { pid: 101 });
+      expect(startedAt(await firstValueFrom(adapter.snapshot()))).to.deep.equal({ 'ns2/seen': null, listed: null });
+      fake.add('ns2', 'seen', { pid: 100 });
+      fake.emit('ns2', { exit: { containerId: 'seen', id: 'seen', pid: 100 } });
+      await eventually(() => ev.values.length > 2, 'the exit');
+      expect(startedAt(await firstValueFrom(adapter.snapshot()))).to.deep.equal({ 'ns2/seen': null, listed: null });
+    });
+
     it('pushes the labels option down as one Containers.List filter per namespace; what containerd cannot filter the kit does', async () => {
       fake.add('default', 'web', { pid: 1, labels: { [PROJECT_LABEL]: 'shop', tier: 'web' } });
       fake.add('default', 'db', { pid: 2, labels: { [PROJECT_LABEL]: 'shop' } });
