@@ -99,8 +99,13 @@ ww_launch() {
   rm -f "$base/daemon.pid"
   # in its own folder: what a daemon or its monitors write to their working directory (podman's conmon
   # leaves a file named after an OOM event there) stays in the lab, not in the caller's work tree
-  (cd "$base" && PATH=$path setsid sh -c 'echo $$ > "$0.tmp" && mv "$0.tmp" "$0" && exec "$@"' "$base/daemon.pid" "$@" \
-    </dev/null >>"$log" 2>&1 &)
+  # (only the daemon goes to the background, with its output in the log: the subshell ends at once and holds
+  # no pipe of the caller open)
+  (
+    cd "$base" || exit 1
+    PATH=$path setsid sh -c 'echo $$ > "$0.tmp" && mv "$0.tmp" "$0" && exec "$@"' "$base/daemon.pid" "$@" \
+      </dev/null >>"$log" 2>&1 &
+  )
   local i=0
   until [ -s "$base/daemon.pid" ]; do
     i=$((i + 1)); [ $i -gt 100 ] && ww_die "daemon did not write $base/daemon.pid"

@@ -229,6 +229,8 @@ export class FakeContainerd {
   readonly subscribers = new Set<ServerWritableStream<SubscribeRequest, Envelope>>();
   /** Filters of every Subscribe call. */
   readonly filters: (readonly string[])[] = [];
+  /** Filters of every Containers.List call (not applied). */
+  readonly listFilters: (readonly string[])[] = [];
   /** `method namespace` of every call, in order. */
   readonly calls: string[] = [];
   /** `method` of every call the client cancelled. */
@@ -299,6 +301,7 @@ export class FakeContainerd {
       },
       list: (call, callback) => {
         const ns = this.record('Containers.List', call);
+        this.listFilters.push(call.request.filters);
         callback(null, { containers: [...(this.state.get(ns)?.values() ?? [])].map((c) => c.record) });
       },
     };
@@ -437,6 +440,8 @@ export interface FakeCri extends FakeSocket {
   readonly sandboxes: Map<string, FakeCriSandbox>;
   /** Every call received, as `method` or `method:id`, in order. */
   readonly calls: string[];
+  /** The label selector of every ListContainers and ListPodSandbox call, in order (the fake applies it, as runtimes do). */
+  readonly selectors: Record<string, string>[];
   /** Number of event streams open right now. */
   readonly streams: number;
   /** Adds a ready sandbox and running containers with PIDs (`info["info"]` JSON). */
@@ -464,6 +469,13 @@ export async function fakeCri(options: FakeCriOptions = {}): Promise<FakeCri> {
   const containers = new Map<string, FakeCriContainer>();
   const sandboxes = new Map<string, FakeCriSandbox>();
   const calls: string[] = [];
+  const selectors: Record<string, string>[] = [];
+  /** Records a list's label selector and matches labels against it (exact matches, ANDed). */
+  const selects = (selector: Readonly<Record<string, string>> | undefined) => {
+    const sel = { ...selector };
+    selectors.push(sel);
+    return (labels: Readonly<Record<string, string>>) => Object.entries(sel).every(([k, v]) => labels[k] === v);
+  };
   const streams = new Set<ServerWritableStream<GetEventsRequest, ContainerEventResponse>>();
   const held = new Map<string, Promise<void>>();
   let streamWaiters: { n: number; resolve: () => void }[] = [];
@@ -495,9 +507,10 @@ export async function fakeCri(options: FakeCriOptions = {}): Promise<FakeCri> {
     listContainers: (call, callback) => {
       calls.push('listContainers');
       const want = call.request.filter?.state?.state;
+      const selected = selects(call.request.filter?.labelSelector);
       const out: CriListedContainer[] = [];
       for (const c of containers.values()) {
-        if (want !== undefined && c.status.state !== want) continue;
+        if ((want !== undefined && c.status.state !== want) || !selected(c.status.labels)) continue;
         out.push({
           id: c.status.id,
           podSandboxId: c.sandboxId,
@@ -516,9 +529,10 @@ export async function fakeCri(options: FakeCriOptions = {}): Promise<FakeCri> {
     listPodSandbox: (call, callback) => {
       calls.push('listPodSandbox');
       const want = call.request.filter?.state?.state;
+      const selected = selects(call.request.filter?.labelSelector);
       const out: PodSandbox[] = [];
       for (const s of sandboxes.values()) {
-        if (want !== undefined && s.status.state !== want) continue;
+        if ((want !== undefined && s.status.state !== want) || !selected(s.status.labels)) continue;
         const { id, metadata, state, createdAt, labels, annotations, runtimeHandler } = s.status;
         out.push({ id, metadata, state, createdAt, labels, annotations, runtimeHandler });
       }
@@ -576,6 +590,7 @@ export async function fakeCri(options: FakeCriOptions = {}): Promise<FakeCri> {
     containers,
     sandboxes,
     calls,
+    selectors,
     get streams() {
       return streams.size;
     },

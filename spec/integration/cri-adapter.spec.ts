@@ -118,8 +118,16 @@ describe('criAdapter on containerd17 (CRI plugin)', function () {
         [CRI_POD_NAME_LABEL]: web.name,
         [CRI_POD_NAMESPACE_LABEL]: web.namespace,
         [CRI_POD_UID_LABEL]: web.uid,
-        [CRI_SANDBOX_LABEL]: 'true',
+        [CRI_CONTAINER_NAME_LABEL]: web.sandboxId,
+        [CRI_SANDBOX_LABEL]: '',
       });
+      // image and times, from the statuses the list already asks for
+      expect(app.image).to.equal('docker.io/library/busybox:lab');
+      expect(sandbox.image).to.equal('docker.io/library/pause:lab');
+      expect(sandbox.createdAt).to.be.instanceOf(Date);
+      expect(app.createdAt!.getTime()).to.be.at.least(sandbox.createdAt!.getTime());
+      expect(app.startedAt!.getTime()).to.be.at.least(app.createdAt!.getTime());
+      expect(Math.abs(app.startedAt!.getTime() - Date.now())).to.be.below(10 * 60_000);
     } finally {
       adapter.dispose();
     }

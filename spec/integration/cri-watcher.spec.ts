@@ -65,7 +65,7 @@ describe(`watchCri on ${ENGINE}`, function () {
     expect(app?.id).to.equal(web.containers['app']);
     const sandbox = ww.portfolio.container(`${db.namespace}/${db.name}`);
     expect(sandbox?.id).to.equal(db.sandboxId);
-    expect(sandbox?.labels[CRI_SANDBOX_LABEL]).to.equal('true');
+    expect(sandbox?.labels[CRI_SANDBOX_LABEL]).to.equal('');
     // each alive container exactly once, as a synthetic start
     for (const t of truth) expect(about(changes, t.id)).to.deep.equal([`started:${t.pid}`]);
     expect(changes.every((c) => c.synthetic)).to.equal(true);

@@ -3,13 +3,14 @@
 // message codecs, which need nothing but @bufbuild/protobuf): the Any payloads of
 // events are decoded here. Table-tested with frozen fixtures.
 
-import type { EngineEvent } from '../../core/engine.js';
+import type { EngineEvent, ExitDetails } from '../../core/engine.js';
 import type { EngineError } from '../../errors.js';
 import { type Container, newContainer, packRucksack } from '../../model/container.js';
 import type { PackerOptions } from '../common/adapter-options.js';
 import { decodeError as kitDecodeError } from '../common/decode.js';
+import type { LabelSelector } from '../common/label-selector.js';
 import type { StartHint } from '../common/start-hint.js';
-import { TaskExit, TaskPaused, TaskResumed, TaskStart } from '../../gen/containerd/events/task.js';
+import { TaskExit, TaskOOM, TaskPaused, TaskResumed, TaskStart } from '../../gen/containerd/events/task.js';
 import { Status } from '../../gen/containerd/types/task/task.js';
 
 /** @internal Engine name used in the errors of the containerd adapter. */
@@ -38,8 +39,8 @@ export const DEFAULT_IGNORED_NAMESPACES: readonly string[] = Object.freeze(['mob
 /** Label nerdctl keeps a container's name in. */
 export const NERDCTL_NAME_LABEL = 'nerdctl/name';
 
-/** The task event topics the adapter subscribes to. */
-const CONTAINERD_TASK_TOPICS: readonly string[] = Object.freeze(['/tasks/start', '/tasks/exit', '/tasks/paused', '/tasks/resumed']);
+/** The task event topics the adapter subscribes to (`/tasks/oom` only marks the exit that follows it). */
+const CONTAINERD_TASK_TOPICS: readonly string[] = Object.freeze(['/tasks/start', '/tasks/exit', '/tasks/oom', '/tasks/paused', '/tasks/resumed']);
 
 /**
  * Topic of the probe events the adapter publishes to itself: containerd sends no
@@ -71,6 +72,10 @@ export interface ContainerdEnvelope {
 export interface ContainerdContainerRecord {
   readonly id: string;
   readonly labels: Readonly<Record<string, string>>;
+  /** The image reference the container was made from (e.g. `docker.io/library/busybox:lab`). */
+  readonly image?: string | undefined;
+  /** When the container (record) was created: a protobuf `Timestamp` (64-bit seconds as bigint). */
+  readonly createdAt?: { readonly seconds: bigint; readonly nanos: number } | undefined;
 }
 
 /** The parts of a task (`types.task.Process`) the normaliser reads. */
@@ -98,15 +103,32 @@ export type ContainerdStartHint = StartHint<{
   readonly pid: number;
 }>;
 
-/** @internal What one envelope turns into: an engine event, a start to inspect, or nothing (`null`). */
-export type ContainerdEventResult = EngineEvent | ContainerdStartHint | null;
+/**
+ * A `/tasks/oom`: the kernel's OOM killer struck in the container's cgroup.
+ * Not an exit (the container may live on); the source remembers it and marks
+ * the container's next exit `oomKilled`. `id` is whalewatcher's id.
+ *
+ * @internal
+ */
+export interface ContainerdOomNote {
+  readonly type: 'oom';
+  readonly id: string;
+  readonly time: number;
+}
+
+/** @internal What one envelope turns into: an engine event, a start to inspect, an OOM note, or nothing (`null`). */
+export type ContainerdEventResult = EngineEvent | ContainerdStartHint | ContainerdOomNote | null;
 
 /** @internal Options of {@link normalizeContainerdEvent}. */
 export interface ContainerdEventOptions {
-  /** Namespaces whose events are dropped (default {@link DEFAULT_IGNORED_NAMESPACES}). */
+  /** Namespaces whose events are dropped (default {@link DEFAULT_IGNORED_NAMESPACES}, none when `namespaces` is given). */
   readonly ignoreNamespaces?: ReadonlySet<string> | readonly string[] | undefined;
+  /** When given, only these namespaces' events are kept (less the ignored ones). */
+  readonly namespaces?: ReadonlySet<string> | readonly string[] | undefined;
   /** ms since the epoch used when the envelope has no timestamp (the caller's clock); default 0. */
   readonly fallbackTime?: number | undefined;
+  /** The namespace filter made once by {@link containerdNamespaceFilter} (then `namespaces` and `ignoreNamespaces` are not read). */
+  readonly watched?: ((namespace: string) => boolean) | undefined;
 }
 
 /** What the packer of the containerd adapter gets: the raw (generated) records of one alive container. */
@@ -176,11 +198,76 @@ function decodeError(message: string, cause?: unknown): EngineError {
   return kitDecodeError(CONTAINERD_ENGINE, message, { cause });
 }
 
-function ignoredSet(ignore: ContainerdEventOptions['ignoreNamespaces']): ReadonlySet<string> {
-  if (ignore === undefined) return DEFAULT_IGNORED_SET;
-  return ignore instanceof Set ? ignore : new Set(ignore as readonly string[]);
+function asSet(names: ReadonlySet<string> | readonly string[]): ReadonlySet<string> {
+  return names instanceof Set ? names : new Set(names as readonly string[]);
+}
+
+/**
+ * Which namespaces a containerd watcher covers, from its `namespaces`
+ * allow-list and its `ignoreNamespaces`: a namespace is watched when it is in
+ * `namespaces` (or `namespaces` is not given) and not ignored. The ignored
+ * ones default to {@link DEFAULT_IGNORED_NAMESPACES} only without an
+ * allow-list: naming `k8s.io` in `namespaces` is enough to watch it.
+ *
+ * @internal
+ */
+export function containerdNamespaceFilter(
+  namespaces: ReadonlySet<string> | readonly string[] | undefined,
+  ignoreNamespaces: ReadonlySet<string> | readonly string[] | undefined,
+): (namespace: string) => boolean {
+  const ignored = ignoreNamespaces !== undefined ? asSet(ignoreNamespaces) : namespaces === undefined ? DEFAULT_IGNORED_SET : NO_NAMESPACES;
+  if (namespaces === undefined) return (ns) => !ignored.has(ns);
+  const allowed = asSet(namespaces);
+  return (ns) => allowed.has(ns) && !ignored.has(ns);
 }
 const DEFAULT_IGNORED_SET: ReadonlySet<string> = new Set(DEFAULT_IGNORED_NAMESPACES);
+const NO_NAMESPACES: ReadonlySet<string> = new Set();
+
+/** A protobuf timestamp as a Date, or undefined when it is missing, zero or unreadable. */
+function timestampDate(timestamp: ContainerdTimestamp | undefined): Date | undefined {
+  const ms = containerdEventTime(timestamp, 0);
+  return ms > 0 ? new Date(ms) : undefined;
+}
+
+/** @internal How a task's init process ended: `TaskExit.exit_status` (137 for SIGKILL) and `exited_at`. */
+export function containerdExitDetails(exit: { readonly exitStatus: number; readonly exitedAt?: ContainerdTimestamp | undefined }, oomKilled = false): ExitDetails {
+  const details: { -readonly [K in keyof ExitDetails]: ExitDetails[K] } = { code: exit.exitStatus };
+  const time = timestampDate(exit.exitedAt);
+  if (time !== undefined) details.time = time;
+  if (oomKilled) details.oomKilled = true;
+  return Object.freeze(details);
+}
+
+/** @internal The same `exited` event with `exit.oomKilled` set (a `/tasks/oom` came before it). */
+export function withOomKilled(event: EngineEvent & { readonly type: 'exited' }): EngineEvent & { readonly type: 'exited' } {
+  return Object.freeze({ ...event, exit: Object.freeze({ ...event.exit, oomKilled: true }) });
+}
+
+/**
+ * The `labels` option as a containerd `Containers.List` filter: one filter
+ * string whose selectors (comma-separated: all must match) are
+ * `labels."key"==value` or, for a key alone, `labels."key"` (presence), keys
+ * and values quoted as Go strings. `[]` without selectors; `undefined` when
+ * an entry cannot be quoted for containerd (a lone surrogate), so the caller
+ * lists everything and filters client-side.
+ *
+ * @internal
+ */
+export function containerdLabelFilters(selectors: readonly LabelSelector[]): string[] | undefined {
+  if (selectors.length === 0) return [];
+  const parts: string[] = [];
+  for (const s of selectors) {
+    if (!isWellFormed(s.key) || (s.value !== undefined && !isWellFormed(s.value))) return undefined;
+    // JSON's string escapes (\", \\, \n, \uXXXX, …) are all Go string escapes containerd's filter scanner accepts
+    parts.push(s.value === undefined ? `labels.${JSON.stringify(s.key)}` : `labels.${JSON.stringify(s.key)}==${JSON.stringify(s.value)}`);
+  }
+  return [parts.join(',')];
+}
+
+/** True when `s` has no lone surrogate (containerd's Go strings are UTF-8). */
+function isWellFormed(s: string): boolean {
+  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
+}
 
 /** Decodes an envelope's Any with `codec`, checking its type URL names `message`. */
 function payload<T>(envelope: ContainerdEnvelope, message: string, codec: { decode(input: Uint8Array): T }): T {
@@ -212,7 +299,9 @@ function requireContainerId(envelope: ContainerdEnvelope, containerId: string): 
  * - `/tasks/start` → a start hint (the event has no labels);
  * - `/tasks/exit` → `exited` only when `TaskExit.id` equals `TaskExit.container_id`
  *   (or is empty): that is the container's own process. An exec'd process's
- *   exit has the exec id in `id` and leaves the container alive;
+ *   exit has the exec id in `id` and leaves the container alive. Its `exit`
+ *   has `code` (`exit_status`: 137 for a SIGKILL) and `time` (`exited_at`);
+ * - `/tasks/oom` → a {@link ContainerdOomNote} (the source marks the next exit `oomKilled`);
  * - `/tasks/paused` → `paused`, `/tasks/resumed` → `unpaused`.
  *
  * Ids are `namespace/id` outside namespace `default`. The time is the
@@ -228,7 +317,7 @@ export function normalizeContainerdEvent(envelope: ContainerdEnvelope, options: 
   const topic = envelope.topic;
   if (!CONTAINERD_TASK_TOPICS.includes(topic)) return null;
   const namespace = envelope.namespace;
-  if (ignoredSet(options.ignoreNamespaces).has(namespace)) return null;
+  if (!(options.watched ?? containerdNamespaceFilter(options.namespaces, options.ignoreNamespaces))(namespace)) return null;
   if (namespace === '') throw decodeError(`containerd ${topic} event without a namespace`);
   const time = containerdEventTime(envelope.timestamp, options.fallbackTime ?? 0);
   switch (topic) {
@@ -242,7 +331,11 @@ export function normalizeContainerdEvent(envelope: ContainerdEnvelope, options: 
       const containerId = requireContainerId(envelope, exit.containerId);
       // an exec'd process ended (id = exec id): the container lives on
       if (exit.id !== '' && exit.id !== containerId) return null;
-      return Object.freeze({ type: 'exited', id: containerdDisplayId(namespace, containerId), time });
+      return Object.freeze({ type: 'exited', id: containerdDisplayId(namespace, containerId), time, exit: containerdExitDetails(exit) });
+    }
+    case '/tasks/oom': {
+      const oom = payload(envelope, 'TaskOOM', TaskOOM);
+      return Object.freeze({ type: 'oom', id: containerdDisplayId(namespace, requireContainerId(envelope, oom.containerId)), time });
     }
     case '/tasks/paused': {
       const paused = payload(envelope, 'TaskPaused', TaskPaused);
@@ -266,7 +359,10 @@ export function normalizeContainerdEvent(envelope: ContainerdEnvelope, options: 
  * `com.docker.compose.project`; `paused` is true for status PAUSED only
  * (PAUSING counts as still running: its `/tasks/paused` follows). The container
  * id is `containerId` when given, else the task's `container_id`, else its `id`
- * (`Tasks.List` puts the container id in `id`). The rucksack is
+ * (`Tasks.List` puts the container id in `id`). `image` and `createdAt` come
+ * from the record; `startedAt` is given by the caller (containerd records no
+ * start time: the adapter passes the time of the `/tasks/start` event it
+ * inspected for that task, and nothing for tasks it never saw start). The rucksack is
  * `packer({ namespace, container, task })`; a throwing packer leaves it
  * undefined and is reported to `onPackerError`.
  *
@@ -278,6 +374,7 @@ export function normalizeContainerdTask<C extends ContainerdContainerRecord, T e
   task: T,
   options: ContainerdContainerOptions<C, T> = {},
   containerId?: string,
+  startedAt?: number,
 ): Container | null {
   if (!isContainerdTaskAlive(task.status) || !Number.isInteger(task.pid) || task.pid <= 0) return null;
   const cid = containerId ?? (task.containerId !== undefined && task.containerId !== '' ? task.containerId : task.id);
@@ -287,5 +384,15 @@ export function normalizeContainerdTask<C extends ContainerdContainerRecord, T e
   const name = typeof nerdName === 'string' && nerdName !== '' ? containerdDisplayId(namespace, nerdName) : id;
 
   const rucksack = options.packer === undefined ? undefined : packRucksack(options.packer, Object.freeze({ namespace, container, task }), id, options.onPackerError);
-  return newContainer({ id, name, labels, pid: task.pid, paused: task.status === Status.PAUSED, rucksack });
+  return newContainer({
+    id,
+    name,
+    labels,
+    pid: task.pid,
+    paused: task.status === Status.PAUSED,
+    rucksack,
+    image: container?.image,
+    createdAt: timestampDate(container?.createdAt),
+    startedAt: startedAt !== undefined && startedAt > 0 ? new Date(startedAt) : undefined,
+  });
 }

@@ -34,9 +34,12 @@ import {
   type ContainerdContainerOptions,
   type ContainerdEventResult,
   type ContainerdStartHint,
-  DEFAULT_IGNORED_NAMESPACES,
+  containerdDisplayId,
+  containerdLabelFilters,
+  containerdNamespaceFilter,
   normalizeContainerdEvent,
   normalizeContainerdTask,
+  withOomKilled,
 } from './containerd-normalize.js';
 
 /** Where containerd listens unless told otherwise (and `CONTAINERD_ADDRESS` is unset). */
@@ -48,6 +51,8 @@ const NAMESPACE_HEADER = 'containerd-namespace';
 const PROBE_TYPE_URL = 'whalewatcher.Probe';
 /** Look-ups in flight by default. */
 const DEFAULT_CONCURRENCY = 16;
+/** Most `/tasks/oom` notes kept per event stream for exits still to come. */
+const MAX_OOM_NOTES = 1024;
 
 /** Options of {@link containerdAdapter} (and of `watchContainerd`). */
 export interface ContainerdOptions extends AdapterOptions, ContainerdContainerOptions<ContainerRecord, Process> {
@@ -56,8 +61,18 @@ export interface ContainerdOptions extends AdapterOptions, ContainerdContainerOp
    * `CONTAINERD_ADDRESS`, else {@link DEFAULT_CONTAINERD_ADDRESS}.
    */
   readonly address?: string;
-  /** containerd namespaces to leave out (default `['moby', 'k8s.io']`: Docker's and CRI's, better watched through their own APIs). */
+  /**
+   * containerd namespaces to leave out. Default `['moby', 'k8s.io']` (Docker's
+   * and CRI's, better watched through their own APIs), but only without
+   * `namespaces`: with an allow-list nothing else is left out unless given here.
+   */
   readonly ignoreNamespaces?: readonly string[];
+  /**
+   * Watch only these containerd namespaces (less any `ignoreNamespaces`).
+   * Default: every namespace but the ignored ones. `['k8s.io']` alone watches
+   * CRI's namespace, despite the default ignore list.
+   */
+  readonly namespaces?: readonly string[];
   /** Longest interval in ms between re-sent subscription probes (they start at 5 ms and double up to this; default 100). */
   readonly probeInterval?: number;
 }
@@ -79,7 +94,18 @@ export function resolveContainerdAddress(options: Pick<ContainerdOptions, 'addre
 
 /** Everything the four parts share: the kit's base and the generated clients on one channel. */
 interface ContainerdClient extends AdapterBase {
-  readonly ignored: ReadonlySet<string>;
+  /** True for the namespaces this adapter covers (`namespaces` less `ignoreNamespaces`). */
+  readonly watched: (namespace: string) => boolean;
+  /** The `Containers.List` filters of the `labels` option; `[]`: list all. */
+  readonly listFilters: readonly string[];
+  /**
+   * Start times learnt from `/tasks/start` events (containerd records none), by
+   * whalewatcher id with the task's PID, so that a relist (after a reconnect)
+   * keeps them. Set by the start look-up; an entry goes with its container's
+   * exit and with every list that no longer has it, so it never outgrows the
+   * containers seen alive.
+   */
+  readonly startTimes: Map<string, { readonly pid: number; readonly time: number }>;
   readonly containerOptions: ContainerdContainerOptions<ContainerRecord, Process>;
   readonly probeInterval: number;
   readonly events: EventsClient;
@@ -143,7 +169,10 @@ function containerdClient(options: ContainerdOptions): ContainerdClient {
   const shared = { channelOverride: channel };
   return {
     ...base,
-    ignored: new Set(options.ignoreNamespaces ?? DEFAULT_IGNORED_NAMESPACES),
+    watched: containerdNamespaceFilter(options.namespaces, options.ignoreNamespaces),
+    // what containerd cannot be told (never, in practice) the kit filters anyway
+    listFilters: containerdLabelFilters(base.settings.labels) ?? [],
+    startTimes: new Map(),
     containerOptions: packerOptions(options),
     probeInterval: Math.max(1, options.probeInterval ?? 100),
     events: new EventsClient(config.target, config.credentials, shared),
@@ -182,6 +211,8 @@ function containerdEvents(client: ContainerdClient): Observable<RawFeed<Containe
     const work = new Subscription();
     // True once our probe came back: from then on events count.
     let listening = false;
+    // Containers whose cgroup hit the OOM killer since we listen (whalewatcher ids, oldest first): their next exit is `oomKilled`.
+    const oomKilled = new Set<string>();
     /** The probes and their deadline: both end once a probe came back. */
     const probing = new Subscription();
     work.add(probing);
@@ -205,12 +236,22 @@ function containerdEvents(client: ContainerdClient): Observable<RawFeed<Containe
           if (!listening) return;
           let result: ContainerdEventResult;
           try {
-            result = normalizeContainerdEvent(envelope, { ignoreNamespaces: client.ignored, fallbackTime: settings.scheduler.now() });
+            result = normalizeContainerdEvent(envelope, { watched: client.watched, fallbackTime: settings.scheduler.now() });
           } catch (err) {
             fail(err, 'decoding an event');
             return;
           }
-          if (result !== null) subscriber.next(result);
+          if (result === null) return;
+          if (result.type === 'oom') {
+            oomKilled.add(result.id);
+            // bounded: forget the oldest note (a container that OOMed and never exited while we watched)
+            if (oomKilled.size > MAX_OOM_NOTES) oomKilled.delete(oomKilled.values().next().value as string);
+            return;
+          }
+          // the exit after an OOM note is an OOM kill; a (re)start forgets an older note
+          if (result.type === 'inspect') oomKilled.delete(result.id);
+          if (result.type === 'exited') client.startTimes.delete(result.id);
+          subscriber.next(result.type === 'exited' && oomKilled.delete(result.id) ? withOomKilled(result) : result);
         },
         error: (err: unknown) => fail(err, 'watching the event stream'),
         complete: () => fail(errors.streamEnded('watching the event stream'), 'watching the event stream'),
@@ -244,23 +285,34 @@ function containerdEvents(client: ContainerdClient): Observable<RawFeed<Containe
 
 // ------------------------------------------------------------------------------------------ list
 
-/** The list: every namespace but the ignored ones, each listed with up to `concurrency` namespaces at once. */
+/** The list: every watched namespace, each listed with up to `concurrency` namespaces at once. */
 function containerdList(client: ContainerdClient): Observable<readonly Container[]> {
   return client.unary('listing namespaces', client.namespaces.list.bind(client.namespaces), { filter: '' }, undefined).pipe(
     mergeMap((answer) =>
-      from(answer.namespaces.map((n) => n.name).filter((name) => name !== '' && !client.ignored.has(name))).pipe(
+      from(answer.namespaces.map((n) => n.name).filter((name) => name !== '' && client.watched(name))).pipe(
         orderedMergeMap((ns) => listNamespace(client, ns), client.settings.concurrency),
         toArray(),
       ),
     ),
-    map((perNamespace) => Object.freeze(perNamespace.flat())),
+    map((perNamespace) => {
+      const all = perNamespace.flat();
+      // forget the start times of containers this list no longer has (their exits were missed)
+      const alive = new Set(all.map((c) => c.id));
+      for (const id of client.startTimes.keys()) if (!alive.has(id)) client.startTimes.delete(id);
+      return Object.freeze(all);
+    }),
   );
 }
 
-/** The alive containers of one namespace: its container records joined with its tasks (no inspection needed). */
+/**
+ * The alive containers of one namespace: its container records (only those
+ * matching the `labels` option: containerd filters them) joined with its
+ * tasks (no inspection needed).
+ */
 function listNamespace(client: ContainerdClient, ns: string): Observable<Container[]> {
+  const filtered = client.listFilters.length > 0;
   return forkJoin([
-    client.unary(`listing containers in namespace ${ns}`, client.containers.list.bind(client.containers), { filters: [] }, ns),
+    client.unary(`listing containers in namespace ${ns}`, client.containers.list.bind(client.containers), { filters: [...client.listFilters] }, ns),
     client.unary(`listing tasks in namespace ${ns}`, client.tasks.list.bind(client.tasks), { filter: '' }, ns),
   ]).pipe(
     map(([containers, tasks]) => {
@@ -271,7 +323,12 @@ function listNamespace(client: ContainerdClient, ns: string): Observable<Contain
         // Tasks.List puts the container id in `id` and leaves `container_id` empty
         const cid = task.containerId !== '' ? task.containerId : task.id;
         if (cid === '') continue;
-        const container = normalizeContainerdTask(ns, records.get(cid), task, client.containerOptions, cid);
+        const record = records.get(cid);
+        // filtered out by containerd (a task without a record has no labels to match either)
+        if (filtered && record === undefined) continue;
+        const started = client.startTimes.get(containerdDisplayId(ns, cid));
+        const startedAt = started !== undefined && started.pid === task.pid ? started.time : undefined;
+        const container = normalizeContainerdTask(ns, record, task, client.containerOptions, cid, startedAt);
         if (container !== null) alive.push(container);
       }
       return alive;
@@ -294,7 +351,10 @@ function containerdInspect(client: ContainerdClient, hint: ContainerdStartHint):
       const process = task?.process;
       // gone already, or another incarnation of the task by now (its own start follows)
       if (record === undefined || process === undefined || (hint.pid !== 0 && process.pid !== hint.pid)) return null;
-      return normalizeContainerdTask(ns, record, process, client.containerOptions, hint.containerId);
+      // containerd records no start time: the /tasks/start event's time is it (and later lists reuse it)
+      const container = normalizeContainerdTask(ns, record, process, client.containerOptions, hint.containerId, hint.time);
+      if (container !== null) client.startTimes.set(container.id, { pid: container.pid, time: hint.time });
+      return container;
     }),
   );
 }

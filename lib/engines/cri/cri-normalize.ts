@@ -1,11 +1,12 @@
 // Pure: CRI (runtime.v1) statuses and container events → whalewatcher's model.
 // No I/O, no node:* imports; everything here is table-tested with frozen fixtures.
 
-import type { EngineEvent } from '../../core/engine.js';
+import type { EngineEvent, ExitDetails } from '../../core/engine.js';
 import type { EngineError } from '../../errors.js';
 import { type Container, PRIVILEGED_LABEL, newContainer, packRucksack } from '../../model/container.js';
 import type { PackerOptions } from '../common/adapter-options.js';
 import { type Json, decodeError as kitDecodeError, isObject } from '../common/decode.js';
+import type { LabelSelector } from '../common/label-selector.js';
 import type { StartHint } from '../common/start-hint.js';
 import {
   type ContainerEventResponse,
@@ -20,7 +21,11 @@ import {
 /** @internal Engine name used in the errors of the CRI adapter. */
 export const CRI_ENGINE = 'cri';
 
-/** Label that marks a pod sandbox (value `'true'`): sandboxes are containers too, holding the pod's namespaces. */
+/**
+ * Label that marks a pod sandbox: sandboxes are containers too, holding the
+ * pod's namespaces. Its value is `''`, as in the Go whalewatcher: test for the
+ * key (`CRI_SANDBOX_LABEL in c.labels`), not for a value.
+ */
 export const CRI_SANDBOX_LABEL = 'io.kubernetes.sandbox';
 /** Label of a (non-sandbox) container naming the id of its pod's sandbox, when known. */
 export const CRI_SANDBOX_ID_LABEL = 'io.kubernetes.sandbox.id';
@@ -35,7 +40,7 @@ export const CRI_SANDBOX_ID_LABEL = 'io.kubernetes.sandbox.id';
  * // the containers of each pod, without the pods' sandboxes
  * const pods = new Map<string, string[]>();
  * for (const c of ww.portfolio.containers) {
- *   if (c.labels[CRI_SANDBOX_LABEL] === 'true') continue;
+ *   if (CRI_SANDBOX_LABEL in c.labels) continue;
  *   const pod = `${c.labels[CRI_POD_NAMESPACE_LABEL] ?? ''}/${c.labels[CRI_POD_NAME_LABEL] ?? ''}`;
  *   pods.set(pod, [...(pods.get(pod) ?? []), c.name]);
  * }
@@ -48,14 +53,15 @@ export const CRI_POD_NAME_LABEL = 'io.kubernetes.pod.name';
 export const CRI_POD_NAMESPACE_LABEL = 'io.kubernetes.pod.namespace';
 /** Label with the pod's UID. */
 export const CRI_POD_UID_LABEL = 'io.kubernetes.pod.uid';
-/** Label with the container's name inside its pod (CRI container metadata); not set on sandboxes. */
+/** Label with the container's name inside its pod (CRI container metadata); on sandboxes the sandbox id, as in the Go whalewatcher. */
 export const CRI_CONTAINER_NAME_LABEL = 'io.kubernetes.container.name';
 /**
- * Prefix of the labels that carry CRI annotations (`annotation.k8s/<key>`),
- * as in the Go whalewatcher: whalewatcher has labels only, and the prefix
- * keeps annotation keys from clashing with label keys.
+ * Prefix of the labels that carry CRI annotations
+ * (`io.kubernetes.annotation/<key>`), as the Go whalewatcher's code sets
+ * them: whalewatcher has labels only, and the prefix keeps annotation keys
+ * from clashing with label keys.
  */
-export const CRI_ANNOTATION_PREFIX = 'annotation.k8s/';
+export const CRI_ANNOTATION_PREFIX = 'io.kubernetes.annotation/';
 
 /** The key of the verbose status `info` map whose JSON value holds the `pid` (containerd, cri-o). */
 const CRI_INFO_KEY = 'info';
@@ -105,8 +111,21 @@ export type CriStartHint = StartHint<{
   readonly sandbox?: PodSandboxMetadata | undefined;
 }>;
 
-/** @internal What one CRI container event turns into: an exit, a start to inspect, or nothing (`null`). */
-export type CriEventResult = EngineEvent | CriStartHint | null;
+/**
+ * A CRI `CONTAINER_STOPPED_EVENT` of a container whose status the event did
+ * not carry: the source asks for the container's status (in the engine's
+ * order) for the exit details, then emits `exited`.
+ *
+ * @internal
+ */
+export interface CriExitHint {
+  readonly type: 'exit-status';
+  readonly id: string;
+  readonly time: number;
+}
+
+/** @internal What one CRI container event turns into: an exit, a start to inspect, an exit whose details need a status call, or nothing (`null`). */
+export type CriEventResult = EngineEvent | CriStartHint | CriExitHint | null;
 
 
 const NS_PER_US = 1000n;
@@ -131,6 +150,62 @@ export function criTime(ns: bigint | number | string | null | undefined, fallbac
   }
   if (value <= 0n) return fallback;
   return Number(value / NS_PER_US) / 1000;
+}
+
+/** A CRI nanosecond timestamp as a Date; undefined for zero or unreadable ones. */
+function criDate(ns: bigint | number | string | null | undefined): Date | undefined {
+  const ms = criTime(ns, 0);
+  return ms > 0 ? new Date(ms) : undefined;
+}
+
+/**
+ * How a container ended, from its `ContainerStatus`: `exit_code`,
+ * `finished_at`, `reason` (containerd: `Completed`, `Error`, `OOMKilled`;
+ * `OOMKilled` also sets `oomKilled`). Undefined while the status is not
+ * EXITED (containerd may show a reason on a container still running).
+ *
+ * @internal
+ */
+export function criExitDetails(status: ContainerStatus): ExitDetails | undefined {
+  if (status.state !== ContainerState.CONTAINER_EXITED) return undefined;
+  const details: { -readonly [K in keyof ExitDetails]: ExitDetails[K] } = { code: status.exitCode };
+  const time = criDate(status.finishedAt);
+  if (time !== undefined) details.time = time;
+  const reason = nonEmpty(status.reason);
+  if (reason !== undefined) details.reason = reason;
+  if (reason === 'OOMKilled') details.oomKilled = true;
+  return Object.freeze(details);
+}
+
+/** Label keys the normaliser sets itself (from metadata, ids, the verbose info): a runtime's label selector cannot see them. */
+const SYNTHESIZED_LABELS: ReadonlySet<string> = new Set([
+  CRI_SANDBOX_LABEL,
+  CRI_SANDBOX_ID_LABEL,
+  CRI_POD_NAME_LABEL,
+  CRI_POD_NAMESPACE_LABEL,
+  CRI_POD_UID_LABEL,
+  CRI_CONTAINER_NAME_LABEL,
+  PRIVILEGED_LABEL,
+]);
+
+/**
+ * The `labels` option as a CRI `label_selector` (ANDed exact matches): the
+ * `key=value` entries on keys the runtime stores as they are. Key-only
+ * entries, annotations (`io.kubernetes.annotation/…`) and the labels
+ * whalewatcher sets itself (pod name, namespace, uid, container name,
+ * sandbox marks, privileged) stay client-side; two values for one key match
+ * nothing, which the kit finds out without the runtime's help.
+ *
+ * @internal
+ */
+export function criLabelSelector(selectors: readonly LabelSelector[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const s of selectors) {
+    if (s.value === undefined || SYNTHESIZED_LABELS.has(s.key) || s.key.startsWith(CRI_ANNOTATION_PREFIX)) continue;
+    if (Object.prototype.hasOwnProperty.call(out, s.key) && out[s.key] !== s.value) continue;
+    out[s.key] = s.value;
+  }
+  return out;
 }
 
 /** The parsed JSON of the verbose `info["info"]`, or undefined when absent or not a JSON object.
@@ -200,7 +275,7 @@ function pack(options: CriContainerOptions, raw: CriRaw, id: string): unknown {
  * - **name**: `<pod-namespace>/<pod-name>/<container-name>` (pod parts from the
  *   sandbox metadata, else from the kubelet's `io.kubernetes.pod.*` labels;
  *   without a pod just the container name; without any name the id).
- * - **labels**: the CRI labels; every annotation as `annotation.k8s/<key>`;
+ * - **labels**: the CRI labels; every annotation as `io.kubernetes.annotation/<key>`;
  *   `io.kubernetes.pod.name`, `.namespace`, `.uid` and
  *   `io.kubernetes.container.name` from the metadata where known;
  *   `io.kubernetes.sandbox.id` when the sandbox id is known; the privileged
@@ -209,6 +284,10 @@ function pack(options: CriContainerOptions, raw: CriRaw, id: string): unknown {
  * - **project**: the `com.docker.compose.project` label, else `''` (pods are
  *   not composer projects; group by the pod labels instead).
  * - **paused**: always false (CRI has no pause).
+ * - **image**: the status's image spec (`image.image`: containerd 1.7 gives
+ *   the image's first repo tag, e.g. `docker.io/library/busybox:lab`, while
+ *   `image_ref` is its `sha256:` id); **createdAt**, **startedAt**: the
+ *   status's nanosecond times.
  *
  * @internal
  */
@@ -234,7 +313,16 @@ export function normalizeCriContainer(raw: CriContainerRaw, options: CriContaine
 
   const inPod = podPath(podNamespace, podName);
   const name = containerName === undefined ? status.id : inPod === undefined ? containerName : `${inPod}/${containerName}`;
-  return newContainer({ id: status.id, name, labels, pid: pidOf(doc) ?? 0, rucksack: pack(options, raw, status.id) });
+  return newContainer({
+    id: status.id,
+    name,
+    labels,
+    pid: pidOf(doc) ?? 0,
+    rucksack: pack(options, raw, status.id),
+    image: nonEmpty(status.image?.image) ?? nonEmpty(status.imageRef),
+    createdAt: criDate(status.createdAt),
+    startedAt: criDate(status.startedAt),
+  });
 }
 
 /**
@@ -243,9 +331,12 @@ export function normalizeCriContainer(raw: CriContainerRaw, options: CriContaine
  * too (their process holds the pod's namespaces).
  *
  * - **name**: `<pod-namespace>/<pod-name>` (the id when the metadata has no name).
- * - **labels**: the sandbox's CRI labels; annotations as `annotation.k8s/<key>`;
- *   `io.kubernetes.pod.name`, `.namespace`, `.uid`; `io.kubernetes.sandbox` = `'true'`.
+ * - **labels**: the sandbox's CRI labels; annotations as `io.kubernetes.annotation/<key>`;
+ *   `io.kubernetes.pod.name`, `.namespace`, `.uid`; `io.kubernetes.sandbox` = `''`
+ *   and `io.kubernetes.container.name` = the sandbox id (both as the Go whalewatcher sets them).
  * - **pid**, **project**, **paused**: as for containers.
+ * - **image**: the verbose info's `image` (the pause image), **createdAt** the
+ *   status's; CRI has no start time of a sandbox.
  *
  * @internal
  */
@@ -262,10 +353,20 @@ export function normalizeCriSandbox(raw: CriSandboxRaw, options: CriContainerOpt
   if (podName !== undefined) labels[CRI_POD_NAME_LABEL] = podName;
   if (podNamespace !== undefined) labels[CRI_POD_NAMESPACE_LABEL] = podNamespace;
   if (podUid !== undefined) labels[CRI_POD_UID_LABEL] = podUid;
-  labels[CRI_SANDBOX_LABEL] = 'true';
+  labels[CRI_CONTAINER_NAME_LABEL] = status.id;
+  labels[CRI_SANDBOX_LABEL] = '';
   if (isPrivileged(doc)) labels[PRIVILEGED_LABEL] = '';
   const name = podPath(podNamespace, podName) ?? status.id;
-  return newContainer({ id: status.id, name, labels, pid: pidOf(doc) ?? 0, rucksack: pack(options, raw, status.id) });
+  const image = doc?.['image'];
+  return newContainer({
+    id: status.id,
+    name,
+    labels,
+    pid: pidOf(doc) ?? 0,
+    rucksack: pack(options, raw, status.id),
+    image: typeof image === 'string' ? image : undefined,
+    createdAt: criDate(status.createdAt),
+  });
 }
 
 function decodeError(message: string, raw: ContainerEventResponse): EngineError {
@@ -276,7 +377,10 @@ function decodeError(message: string, raw: ContainerEventResponse): EngineError 
  * Turns one CRI `ContainerEventResponse` into an `exited` {@link EngineEvent}
  * (STOPPED and DELETED, of containers and sandboxes alike: an exit of an id
  * nobody knows is harmless), a {@link CriStartHint} (STARTED), or `null`
- * (CREATED, unknown types). Treat them as hints: containerd 1.7 may replay
+ * (CREATED, unknown types). An exit's details come from the event's status
+ * of that container ({@link criExitDetails}); a container's STOPPED without
+ * its status is a {@link CriExitHint} (the source asks for the status); a
+ * sandbox's exit and a DELETED without an exited status carry none. Treat them as hints: containerd 1.7 may replay
  * stale events and lose others, which is why the adapter relists.
  *
  * A STARTED whose own id is its pod sandbox's id is a sandbox start
@@ -301,9 +405,16 @@ export function normalizeCriEvent(raw: ContainerEventResponse, fallbackTime = 0)
   const id = raw.containerId;
   if (typeof id !== 'string' || id === '') throw decodeError('CRI container event without a container id', raw);
   const time = criTime(raw.createdAt, fallbackTime);
-  if (type !== ContainerEventType.CONTAINER_STARTED_EVENT) return Object.freeze({ type: 'exited', id, time });
   const pod = raw.podSandboxStatus;
   const podId = nonEmpty(pod?.id);
+  if (type !== ContainerEventType.CONTAINER_STARTED_EVENT) {
+    const status = (raw.containersStatuses ?? []).find((s) => s.id === id);
+    const exit = status === undefined ? undefined : criExitDetails(status);
+    if (exit !== undefined) return Object.freeze({ type: 'exited', id, time, exit });
+    // a sandbox has no exit code; a deleted container is gone (its STOPPED had the details)
+    if (type === ContainerEventType.CONTAINER_DELETED_EVENT || podId === id) return Object.freeze({ type: 'exited', id, time });
+    return Object.freeze({ type: 'exit-status', id, time });
+  }
   const kind: CriStartHint['kind'] =
     podId === id ? 'sandbox' : podId !== undefined || (raw.containersStatuses ?? []).some((s) => s.id === id) ? 'container' : 'unknown';
   const hint: { -readonly [K in keyof CriStartHint]: CriStartHint[K] } = { type: 'inspect', id, time, kind };

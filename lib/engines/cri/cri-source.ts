@@ -7,7 +7,8 @@
 import { existsSync } from 'node:fs';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { type Observable, catchError, concatWith, defer, filter, firstValueFrom, forkJoin, map, mergeMap, of, throwError } from 'rxjs';
-import type { EngineAdapter, EngineInfo } from '../../core/engine.js';
+import type { EngineAdapter, EngineEvent, EngineInfo } from '../../core/engine.js';
+import { orderedMergeMap } from '../../core/operators/ordered-merge-map.js';
 import { type ContainerEventResponse, ContainerState, type PodSandboxMetadata, PodSandboxState, RuntimeServiceClient, type VersionResponse } from '../../gen/cri/api.js';
 import { grpcChannelConfig } from '../../grpc/channel.js';
 import { isGrpcServiceError } from '../../grpc/grpc-errors.js';
@@ -20,7 +21,19 @@ import { engineInfo } from '../common/engine-info.js';
 import { inspectAll, inspectOneOf } from '../common/inspect-all.js';
 import { LISTENING, type RawFeed } from '../common/start-hint.js';
 import { CRI_TERMS, criEventsUnsupported, isCriNotFound, toCriError } from './cri-errors.js';
-import { CRI_ENGINE, type CriContainerOptions, type CriStartHint, criInfoSandboxId, normalizeCriContainer, normalizeCriEvent, normalizeCriSandbox } from './cri-normalize.js';
+import {
+  CRI_ENGINE,
+  type CriContainerOptions,
+  type CriEventResult,
+  type CriExitHint,
+  type CriStartHint,
+  criExitDetails,
+  criInfoSandboxId,
+  criLabelSelector,
+  normalizeCriContainer,
+  normalizeCriEvent,
+  normalizeCriSandbox,
+} from './cri-normalize.js';
 import { criResync } from './cri-resync.js';
 
 /** Where CRI runtimes listen by default, tried in this order (containerd, cri-o, cri-dockerd), as crictl does. */
@@ -89,6 +102,8 @@ interface CriClient extends AdapterBase {
   readonly runtime: RuntimeServiceClient;
   readonly containerOptions: CriContainerOptions;
   readonly resyncInterval: number;
+  /** The `label_selector` of both lists: the `key=value` entries of the `labels` option the runtime can match. */
+  readonly labelSelector: Readonly<Record<string, string>>;
   /** One unary call through the kit. */
   unary<Req, Res>(what: string, method: UnaryMethod<Req, Res>, request: Req): Observable<Res>;
   /** The same, `null` when the runtime says the container or sandbox is gone. */
@@ -149,6 +164,7 @@ function criClient(options: CriOptions): CriClient {
     runtime,
     containerOptions: packerOptions(options),
     resyncInterval: options.resyncInterval ?? DEFAULT_CRI_RESYNC_INTERVAL,
+    labelSelector: criLabelSelector(base.settings.labels),
     unary: (what, method, request) => calls.request(what, unaryTransport(method, request)),
     unaryOrNull: (what, method, request) => calls.request(what, unaryTransport(method, request), { notFound: 'null' }),
     dispose() {
@@ -176,10 +192,25 @@ function criEvents(client: CriClient): Observable<RawFeed<CriStartHint>> {
     return stream$.pipe(
       // the Version round trip, made after the stream was opened, also tells a non-CRI peer apart before any list
       criResync<ContainerEventResponse, typeof LISTENING>({ marker: LISTENING, interval: client.resyncInterval, scheduler: client.settings.scheduler, gate$: version(client) }),
-      map((item): RawFeed<CriStartHint> | null => (item === LISTENING ? LISTENING : normalizeCriEvent(item as ContainerEventResponse, client.settings.scheduler.now()))),
-      filter((item): item is RawFeed<CriStartHint> => item !== null),
+      map((item): CriEventResult | typeof LISTENING => (item === LISTENING ? LISTENING : normalizeCriEvent(item as ContainerEventResponse, client.settings.scheduler.now()))),
+      filter((item): item is NonNullable<CriEventResult> | typeof LISTENING => item !== null),
+      // a STOPPED without its container's status: ask for it, in the engine's order (nothing overtakes it)
+      orderedMergeMap((item): Observable<RawFeed<CriStartHint>> => (item.type === 'exit-status' ? exitOf(client, item) : of(item)), client.settings.concurrency),
     );
   });
+}
+
+/** The `exited` of a STOPPED whose event lacked the container's status: with the details of a status call, without them when it fails or the container is gone. */
+function exitOf(client: CriClient, hint: CriExitHint): Observable<EngineEvent> {
+  const { runtime } = client;
+  return client.unaryOrNull(`asking for the exit of container ${hint.id.slice(0, 12)}`, runtime.containerStatus.bind(runtime), { containerId: hint.id, verbose: false }).pipe(
+    // the exit itself is certain: never hold it back or fail the stream for its details
+    catchError(() => of(null)),
+    map((res): EngineEvent => {
+      const exit = res?.status === undefined ? undefined : criExitDetails(res.status);
+      return Object.freeze(exit === undefined ? { type: 'exited', id: hint.id, time: hint.time } : { type: 'exited', id: hint.id, time: hint.time, exit });
+    }),
+  );
 }
 
 /** Explains a failed event stream: UNIMPLEMENTED from a runtime that answers `Version` is a runtime without GetContainerEvents. */
@@ -192,18 +223,34 @@ function eventsFailed(client: CriClient, err: unknown): Observable<never> {
 
 // ------------------------------------------------------------------------------------------ list
 
-/** The list: running containers and ready sandboxes, each inspected (the PID is only in the verbose status). */
+/**
+ * The list: running containers and ready sandboxes, each inspected (the PID is
+ * only in the verbose status). With a label selector the runtime lists only
+ * the matching ones; the pods of matching containers whose sandbox does not
+ * match are then looked up with one more (unfiltered) sandbox list, never one
+ * call per container.
+ */
 function criList(client: CriClient): Observable<readonly Container[]> {
   const { runtime } = client;
+  const labelSelector = { ...client.labelSelector };
+  const selective = Object.keys(labelSelector).length > 0;
+  const listPods = (what: string, selector: Record<string, string>) =>
+    client.unary(what, runtime.listPodSandbox.bind(runtime), selective ? { filter: { id: '', labelSelector: selector } } : {});
   return forkJoin([
     client.unary('listing running containers', runtime.listContainers.bind(runtime), {
-      filter: { id: '', podSandboxId: '', labelSelector: {}, state: { state: ContainerState.CONTAINER_RUNNING } },
+      filter: { id: '', podSandboxId: '', labelSelector, state: { state: ContainerState.CONTAINER_RUNNING } },
     }),
-    // all sandboxes: the ready ones are containers, and every one names the pod of its containers
-    client.unary('listing pod sandboxes', runtime.listPodSandbox.bind(runtime), {}),
+    // all (matching) sandboxes: the ready ones are containers, and every one names the pod of its containers
+    listPods('listing pod sandboxes', labelSelector),
   ]).pipe(
     mergeMap(([listed, pods]) => {
-      const podById = new Map(pods.items.map((p) => [p.id, p]));
+      const known = new Set(pods.items.map((p) => p.id));
+      const missing = selective && listed.containers.some((c) => c.podSandboxId !== '' && !known.has(c.podSandboxId));
+      const all$ = missing ? listPods('listing all pod sandboxes (for the pods of matching containers)', {}) : of(pods);
+      return all$.pipe(map((all) => [listed, pods, all] as const));
+    }),
+    mergeMap(([listed, pods, all]) => {
+      const podById = new Map(all.items.map((p) => [p.id, p]));
       const targets: Target[] = [];
       for (const p of pods.items) if (p.state === PodSandboxState.SANDBOX_READY && p.id !== '') targets.push({ kind: 'sandbox', id: p.id });
       for (const c of listed.containers) {

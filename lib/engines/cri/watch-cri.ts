@@ -13,7 +13,7 @@ import { type CriOptions, criAdapter } from './cri-source.js';
  * `<pod-namespace>/<pod-name>/<container-name>` (sandboxes:
  * `<pod-namespace>/<pod-name>`, labelled `io.kubernetes.sandbox`); pod name,
  * namespace and uid and the container name are labels too, annotations are
- * labels prefixed `annotation.k8s/`. CRI events are only hints, so the watcher
+ * labels prefixed `io.kubernetes.annotation/`. CRI events are only hints, so the watcher
  * relists every `resyncInterval` ms (default 30 s) as well. A runtime without
  * `GetContainerEvents` (containerd 1.6) leaves the watcher degraded with an
  * `EngineError` `unsupported`.

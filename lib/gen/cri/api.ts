@@ -406,8 +406,21 @@ export interface LinuxContainerSecurityContext {
  * Linux-based containers.
  */
 export interface LinuxContainerConfig {
+  /** Resources specification for the container. */
+  readonly resources?:
+    | LinuxContainerResources
+    | undefined;
   /** LinuxContainerSecurityContext configuration for the container. */
   readonly securityContext?: LinuxContainerSecurityContext | undefined;
+}
+
+/**
+ * LinuxContainerResources specifies Linux specific configuration for
+ * resources (upstream has more fields; the specs set a memory limit).
+ */
+export interface LinuxContainerResources {
+  /** Memory limit in bytes. Default: 0 (not specified). */
+  readonly memoryLimitInBytes: bigint;
 }
 
 /**
@@ -3624,11 +3637,14 @@ export const LinuxContainerSecurityContext: MessageFns<LinuxContainerSecurityCon
 };
 
 function createBaseLinuxContainerConfig(): LinuxContainerConfig {
-  return { securityContext: undefined };
+  return { resources: undefined, securityContext: undefined };
 }
 
 export const LinuxContainerConfig: MessageFns<LinuxContainerConfig> = {
   encode(message: LinuxContainerConfig, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.resources !== undefined) {
+      LinuxContainerResources.encode(message.resources, writer.uint32(10).fork()).join();
+    }
     if (message.securityContext !== undefined) {
       LinuxContainerSecurityContext.encode(message.securityContext, writer.uint32(18).fork()).join();
     }
@@ -3648,6 +3664,14 @@ export const LinuxContainerConfig: MessageFns<LinuxContainerConfig> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.resources = LinuxContainerResources.decode(reader, reader.uint32());
+            continue;
+          }
           case 2: {
             if (tag !== 18) {
               break;
@@ -3673,9 +3697,72 @@ export const LinuxContainerConfig: MessageFns<LinuxContainerConfig> = {
   },
   fromPartial<I extends Exact<DeepPartial<LinuxContainerConfig>, I>>(object: I): LinuxContainerConfig {
     const message = createBaseLinuxContainerConfig() as any;
+    message.resources = (object.resources !== undefined && object.resources !== null)
+      ? LinuxContainerResources.fromPartial(object.resources)
+      : undefined;
     message.securityContext = (object.securityContext !== undefined && object.securityContext !== null)
       ? LinuxContainerSecurityContext.fromPartial(object.securityContext)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseLinuxContainerResources(): LinuxContainerResources {
+  return { memoryLimitInBytes: 0n };
+}
+
+export const LinuxContainerResources: MessageFns<LinuxContainerResources> = {
+  encode(message: LinuxContainerResources, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.memoryLimitInBytes !== 0n) {
+      if (BigInt.asIntN(64, message.memoryLimitInBytes) !== message.memoryLimitInBytes) {
+        throw new globalThis.Error("value provided for field message.memoryLimitInBytes of type int64 too large");
+      }
+      writer.uint32(32).int64(message.memoryLimitInBytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LinuxContainerResources {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLinuxContainerResources() as any;
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.memoryLimitInBytes = reader.int64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<LinuxContainerResources>, I>>(base?: I): LinuxContainerResources {
+    return LinuxContainerResources.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LinuxContainerResources>, I>>(object: I): LinuxContainerResources {
+    const message = createBaseLinuxContainerResources() as any;
+    message.memoryLimitInBytes = (object.memoryLimitInBytes !== undefined && object.memoryLimitInBytes !== null)
+      ? BigInt(object.memoryLimitInBytes)
+      : 0n;
     return message;
   },
 };

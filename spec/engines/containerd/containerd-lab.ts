@@ -34,6 +34,8 @@ export interface CtrRunOptions {
   readonly labels?: Record<string, string>;
   /** Command (default `sleep 100000`). */
   readonly cmd?: readonly string[];
+  /** More `ctr run` flags (e.g. `--memory-limit`). */
+  readonly flags?: readonly string[];
 }
 
 /**
@@ -79,7 +81,7 @@ export class ContainerdLab implements Truthful<Seen> {
     await this.ensureImage(namespace);
     const labels = Object.entries(options.labels ?? {}).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
     this.made.push({ namespace, id });
-    await this.ctr(['-n', namespace, 'run', '-d', ...labels, this.image, id, ...(options.cmd ?? ['sleep', '100000'])]);
+    await this.ctr(['-n', namespace, 'run', '-d', ...labels, ...(options.flags ?? []), this.image, id, ...(options.cmd ?? ['sleep', '100000'])]);
     return displayId(namespace, id);
   }
 

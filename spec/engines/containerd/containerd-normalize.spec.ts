@@ -274,10 +274,11 @@ describe('containerd-normalize', () => {
       expect(alive).to.deep.equal([Status.RUNNING, Status.PAUSED, Status.PAUSING]);
     });
 
-    it('subscribes to the four task topics and the probe topic, quoted as containerd filters need', () => {
+    it('subscribes to the five task topics and the probe topic, quoted as containerd filters need', () => {
       expect(CONTAINERD_EVENT_FILTERS).to.deep.equal([
         'topic=="/tasks/start"',
         'topic=="/tasks/exit"',
+        'topic=="/tasks/oom"',
         'topic=="/tasks/paused"',
         'topic=="/tasks/resumed"',
         'topic=="/whalewatcher/hello"',

@@ -19,6 +19,9 @@ import {
   unimplementedGrpcServer,
 } from '../../fakes/grpc-fakes.js';
 import { eventually, record } from './containerd-lab.js';
+import { CONTAINERD17_EXITS } from './containerd17-captured.js';
+import { Envelope } from '../../../lib/gen/containerd/services/events/v1/events.js';
+import { TaskExit } from '../../../lib/gen/containerd/events/task.js';
 
 const FAST_RETRY = { initialDelay: 20, maxDelay: 100, jitter: 0 } as const;
 
@@ -165,6 +168,26 @@ describe('containerdAdapter against fake endpoints', function () {
       expect(ev.values.map(show)).to.deep.equal(['listening', 'exited:late']);
     });
 
+    it('carries the exit details of the captured containerd 1.7 task exits; the OOM note marks only the exit that follows it', async () => {
+      const adapter = track(containerdAdapter({ address: fake.address }));
+      const ev = record(adapter.events());
+      await eventually(() => ev.values.length > 0, 'listening');
+      // the real envelopes of cap-web (SIGKILL), cap-three (exit 3) and cap-oom (OOM kill), then cap-oom again, exiting plainly
+      const envelopes = CONTAINERD17_EXITS.map((e) => Envelope.decode(Buffer.from(e.hex, 'hex')));
+      for (const e of envelopes) fake.write(e);
+      for (const e of envelopes.filter((x) => x.topic === '/tasks/exit' && x.event !== undefined && TaskExit.decode(x.event.value).containerId === 'cap-oom')) fake.write(e);
+      await eventually(() => ev.values.filter((f) => f.type === 'exited').length >= 4, 'the four exits');
+      const exits = ev.values.flatMap((f) => (f.type === 'exited' ? [`${f.id}:${f.exit?.code}:${f.exit?.oomKilled === true ? 'oom' : '-'}:${f.exit?.time?.toISOString()}`] : []));
+      expect(exits).to.deep.equal([
+        'ns2/cap-web:137:-:2026-12-02T01:46:37.045Z',
+        'ns2/cap-three:3:-:2026-12-02T01:46:37.216Z',
+        'ns2/cap-oom:137:oom:2026-12-02T01:46:37.272Z',
+        'ns2/cap-oom:137:-:2026-12-02T01:46:37.272Z',
+      ]);
+      // the starts had no container records here: dropped; the OOM note is no feed item
+      expect(ev.values.filter((f) => f.type !== 'exited').map(show)).to.deep.equal(['listening']);
+    });
+
     it('keeps the engine order: an exit never overtakes the start whose lookup is slow', async () => {
       fake.add('ns2', 'a', { pid: 100, labels: { [NERDCTL_NAME_LABEL]: 'web', [PROJECT_LABEL]: 'shop' } });
       fake.add('default', 'b', { pid: 200 });
@@ -282,6 +305,45 @@ describe('containerdAdapter against fake endpoints', function () {
 
       const all = await firstValueFrom(track(containerdAdapter({ address: fake.address, ignoreNamespaces: [] })).snapshot());
       expect(all.map((c) => c.id).sort()).to.deep.equal(['frozen', 'k8s.io/pod', 'moby/docker', 'ns2/run', 'run']);
+      expect(fake.listFilters.every((f) => f.length === 0)).to.equal(true);
+
+      // the namespaces allow-list: only those are listed at all
+      const calls = fake.calls.length;
+      const some = await firstValueFrom(track(containerdAdapter({ address: fake.address, namespaces: ['ns2', 'k8s.io'] })).snapshot());
+      expect(some.map((c) => c.id).sort()).to.deep.equal(['k8s.io/pod', 'ns2/run']);
+      expect(fake.calls.slice(calls).filter((c) => c.startsWith('Containers.List')).sort()).to.deep.equal(['Containers.List k8s.io', 'Containers.List ns2']);
+    });
+
+    it('keeps the start time of a /tasks/start it saw for later lists (same PID only), and forgets it with the exit', async () => {
+      fake.add('ns2', 'seen', { pid: 100 });
+      fake.add('default', 'listed', { pid: 200 });
+      const adapter = track(containerdAdapter({ address: fake.address }));
+      const ev = record(adapter.events());
+      await eventually(() => ev.values.length > 0, 'listening');
+      fake.emit('ns2', { start: { containerId: 'seen', pid: 100 } });
+      await eventually(() => ev.values.length > 1, 'the start');
+      const started = ev.values[1] as Extract<EngineFeed, { type: 'started' }>;
+      expect(started.container.startedAt?.getTime()).to.equal(Math.floor(started.time));
+      const startedAt = (list: readonly { id: string; startedAt?: Date }[]) => Object.fromEntries(list.map((c) => [c.id, c.startedAt?.getTime() ?? null]));
+      expect(startedAt(await firstValueFrom(adapter.snapshot()))).to.deep.equal({ 'ns2/seen': Math.floor(started.time), listed: null });
+      // another incarnation (a new PID) has a start time of its own, unknown here
+      fake.add('ns2', 'seen', { pid: 101 });
+      expect(startedAt(await firstValueFrom(adapter.snapshot()))).to.deep.equal({ 'ns2/seen': null, listed: null });
+      fake.add('ns2', 'seen', { pid: 100 });
+      fake.emit('ns2', { exit: { containerId: 'seen', id: 'seen', pid: 100 } });
+      await eventually(() => ev.values.length > 2, 'the exit');
+      expect(startedAt(await firstValueFrom(adapter.snapshot()))).to.deep.equal({ 'ns2/seen': null, listed: null });
+    });
+
+    it('pushes the labels option down as one Containers.List filter per namespace; what containerd cannot filter the kit does', async () => {
+      fake.add('default', 'web', { pid: 1, labels: { [PROJECT_LABEL]: 'shop', tier: 'web' } });
+      fake.add('default', 'db', { pid: 2, labels: { [PROJECT_LABEL]: 'shop' } });
+      fake.add('ns2', 'other', { pid: 3, labels: { tier: 'web' } });
+      const adapter = track(containerdAdapter({ address: fake.address, labels: [`${PROJECT_LABEL}=shop`, 'tier'] }));
+      const list = await firstValueFrom(adapter.snapshot());
+      // this fake does not filter: the same filter is applied to what comes back
+      expect(list.map((c) => c.id)).to.deep.equal(['web']);
+      expect(fake.listFilters).to.deep.equal([['labels."com.docker.compose.project"=="shop",labels."tier"'], ['labels."com.docker.compose.project"=="shop",labels."tier"']]);
     });
 
     it('info(): version and endpoint; no UUID from a containerd without introspection', async () => {

@@ -103,25 +103,28 @@ export class CriLab implements Truthful<Truth> {
     return pod;
   }
 
-  /** Creates and starts one more `sleep` container in `pod`; resolves with its id. */
-  async runContainer(pod: LabPod, name: string): Promise<string> {
+  /** Creates and starts one more container in `pod` (default: `sleep`, no memory limit); resolves with its id. */
+  async runContainer(pod: LabPod, name: string, options: { readonly command?: readonly string[]; readonly memoryLimit?: bigint; readonly labels?: Record<string, string> } = {}): Promise<string> {
     const { containerId } = await unary(this.client.createContainer.bind(this.client), {
       podSandboxId: pod.sandboxId,
       sandboxConfig: pod.config,
       config: {
         metadata: { name, attempt: 0 },
         image: { image: CRI_LAB_IMAGE, annotations: {}, userSpecifiedImage: '', runtimeHandler: '' },
-        command: ['/bin/sleep', '100000'],
+        command: [...(options.command ?? ['/bin/sleep', '100000'])],
         args: [],
         workingDir: '',
         envs: [],
-        labels: { 'ctr-label': name },
+        labels: { 'ctr-label': name, ...options.labels },
         annotations: { 'ctr-note': `note of ${name}` },
         logPath: `${name}-${this.runId}.log`,
         stdin: false,
         stdinOnce: false,
         tty: false,
-        linux: { securityContext: { privileged: false, namespaceOptions: HOST_NETWORK, readonlyRootfs: false } },
+        linux: {
+          resources: options.memoryLimit === undefined ? undefined : { memoryLimitInBytes: options.memoryLimit },
+          securityContext: { privileged: false, namespaceOptions: HOST_NETWORK, readonlyRootfs: false },
+        },
       },
     });
     await unary(this.client.startContainer.bind(this.client), { containerId });

@@ -216,7 +216,8 @@ describe('cri-normalize', () => {
         [CRI_POD_NAME_LABEL]: 'xpod',
         [CRI_POD_NAMESPACE_LABEL]: 'xns',
         [CRI_POD_UID_LABEL]: 'xuid',
-        [CRI_SANDBOX_LABEL]: 'true',
+        [CRI_CONTAINER_NAME_LABEL]: SANDBOX_ID,
+        [CRI_SANDBOX_LABEL]: '',
       });
     });
 
@@ -228,7 +229,7 @@ describe('cri-normalize', () => {
       const c = normalizeCriSandbox(deepFreeze({ kind: 'sandbox', status: AWKWARD_SANDBOX, info: {} }))!;
       expect(c.name).to.equal('awkward');
       expect(Object.getPrototypeOf(c.labels)).to.equal(null);
-      expect(Object.keys(c.labels).sort()).to.deep.equal(['__proto__', `${CRI_ANNOTATION_PREFIX}toString`, 'constructor', CRI_SANDBOX_LABEL].sort());
+      expect(Object.keys(c.labels).sort()).to.deep.equal(['__proto__', `${CRI_ANNOTATION_PREFIX}toString`, 'constructor', CRI_CONTAINER_NAME_LABEL, CRI_SANDBOX_LABEL].sort());
       expect(c.labels['__proto__']).to.equal('p');
     });
   });
@@ -283,12 +284,20 @@ describe('cri-normalize', () => {
         want: { type: 'inspect', kind: 'container', id: CONTAINER_ID, time: CREATED_MS },
       },
       { what: 'STARTED without any status: kind unknown', event: EVENTS.bareStarted, want: { type: 'inspect', kind: 'unknown', id: OTHER_ID, time: CREATED_MS } },
-      { what: 'container STOPPED: exited', event: EVENTS.containerStopped, want: { type: 'exited', id: CONTAINER_ID, time: CREATED_MS } },
+      {
+        what: 'container STOPPED with its exited status: exited, with the exit code and time',
+        event: EVENTS.containerStopped,
+        want: { type: 'exited', id: CONTAINER_ID, time: CREATED_MS, exit: { code: 0, time: new Date(CREATED_MS) } },
+      },
       { what: 'container DELETED: exited (harmless twice)', event: EVENTS.containerDeleted, want: { type: 'exited', id: CONTAINER_ID, time: CREATED_MS } },
       { what: 'sandbox STOPPED: exited', event: EVENTS.sandboxStopped, want: { type: 'exited', id: SANDBOX_ID, time: CREATED_MS } },
       { what: 'sandbox DELETED without pod status: exited', event: EVENTS.sandboxDeleted, want: { type: 'exited', id: SANDBOX_ID, time: CREATED_MS } },
-      { what: 'stale STOPPED of an unknown id: an exit the fold ignores', event: EVENTS.unknownStopped, want: { type: 'exited', id: 'feedface', time: CREATED_MS } },
-      { what: 'no time: the fallback', event: EVENTS.timeless, want: { type: 'exited', id: CONTAINER_ID, time: 7 } },
+      {
+        what: 'STOPPED without the container status (a stale one of an unknown id, here): the source asks for the status',
+        event: EVENTS.unknownStopped,
+        want: { type: 'exit-status', id: 'feedface', time: CREATED_MS },
+      },
+      { what: 'no time: the fallback', event: EVENTS.timeless, want: { type: 'exit-status', id: CONTAINER_ID, time: 7 } },
       { what: 'unrecognized type: nothing', event: EVENTS.unrecognized, want: null },
     ];
     for (const { what, event, want } of table) {

@@ -144,19 +144,47 @@ describe('criAdapter (against fake CRI endpoints)', function () {
       const adapter = criAdapter({ endpoint: fake.address, concurrency: 2 });
       try {
         const list = await lastValueFrom(adapter.snapshot());
-        const got = list.map((c) => ({ id: c.id, name: c.name, pid: c.pid, sandbox: c.labels[CRI_SANDBOX_LABEL] ?? '' })).sort((a, b) => a.id.localeCompare(b.id));
+        const got = list.map((c) => ({ id: c.id, name: c.name, pid: c.pid, sandbox: CRI_SANDBOX_LABEL in c.labels })).sort((a, b) => a.id.localeCompare(b.id));
         expect(got).to.deep.equal([
-          { id: 'c1', name: 'fake-ns/pod-s1/ctr-c1', pid: 101, sandbox: '' },
-          { id: 'c2', name: 'fake-ns/pod-s1/ctr-c2', pid: 102, sandbox: '' },
-          { id: 's1', name: 'fake-ns/pod-s1', pid: 100, sandbox: 'true' },
-          { id: 's2', name: 'fake-ns/pod-s2', pid: 200, sandbox: 'true' },
+          { id: 'c1', name: 'fake-ns/pod-s1/ctr-c1', pid: 101, sandbox: false },
+          { id: 'c2', name: 'fake-ns/pod-s1/ctr-c2', pid: 102, sandbox: false },
+          { id: 's1', name: 'fake-ns/pod-s1', pid: 100, sandbox: true },
+          { id: 's2', name: 'fake-ns/pod-s2', pid: 200, sandbox: true },
         ]);
         expect(Object.isFrozen(list)).to.equal(true);
         expect(fake.calls.filter((c) => c.startsWith('containerStatus:')).sort()).to.deep.equal(['containerStatus:c1', 'containerStatus:c2']);
+        expect(fake.selectors).to.deep.equal([{}, {}]);
       } finally {
         adapter.dispose();
       }
     });
+
+    const pushdown: { what: string; labels: string[]; ids: string[]; selectors: Record<string, string>[] }[] = [
+      {
+        what: 'a container label: the runtime lists only it; its pod, filtered out, comes from one more sandbox list (not a call per container)',
+        labels: ['role=c1'],
+        ids: ['c1'],
+        selectors: [{ role: 'c1' }, { role: 'c1' }, {}],
+      },
+      { what: 'a pod label: only that sandbox', labels: ['app=s2'], ids: ['s2'], selectors: [{ app: 's2' }, { app: 's2' }] },
+      { what: 'key-only entries stay client-side', labels: ['role'], ids: ['c1', 'c2'], selectors: [{}, {}] },
+      { what: 'both kinds: the key=value entries pushed down, all matched', labels: ['role=c2', 'role'], ids: ['c2'], selectors: [{ role: 'c2' }, { role: 'c2' }, {}] },
+    ];
+    for (const { what, labels, ids, selectors } of pushdown) {
+      it(`snapshot with labels: ${what}`, async () => {
+        const adapter = criAdapter({ endpoint: fake.address, labels });
+        try {
+          const list = await lastValueFrom(adapter.snapshot());
+          expect(list.map((c) => c.id).sort()).to.deep.equal(ids);
+          for (const c of list) expect(c.name).to.match(/^fake-ns\/pod-s\d(\/ctr-c\d)?$/);
+          expect(fake.selectors).to.deep.equal(selectors);
+          // only matching ones are inspected
+          expect(fake.calls.filter((c) => c.startsWith('containerStatus:') || c.startsWith('podSandboxStatus:')).length).to.be.at.most(ids.length * 2);
+        } finally {
+          adapter.dispose();
+        }
+      });
+    }
 
     it('info: runtime name and version', async () => {
       const adapter = criAdapter({ endpoint: fake.address, pid: 4242 });
@@ -232,6 +260,30 @@ describe('criAdapter (against fake CRI endpoints)', function () {
         release();
         await eventually(() => rec.values.length >= 5, 'the held start and what follows');
         expect(rec.values.map(short)).to.deep.equal(['L', '+c1:101', 'L', '+c2:102', '-c1']);
+      } finally {
+        rec.subscription.unsubscribe();
+        adapter.dispose();
+      }
+    });
+
+    it('asks for the status of a STOPPED that lacks it, in engine order (nothing overtakes it); gone: an exit without details', async () => {
+      const adapter = criAdapter({ endpoint: fake.address, resyncInterval: 0, concurrency: 4 });
+      const rec = record(adapter.events());
+      try {
+        await fake.waitForStreams(1);
+        await eventually(() => rec.values.length === 1, 'the first listening');
+        const release = fake.hold('ghost');
+        fake.emit(STOPPED, 'ghost'); // no status in the event: nobody knows it
+        fake.stopContainer('c1');
+        fake.emit(STOPPED, 'c1'); // its exited status comes with the event
+        await eventually(() => fake.calls.includes('containerStatus:ghost'), 'the status call of ghost');
+        expect(rec.values.map(short)).to.deep.equal(['L']);
+        expect(fake.calls.filter((c) => c === 'containerStatus:c1')).to.deep.equal([]);
+        release();
+        await eventually(() => rec.values.length >= 4, 'both exits');
+        expect(rec.values.map(short)).to.deep.equal(['L', '-ghost', 'L', '-c1']);
+        const exits = rec.values.flatMap((f) => (f.type === 'exited' ? [f.exit === undefined ? 'none' : JSON.stringify(f.exit)] : []));
+        expect(exits).to.deep.equal(['none', '{"code":0}']);
       } finally {
         rec.subscription.unsubscribe();
         adapter.dispose();
