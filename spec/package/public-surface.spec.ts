@@ -58,6 +58,8 @@ const TYPES = [
   'Container',
   'ContainerInit',
   'EngineErrorCode',
+  'RetryFunction',
+  'RetryOption',
   'RetryPolicy',
   'EngineAdapter',
   'EngineEvent',
