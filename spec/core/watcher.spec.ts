@@ -1,11 +1,12 @@
 import { expect } from 'chai';
-import { NEVER, Observable, config, map } from 'rxjs';
+import { NEVER, Observable, Subject, config, map, of, startWith } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import type { EngineAdapter, EngineFeed, EngineInfo } from '../../lib/core/engine.js';
 import type { LifecycleEvent, WatcherStatus } from '../../lib/core/fold.js';
 import { watch, watchInputs } from '../../lib/core/watcher.js';
 import { EngineError } from '../../lib/errors.js';
 import { type Container, newContainer } from '../../lib/model/container.js';
+import { listStats } from '../../lib/model/portfolio.js';
 
 const c = (id: string, pid = 100, paused = false): Container => newContainer({ id, name: `n-${id}`, pid, paused });
 const L: EngineFeed = { type: 'listening' };
@@ -299,6 +300,34 @@ describe('watcher (virtual time)', () => {
         expect(status.error?.message).to.contain('fake engine gone');
         void ww.close();
       });
+    });
+  });
+
+  it('containers$, projects$ and project().containers: one array per portfolio version for any number of readers, no index walk per event', () => {
+    ts.run(({ flush }) => {
+      const n = 500;
+      const listed = Array.from({ length: n }, (_, i) => c(`c${i}`));
+      const stream$ = new Subject<EngineFeed>();
+      const ww = watch(marbleAdapter([stream$.pipe(startWith(L))], [of(listed)]), { scheduler: ts });
+      const arrays = new Set<readonly Container[]>();
+      const projectArrays = new Set<readonly Container[]>();
+      ww.containers$.subscribe((cs) => arrays.add(cs));
+      ww.containers$.subscribe((cs) => arrays.add(cs)); // a second reader gets the same arrays
+      ww.projects$.subscribe((ps) => projectArrays.add(ps[0]!.containers));
+      ww.portfolio$.subscribe((p) => projectArrays.add(p.project('')!.containers));
+      flush();
+      expect(ww.portfolio.total).to.equal(n);
+      const made = listStats.made;
+      const walked = listStats.walked;
+      const events = 200;
+      for (let k = 0; k < events; k++) stream$.next({ type: k % 2 === 0 ? 'paused' : 'unpaused', id: `c${((k >> 1) * 7) % n}`, time: k });
+      expect(ww.portfolio.containers.filter((x) => x.paused)).to.have.length(0);
+      // two arrays per event (the portfolio's and its project's), each derived from the previous one, none by a walk
+      expect(listStats.made - made).to.equal(2 * events);
+      expect(listStats.walked - walked).to.equal(0);
+      expect(arrays.size).to.equal(1 + events); // the listed picture (in before they subscribed), then one per event
+      expect(projectArrays.size).to.equal(1 + events);
+      void ww.close();
     });
   });
 
