@@ -65,9 +65,9 @@ export interface Watcher extends AsyncDisposable {
   readonly portfolio: Portfolio;
   /** The portfolio, current value first, then every change; completes on close. */
   readonly portfolio$: Observable<Portfolio>;
-  /** All projects (unnamed first), current value first. */
+  /** All projects (unnamed first), current value first: `Portfolio.projects`, one array per portfolio version, shared by all subscribers. */
   readonly projects$: Observable<readonly ComposerProject[]>;
-  /** All alive containers, current value first. */
+  /** All alive containers, current value first: `Portfolio.containers`, one array per portfolio version (one copy per event, no index walk), shared by all subscribers. */
   readonly containers$: Observable<readonly Container[]>;
   /** Synthetic `started` for every alive container, then every change; no gap, no duplicate. */
   readonly lifecycle$: Observable<LifecycleEvent>;
