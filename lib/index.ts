@@ -18,7 +18,7 @@ export type { EngineErrorCode } from './errors.js';
 export { EngineError, isEngineError } from './errors.js';
 
 // --- core: the watcher, and the adapter seam for writing your own engine adapter
-export type { RetryPolicy } from './core/backoff.js';
+export type { RetryFunction, RetryOption, RetryPolicy } from './core/backoff.js';
 export { DEFAULT_RETRY } from './core/backoff.js';
 export type { EngineAdapter, EngineEvent, EngineFeed, EngineInfo, EngineType, ExitDetails } from './core/engine.js';
 export type { LifecycleEvent, WatcherStatus } from './core/fold.js';

@@ -1,4 +1,6 @@
-/** How the watcher retries after the engine or its stream failed. */
+import { EngineError } from '../errors.js';
+
+/** Capped exponential backoff with jitter: how the watcher retries by default, each knob optional. */
 export interface RetryPolicy {
   /** First delay in ms (default 500). */
   readonly initialDelay?: number;
@@ -26,6 +28,58 @@ export const DEFAULT_RETRY: Required<RetryPolicy> = Object.freeze({
   maxAttempts: Infinity,
   random: Math.random,
 });
+
+/**
+ * A retry strategy of your own: given the count of consecutive failures
+ * (`attempt`, 1-based; it starts again at 1 once a session had been live for
+ * {@link DEFAULT_RETRY}`.resetAfter`, 10 s) and the failure, the delay in ms
+ * before the next attempt, or `false` to give up (the watcher then stops with
+ * that error and `ready` rejects with it if it was still pending). Called once per failure.
+ *
+ * A function that throws, or returns anything but `false` or a finite number
+ * ≥ 0, is a bug in the caller's code: the watcher gives up at once (it cannot
+ * make up a delay) and stops with an `EngineError` of code `config` that says
+ * so, whose `cause` is what was thrown.
+ *
+ * @example
+ * ```ts
+ * import { watchDocker, type RetryFunction } from 'whalewatcher';
+ * // 1 s, 2 s, 3 s, … then give up after the 10th consecutive failure; never wait on a permission error
+ * const retry: RetryFunction = (attempt, error) => (attempt > 10 || error.code === 'permission' ? false : attempt * 1000);
+ * const ww = watchDocker({ retry });
+ * await ww.close();
+ * ```
+ */
+export type RetryFunction = (attempt: number, error: EngineError) => number | false;
+
+/**
+ * What the `retry` option takes: a {@link RetryPolicy} (capped exponential
+ * backoff with jitter; `{}` or omitted for the defaults), a constant delay in
+ * ms (a plain number: retry forever, that long after each failure), a
+ * {@link RetryFunction}, or `false` to give up at the first failure.
+ */
+export type RetryOption = RetryPolicy | RetryFunction | number | false;
+
+/**
+ * @internal A resolved retry option: when a failure starts the count afresh,
+ * and the delay (or `false`: give up) for the `attempt`-th consecutive failure.
+ * `delay` may be the caller's own function: it may throw or return garbage.
+ */
+export interface RetryStrategy {
+  readonly resetAfter: number;
+  readonly delay: (attempt: number, error: EngineError) => unknown;
+}
+
+/** @internal Resolves any form of the `retry` option into a {@link RetryStrategy}. */
+export function retryStrategy(option: RetryOption | undefined): RetryStrategy {
+  if (typeof option === 'function') return Object.freeze({ resetAfter: DEFAULT_RETRY.resetAfter, delay: option });
+  if (typeof option === 'number') return Object.freeze({ resetAfter: DEFAULT_RETRY.resetAfter, delay: () => option });
+  const policy = retryPolicy(option);
+  return Object.freeze({
+    resetAfter: policy.resetAfter,
+    delay: (attempt: number) => (attempt > policy.maxAttempts ? false : backoffDelay(policy, attempt)),
+  });
+}
 
 /** @internal Resolves a partial policy (or `false`: never retry) against the defaults. */
 export function retryPolicy(policy: RetryPolicy | false | undefined): Required<RetryPolicy> {
@@ -58,8 +112,8 @@ export function backoffDelay(policy: Required<RetryPolicy>, attempt: number): nu
  * scheduler's time) or keeps a timer.
  */
 export interface BackoffState {
-  /** The resolved policy this state is counted against. */
-  readonly policy: Required<RetryPolicy>;
+  /** The resolved retry option this state is counted against. */
+  readonly strategy: RetryStrategy;
   /** Consecutive failures since the last reset; 0 before the first one. */
   readonly failures: number;
   /** When the current session's latest list arrived, in the caller's ms; `undefined` while not live. */
@@ -71,14 +125,16 @@ export interface BackoffState {
 /**
  * @internal What {@link backoffOnFailure} decided: retry after `delayMs`, or
  * give up. `attempt` is the number of consecutive failures including this one.
+ * `error` is what the watcher stops with: the failure, or a `config` error when
+ * the caller's retry function threw or returned no valid delay.
  */
 export type BackoffDecision =
   | { readonly giveUp: false; readonly state: BackoffState; readonly attempt: number; readonly delayMs: number }
-  | { readonly giveUp: true; readonly state: BackoffState; readonly attempt: number };
+  | { readonly giveUp: true; readonly state: BackoffState; readonly attempt: number; readonly error: EngineError };
 
 /** @internal The bookkeeping before anything failed. `false` never retries. */
-export function initialBackoff(policy: RetryPolicy | false | undefined): BackoffState {
-  return Object.freeze({ policy: retryPolicy(policy), failures: 0, liveSince: undefined, gaveUp: false });
+export function initialBackoff(option: RetryOption | undefined): BackoffState {
+  return Object.freeze({ strategy: retryStrategy(option), failures: 0, liveSince: undefined, gaveUp: false });
 }
 
 /**
@@ -92,18 +148,55 @@ export function backoffOnLive(state: BackoffState, now: number): BackoffState {
 }
 
 /**
- * @internal The session failed at `now`: counts the failure (afresh from 1 if
- * its latest list is `resetAfter` ms or more old) and decides. With
- * `maxAttempts` failures behind it (0 for `retry: false`), the next one gives
- * up; otherwise it retries after {@link backoffDelay} of the count.
+ * @internal The session failed at `now` with `error`: counts the failure
+ * (afresh from 1 if its latest list is `resetAfter` ms or more old) and asks
+ * the strategy for the delay. `false` gives up (for a policy: `maxAttempts`
+ * failures behind it, 0 for `retry: false`); so does a strategy that throws or
+ * answers anything but a finite number ≥ 0, with a `config` error instead.
  */
-export function backoffOnFailure(state: BackoffState, now: number): BackoffDecision {
-  const { policy } = state;
-  const healthy = state.liveSince !== undefined && now - state.liveSince >= policy.resetAfter;
+export function backoffOnFailure(state: BackoffState, now: number, error: EngineError): BackoffDecision {
+  const { strategy } = state;
+  const healthy = state.liveSince !== undefined && now - state.liveSince >= strategy.resetAfter;
   const attempt = (healthy ? 0 : state.failures) + 1;
-  if (state.gaveUp || attempt > policy.maxAttempts) {
-    return { giveUp: true, attempt, state: Object.freeze({ ...state, failures: attempt, liveSince: undefined, gaveUp: true }) };
+  const giveUp = (stopWith: EngineError): BackoffDecision => ({
+    giveUp: true,
+    attempt,
+    error: stopWith,
+    state: Object.freeze({ ...state, failures: attempt, liveSince: undefined, gaveUp: true }),
+  });
+  if (state.gaveUp) return giveUp(error);
+  let delay: unknown;
+  try {
+    delay = strategy.delay(attempt, error);
+  } catch (err) {
+    return giveUp(strategyFailed(error, `threw (${describe(err)})`, err));
+  }
+  if (delay === false) return giveUp(error);
+  if (typeof delay !== 'number' || !Number.isFinite(delay) || delay < 0) {
+    return giveUp(strategyFailed(error, `returned ${describe(delay)}, neither false nor a finite delay in ms ≥ 0`, undefined));
   }
   const next: BackoffState = Object.freeze({ ...state, failures: attempt, liveSince: undefined });
-  return { giveUp: false, attempt, delayMs: backoffDelay(policy, attempt), state: next };
+  return { giveUp: false, attempt, delayMs: delay, state: next };
+}
+
+/** The `config` error a watcher stops with when its retry strategy failed on `failure`. */
+function strategyFailed(failure: EngineError, what: string, cause: unknown): EngineError {
+  const options: { cause?: unknown; endpoint?: string } = { cause: cause === undefined ? failure : cause };
+  if (failure.endpoint !== undefined) options.endpoint = failure.endpoint;
+  return new EngineError(
+    failure.engine,
+    'config',
+    `the retry option ${what} on failure: ${failure.message}; the watcher gave up (a bug in the retry function given to whalewatcher)`,
+    options,
+  );
+}
+
+/** Anything as a short string, without ever throwing. */
+function describe(value: unknown): string {
+  try {
+    if (value instanceof Error) return `${value.name}: ${value.message}`;
+    return typeof value === 'string' ? JSON.stringify(value) : String(value);
+  } catch {
+    return 'an unprintable value';
+  }
 }

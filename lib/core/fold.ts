@@ -176,6 +176,11 @@ export function applyEvent(portfolio: Portfolio, event: EngineEvent, synthetic =
  */
 export function reconcile(before: Portfolio, truth: Portfolio, time: number): { portfolio: Portfolio; changes: LifecycleEvent[] } {
   const changes: LifecycleEvent[] = [];
+  if (before.total === 0) {
+    // first sync (or back from empty): the truth is the new picture as it is; rebuilding it costs O(n log n) for nothing
+    for (const c of truth.containers) changes.push(change('started', c, time, true));
+    return { portfolio: truth, changes };
+  }
   let next = before;
   for (const id of before.ids()) {
     if (truth.byIdOnly(id) === undefined) {

@@ -30,14 +30,18 @@ import {
 import { EngineError, isEngineError } from '../errors.js';
 import type { Container } from '../model/container.js';
 import type { ComposerProject, Portfolio } from '../model/portfolio.js';
-import { type RetryPolicy, backoffOnFailure, backoffOnLive, initialBackoff } from './backoff.js';
+import { type RetryOption, backoffOnFailure, backoffOnLive, initialBackoff } from './backoff.js';
 import type { EngineAdapter, EngineFeed, EngineInfo, ExitDetails } from './engine.js';
 import { type FoldInput, INITIAL_STATE, type LifecycleEvent, type Step, type WatchState, type WatcherStatus, fold } from './fold.js';
 
 /** Options every watcher takes. */
 export interface WatchOptions {
-  /** Retry policy after failures; `false` gives up at the first failure. Default: retry forever with capped exponential backoff. */
-  readonly retry?: RetryPolicy | false;
+  /**
+   * How to retry after failures: a {@link RetryPolicy} (capped exponential backoff with jitter), a constant
+   * delay in ms (`retry: 2000`), your own {@link RetryFunction}, or `false` to give up at the first failure.
+   * Default: retry forever with capped exponential backoff ({@link DEFAULT_RETRY}).
+   */
+  readonly retry?: RetryOption;
   /** Longest wait in ms for the list of alive containers once the event stream is open (default 60,000). */
   readonly syncTimeout?: number;
   /**
@@ -73,9 +77,9 @@ export interface Watcher extends AsyncDisposable {
   readonly portfolio: Portfolio;
   /** The portfolio, current value first, then every change; completes on close. */
   readonly portfolio$: Observable<Portfolio>;
-  /** All projects (unnamed first), current value first. */
+  /** All projects (unnamed first), current value first: `Portfolio.projects`, one array per portfolio version, shared by all subscribers. */
   readonly projects$: Observable<readonly ComposerProject[]>;
-  /** All alive containers, current value first. */
+  /** All alive containers, current value first: `Portfolio.containers`, one array per portfolio version (one copy per event, no index walk), shared by all subscribers. */
   readonly containers$: Observable<readonly Container[]>;
   /** Synthetic `started` for every alive container, then every change; no gap, no duplicate. */
   readonly lifecycle$: Observable<LifecycleEvent>;
@@ -174,9 +178,9 @@ function sessions<T>(adapter: EngineAdapter, options: WatchOptions, stage: (inpu
       catchError((err: unknown) => {
         // the adapter's own errors arrive as EngineErrors (see fromAdapter); anything else is ours
         const error = isEngineError(err) ? err : internalFailure(adapter, err);
-        const decision = backoffOnFailure(backoff, scheduler.now());
+        const decision = backoffOnFailure(backoff, scheduler.now(), error);
         backoff = decision.state;
-        if (decision.giveUp) return of(stage({ type: 'stopped', error }));
+        if (decision.giveUp) return of(stage({ type: 'stopped', error: decision.error }));
         return concat(
           of(stage({ type: 'disconnected', error, attempt: decision.attempt, retryIn: decision.delayMs })),
           timer(decision.delayMs, scheduler).pipe(ignoreElements()),

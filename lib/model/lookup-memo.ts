@@ -16,31 +16,34 @@ export const MEMO_AFTER_SIZES = 2;
  * index that never changes). One memo per index version; it is the only
  * mutable thing a `Portfolio` holds, and it holds nothing but speed.
  *
- * Why it exists, measured in one run of `node scripts/bench/portfolio-lookup.mjs`
- * (node 20.20 on a shared 2-core machine, best of 5 rounds; random 64-hex ids
- * like Docker's, compose-style names; an index holds ids and names, ~2n keys).
- * Ratios are trie time / Map time, per lookup:
+ * Why it exists, measured with `node scripts/bench/portfolio-lookup.mjs`
+ * (node 20.20 on a shared 2-core machine under a load of 5-10, so take ±50 %;
+ * best of 5 rounds; random 64-hex ids like Docker's, compose-style names; an
+ * index holds ids and names, ~2n keys), after `hashKey` began to read every
+ * char of a key. Ratios are trie time / Map time, per lookup:
  *
  * | containers | keys asked         | by id | by name | missing | Map build, in trie lookups |
  * | ---------- | ------------------ | ----- | ------- | ------- | -------------------------- |
- * | 1,000      | same strings again | 2.58x | 4.65x   | 2.68x   | 0.18 ms ≈ 1.9k-3.7k        |
- * | 1,000      | fresh strings      | 0.37x | 1.14x   | 0.37x   |                            |
- * | 10,000     | same strings again | 2.28x | 2.26x   | 2.34x   | 5.6 ms ≈ 27k-103k          |
- * | 10,000     | fresh strings      | 0.60x | 0.99x   | 0.50x   |                            |
- * | 30,000     | same strings again | 2.57x | 2.25x   | 1.26x   | 24 ms ≈ 71k-358k           |
- * | 30,000     | fresh strings      | 0.71x | 0.83x   | 0.54x   |                            |
+ * | 1,000      | same strings again | 4.69x | 5.87x   | 13.2x   | 0.12 ms ≈ 0.5k-1.4k        |
+ * | 1,000      | fresh strings      | 0.72x | 1.31x   | 1.17x   |                            |
+ * | 10,000     | same strings again | 2.30x | 2.76x   | 3.57x   | 11 ms ≈ 24k-127k           |
+ * | 10,000     | fresh strings      | 0.80x | 1.73x   | 0.78x   |                            |
+ * | 30,000     | same strings again | 9.50x | 2.40x   | 3.03x   | 21 ms ≈ 27k-139k           |
+ * | 30,000     | fresh strings      | 1.19x | 1.12x   | 0.49x   |                            |
  *
  * A caller that asks for the same keys again and again (names from its own
- * configuration, a view re-rendering) gets lookups 1.3-4.7x faster from the
- * Map (15-54 ns against 48-123 ns): V8 caches a string's hash in the string.
- * A string never hashed before (an id just parsed from an event or a log) is
- * cheaper in the trie, which reads 16 of its chars, than in the Map, which
- * hashes all 64. Building the Map costs as much as the trie lookups in the
- * last column: hence a threshold of {@link MEMO_AFTER_SIZES} × the index size
- * (≈ 4n lookups: 4k, 40k, 120k), about where the lookups so far have cost
- * one build. An earlier threshold of size/8 lookups built the Map long before
- * it could repay (at 30k containers, a 24 ms pause inside one lookup after
- * 7.5k of them).
+ * configuration, a view re-rendering) gets lookups 2.3-13x faster from the
+ * Map (12-120 ns against 85-580 ns): V8 caches a string's hash in the string,
+ * while the trie hashes the key on every lookup. A string never hashed before
+ * (an id just parsed from an event or a log) now costs about the same either
+ * way (0.5-1.7x: both hash every char; before the trie read only 16 chars and
+ * was 0.4-1.0x of the Map). Building the Map costs as much as the trie
+ * lookups in the last column: hence a threshold of {@link MEMO_AFTER_SIZES}
+ * × the index size (≈ 4n lookups: 4k, 40k, 120k), about where the lookups so
+ * far have cost one build. An earlier threshold of size/8 lookups built the
+ * Map long before it could repay (at 30k containers, a 24 ms pause inside one
+ * lookup after 7.5k of them). The memo still pays with the full hash (more so
+ * for keys asked again); it stays.
  */
 export class LookupMemo<V> {
   /** Lookups answered by the index so far (counts only until the Map exists). */

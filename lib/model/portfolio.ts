@@ -2,6 +2,110 @@ import type { Container } from './container.js';
 import { LookupMemo } from './lookup-memo.js';
 import { PersistentMap } from './persistent-map.js';
 
+/** @internal How many container arrays were made, and how many of them by walking a whole index; for specs and benchmarks. */
+export const listStats = { made: 0, walked: 0 };
+
+/** Edits after which a version stops deriving its array from an earlier one (it walks its index instead). */
+const MAX_EDITS = 8;
+
+/** One container replaced (both set), added (`removed` undefined) or removed (`added` undefined). */
+interface Edit {
+  readonly removed: Container | undefined;
+  readonly added: Container | undefined;
+}
+
+/**
+ * The containers array of one immutable index version, made once and only
+ * when read. A version made by a few edits from one whose array was read
+ * keeps that earlier `ListOnce` and the edits, and derives its own array from
+ * them (one copy, O(n) at memory speed, plus O(1) per edit with the positions
+ * below) instead of walking the trie. Refers to a `ListOnce` whose array
+ * exists, never to an earlier portfolio, so no chain of versions stays reachable.
+ */
+class ListOnce {
+  /** The published (frozen) array, once read. */
+  #array: readonly Container[] | undefined;
+  /**
+   * Where each container of `#array` sits in it. Made once per line of
+   * versions and handed on to the next version derived from this one (the
+   * first to take it owns it; a second branch from the same version builds
+   * its own), so keeping it costs O(1) per edit.
+   */
+  #positions: Map<Container, number> | undefined;
+  /** Until read: the version (with its array) this one derives from, and the edits since. */
+  #from: ListOnce | undefined;
+  #edits: readonly Edit[] = [];
+
+  /** Records that this version is `from`'s with one edit. */
+  follow(from: ListOnce, removed: Container | undefined, added: Container | undefined): void {
+    const edit: Edit = { removed, added };
+    if (from.#array !== undefined) {
+      this.#from = from;
+      this.#edits = [edit];
+    } else if (from.#from !== undefined && from.#edits.length < MAX_EDITS) {
+      this.#from = from.#from;
+      this.#edits = [...from.#edits, edit];
+    }
+  }
+
+  get(index: PersistentMap<Container>): readonly Container[] {
+    if (this.#array !== undefined) return this.#array;
+    const from = this.#from;
+    let out: Container[] | undefined;
+    if (from !== undefined) {
+      const positions = from.#positions ?? positionsOf(from.#array as readonly Container[]);
+      from.#positions = undefined;
+      out = derive(from.#array as readonly Container[], this.#edits, positions);
+      if (out !== undefined && out.length === index.size) this.#positions = positions;
+      else out = undefined;
+    }
+    if (out === undefined) {
+      out = [...index.values()];
+      listStats.walked++;
+    }
+    listStats.made++;
+    this.#from = undefined;
+    this.#edits = [];
+    return (this.#array = Object.freeze(out));
+  }
+}
+
+function positionsOf(array: readonly Container[]): Map<Container, number> {
+  const positions = new Map<Container, number>();
+  for (let i = 0; i < array.length; i++) positions.set(array[i] as Container, i);
+  return positions;
+}
+
+/**
+ * `base` with the edits applied, as a new array, `positions` updated to match
+ * it; `undefined` if an edit does not fit (then walk the index).
+ */
+function derive(base: readonly Container[], edits: readonly Edit[], positions: Map<Container, number>): Container[] | undefined {
+  const out = [...base]; // spread, not slice(): V8 copies a frozen array fast only this way
+  for (const { removed, added } of edits) {
+    if (removed === undefined) {
+      if (added === undefined) continue;
+      positions.set(added, out.length);
+      out.push(added);
+      continue;
+    }
+    const i = positions.get(removed);
+    if (i === undefined || out[i] !== removed) return undefined;
+    positions.delete(removed);
+    if (added !== undefined) {
+      out[i] = added;
+      positions.set(added, i);
+    } else {
+      const last = out.pop() as Container;
+      if (i < out.length) {
+        out[i] = last;
+        positions.set(last, i);
+      }
+    }
+  }
+  return out;
+}
+
 /**
  * A composer project: the alive containers sharing one
  * `com.docker.compose.project` label value. The unnamed project `''` holds all
@@ -20,9 +124,17 @@ export class ComposerProject {
     Object.freeze(this);
   }
 
-  /** The project's containers (a fresh frozen array, computed on each call). */
+  /** This version's containers array, once read; then how to derive it from an earlier one (see {@link ListOnce}). */
+  readonly #list = new ListOnce();
+
+  /**
+   * The project's containers, in no particular order (a frozen array, the
+   * same one on every read of this project version). Costs O(n) on the first
+   * read of a version, O(1) after that: a copy of the previous version's array
+   * with the changes applied, when that one had been read.
+   */
   get containers(): readonly Container[] {
-    return Object.freeze([...this.byId.values()]);
+    return this.#list.get(this.byId);
   }
 
   /** Number of containers in the project. */
@@ -37,12 +149,16 @@ export class ComposerProject {
 
   /** @internal */
   with(c: Container, previous: Container | undefined): ComposerProject {
-    return new ComposerProject(this.name, this.byId.set(c.id, c), renamed(this.byName, c, previous));
+    const next = new ComposerProject(this.name, this.byId.set(c.id, c), renamed(this.byName, c, previous));
+    next.#list.follow(this.#list, previous, c);
+    return next;
   }
 
   /** @internal */
   without(c: Container): ComposerProject {
-    return new ComposerProject(this.name, this.byId.delete(c.id), unnamed(this.byName, c));
+    const next = new ComposerProject(this.name, this.byId.delete(c.id), unnamed(this.byName, c));
+    next.#list.follow(this.#list, c, undefined);
+    return next;
   }
 }
 
@@ -71,7 +187,9 @@ export class Portfolio {
     PersistentMap.empty(),
   );
 
-  #containers: readonly Container[] | undefined;
+  /** This version's containers array, once read; until then how to derive it (see {@link ListOnce}). */
+  readonly #list = new ListOnce();
+  #projects: readonly ComposerProject[] | undefined;
   #projectNames: readonly string[] | undefined;
   /** Speeds up {@link container} for a portfolio asked very often (lookup-memo.ts); made on the first lookup. */
   #memo: LookupMemo<Container> | undefined;
@@ -97,7 +215,7 @@ export class Portfolio {
     return p;
   }
 
-  /** Names of the named projects (without `''`), sorted. */
+  /** Names of the named projects (without `''`), sorted (frozen; O(p log p) on the first read of a version, then O(1)). */
   get projectNames(): readonly string[] {
     if (this.#projectNames === undefined) {
       const names: string[] = [];
@@ -107,9 +225,9 @@ export class Portfolio {
     return this.#projectNames;
   }
 
-  /** All projects, the unnamed one first, then by name. */
+  /** All projects, the unnamed one first, then by name (frozen, the same array on every read of this version; O(p log p) on the first). */
   get projects(): readonly ComposerProject[] {
-    return Object.freeze(['', ...this.projectNames].map((n) => this.projectsByName.get(n) as ComposerProject));
+    return (this.#projects ??= Object.freeze(['', ...this.projectNames].map((n) => this.projectsByName.get(n) as ComposerProject)));
   }
 
   /** The project of that name; `''` is the unnamed project and always exists. */
@@ -122,10 +240,16 @@ export class Portfolio {
     return (this.#memo ??= new LookupMemo(this.byKey)).get(nameOrId);
   }
 
-  /** All alive containers (frozen array, computed once per portfolio). */
+  /**
+   * All alive containers, in no particular order (a frozen array, the same
+   * one on every read of this portfolio version). Made on the first read of a
+   * version: O(n), a plain copy of the previous version's array with the few
+   * changes applied when that one had been read (a subscriber of
+   * `containers$` pays one such copy per event), else a walk of the whole
+   * index; O(1) after that.
+   */
   get containers(): readonly Container[] {
-    if (this.#containers === undefined) this.#containers = Object.freeze([...this.byId.values()]);
-    return this.#containers;
+    return this.#list.get(this.byId);
   }
 
   /** Number of alive containers. */
@@ -157,14 +281,18 @@ export class Portfolio {
     }
     const target = projects.get(c.project) ?? new ComposerProject(c.project, PersistentMap.empty(), PersistentMap.empty());
     projects = projects.set(c.project, target.with(c, previous !== undefined && previous.project === c.project ? previous : undefined));
-    return new Portfolio(projects, this.byId.set(c.id, c), keyed(this.byKey, c, previous));
+    const next = new Portfolio(projects, this.byId.set(c.id, c), keyed(this.byKey, c, previous));
+    next.#list.follow(this.#list, previous, c);
+    return next;
   }
 
   /** A portfolio without the container of this id; `this` when absent. */
   withoutContainer(id: string): Portfolio {
     const previous = this.byId.get(id);
     if (previous === undefined) return this;
-    return new Portfolio(dropFrom(this.projectsByName, previous), this.byId.delete(id), unkeyed(this.byKey, previous));
+    const next = new Portfolio(dropFrom(this.projectsByName, previous), this.byId.delete(id), unkeyed(this.byKey, previous));
+    next.#list.follow(this.#list, previous, undefined);
+    return next;
   }
 }
 

@@ -5,7 +5,7 @@
 //
 //   1. tsc -p tsconfig.json (dist/, imported by docker.mjs) and tsc -p tsconfig.spec.json (build/, imported
 //      by persistent-map.mjs)
-//   2. persistent-map.mjs (pure, no engine)
+//   2. persistent-map.mjs, first-sync.mjs, portfolio-arrays.mjs (pure, no engine)
 //   3. as root: an engine lab with a private Docker 20.10 (scripts/engines/lab.mjs: install.sh, mk-images.sh,
 //      a fresh WW_LAB, start.sh docker20), then docker.mjs against it (200 containers, created and removed
 //      by docker.mjs); the lab is stopped (stop.sh) and removed always (also on SIGINT/SIGTERM/SIGHUP,
@@ -24,7 +24,9 @@ import { openLab } from '../engines/lab.mjs';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BENCH = join(ROOT, 'scripts', 'bench');
 const ENGINE = 'docker20';
-const ALL = ['persistent-map', 'docker', 'containerd'];
+const ALL = ['persistent-map', 'first-sync', 'portfolio-arrays', 'docker', 'containerd'];
+/** Pure benchmarks of build/ (tsconfig.spec.json), no engine. */
+const PURE = ['persistent-map', 'first-sync', 'portfolio-arrays'];
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const w of wanted) if (!ALL.includes(w)) die(`unknown benchmark ${w} (known: ${ALL.join(', ')})`);
 const selected = wanted.length > 0 ? wanted : ALL;
@@ -86,7 +88,7 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 
 async function main() {
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  const projects = ['tsconfig.json', ...(selected.includes('persistent-map') ? ['tsconfig.spec.json'] : [])];
+  const projects = ['tsconfig.json', ...(selected.some((b) => PURE.includes(b)) ? ['tsconfig.spec.json'] : [])];
   for (const project of projects) {
     const t0 = Date.now();
     const r = await run(process.execPath, [tsc, '-p', project, '--pretty', 'false']);
@@ -96,10 +98,11 @@ async function main() {
     } else log(`tsc -p ${project}: ok (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   }
 
-  if (selected.includes('persistent-map')) {
-    log('persistent-map.mjs');
-    const r = await run(process.execPath, [join(BENCH, 'persistent-map.mjs')], { timeoutMs: 300_000 });
-    if (r.code !== 0) { warn(`persistent-map.mjs failed (exit ${r.code})`); failures += 1; }
+  for (const name of PURE) {
+    if (!selected.includes(name) || interrupted) continue;
+    log(`${name}.mjs`);
+    const r = await run(process.execPath, [join(BENCH, `${name}.mjs`)], { timeoutMs: 300_000 });
+    if (r.code !== 0) { warn(`${name}.mjs failed (exit ${r.code})`); failures += 1; }
   }
 
   if (selected.includes('docker') && !interrupted) {

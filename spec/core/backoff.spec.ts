@@ -3,22 +3,25 @@ import fc from 'fast-check';
 import {
   type BackoffState,
   DEFAULT_RETRY,
-  type RetryPolicy,
+  type RetryFunction,
+  type RetryOption,
   backoffDelay,
   backoffOnFailure,
   backoffOnLive,
   initialBackoff,
   retryPolicy,
 } from '../../lib/core/backoff.js';
+import { EngineError } from '../../lib/errors.js';
 
-/** One thing that happens to a watcher at scheduler time `at`: a failure, or a list arriving (live). */
-type Step = { readonly fail: number } | { readonly live: number };
+/** One thing that happens to a watcher at scheduler time `at`: a failure (with its error), or a list arriving (live). */
+type Step = { readonly fail: number; readonly error?: EngineError } | { readonly live: number };
+const gone = new EngineError('fake', 'unreachable', 'fake engine gone', { endpoint: 'unix:///fake.sock' });
 
 /**
  * Runs the steps through the backoff and writes down what each failure decided:
  * `attempt:delay`, or `giveUp#attempt`. Lists decide nothing and write nothing.
  */
-function decisions(policy: RetryPolicy | false, steps: readonly Step[]): string[] {
+function decisions(policy: RetryOption, steps: readonly Step[]): string[] {
   let state = initialBackoff(policy);
   const out: string[] = [];
   for (const step of steps) {
@@ -26,8 +29,9 @@ function decisions(policy: RetryPolicy | false, steps: readonly Step[]): string[
       state = backoffOnLive(state, step.live);
       continue;
     }
-    const d = backoffOnFailure(state, step.fail);
-    out.push(d.giveUp ? `giveUp#${d.attempt}` : `${d.attempt}:${d.delayMs}`);
+    const error = step.error ?? gone;
+    const d = backoffOnFailure(state, step.fail, error);
+    out.push(d.giveUp ? `giveUp#${d.attempt}${d.error === error ? '' : `:${d.error.code}`}` : `${d.attempt}:${d.delayMs}`);
     state = d.state;
   }
   return out;
@@ -38,7 +42,8 @@ const noJitter = { random: () => 0 } as const;
 
 describe('backoff', () => {
   describe('what each failure decides', () => {
-    const cases: { name: string; policy: RetryPolicy | false; steps: Step[]; expected: string[] }[] = [
+    const tenths: RetryFunction = (attempt) => (attempt > 3 ? false : attempt * 10);
+    const cases: { name: string; policy: RetryOption; steps: Step[]; expected: string[] }[] = [
       {
         name: 'grows by factor from initialDelay',
         policy: { ...noJitter, initialDelay: 100 },
@@ -117,6 +122,45 @@ describe('backoff', () => {
         steps: fails(...Array.from({ length: 1000 }, (_, i) => i)),
         expected: Array.from({ length: 1000 }, (_, i) => `${i + 1}:1`),
       },
+      // a constant delay: a plain number of ms
+      { name: 'a constant delay retries forever, that long each time', policy: 250, steps: fails(0, 1, 2, 3), expected: ['1:250', '2:250', '3:250', '4:250'] },
+      { name: 'a constant delay of 0 retries at once', policy: 0, steps: fails(0, 1), expected: ['1:0', '2:0'] },
+      { name: 'a constant delay that is no delay (NaN) gives up with a config error', policy: NaN, steps: fails(0), expected: ['giveUp#1:config'] },
+      { name: 'a negative constant delay gives up with a config error', policy: -5, steps: fails(0), expected: ['giveUp#1:config'] },
+      // a function
+      { name: 'a function: its delay for each attempt, until it says false', policy: tenths, steps: fails(0, 1, 2, 3), expected: ['1:10', '2:20', '3:30', 'giveUp#4'] },
+      {
+        name: 'a function sees each failure: it can give up on one kind of error',
+        policy: (attempt, error) => (error.code === 'permission' ? false : attempt),
+        steps: [{ fail: 0 }, { fail: 1, error: new EngineError('fake', 'permission', 'EACCES') }],
+        expected: ['1:1', 'giveUp#2'],
+      },
+      {
+        name: 'a function: attempt starts again at 1 after a session live for the default resetAfter (10 s)',
+        policy: tenths,
+        steps: [...fails(0, 100), { live: 300 }, ...fails(10_300, 10_400)],
+        expected: ['1:10', '2:20', '1:10', '2:20'],
+      },
+      {
+        name: 'a function: attempt keeps counting after a session live for less than 10 s',
+        policy: tenths,
+        steps: [...fails(0, 100), { live: 300 }, ...fails(10_299)],
+        expected: ['1:10', '2:20', '3:30'],
+      },
+      {
+        name: 'a function that throws gives up at once with a config error',
+        policy: () => {
+          throw new TypeError('oops');
+        },
+        steps: fails(0, 1),
+        expected: ['giveUp#1:config', 'giveUp#2'],
+      },
+      ...[NaN, -1, Infinity, '100', undefined, null, true].map((bad) => ({
+        name: `a function that returns ${String(bad)} gives up with a config error`,
+        policy: (() => bad) as unknown as RetryFunction,
+        steps: fails(0),
+        expected: ['giveUp#1:config'],
+      })),
     ];
     for (const { name, policy, steps, expected } of cases) {
       it(name, () => {
@@ -138,7 +182,7 @@ describe('backoff', () => {
     ];
     for (const { jitter, random, expected } of cases) {
       it(`jitter ${jitter}, random ${random} → ${expected} ms of 1000`, () => {
-        const d = backoffOnFailure(initialBackoff({ initialDelay: 1000, jitter, random: () => random }), 0);
+        const d = backoffOnFailure(initialBackoff({ initialDelay: 1000, jitter, random: () => random }), 0, gone);
         expect(d.giveUp ? 'giveUp' : d.delayMs).to.equal(expected);
       });
     }
@@ -165,14 +209,40 @@ describe('backoff', () => {
     it('starts with no failures against the defaults; retry: false allows no attempt', () => {
       const s = initialBackoff(undefined);
       expect(s).to.deep.include({ failures: 0, liveSince: undefined, gaveUp: false });
-      expect(s.policy).to.deep.equal(DEFAULT_RETRY);
-      expect(initialBackoff(false).policy.maxAttempts).to.equal(0);
+      expect(s.strategy.resetAfter).to.equal(DEFAULT_RETRY.resetAfter);
+      expect(s.strategy.delay(1, gone)).to.be.within(DEFAULT_RETRY.initialDelay / 2, DEFAULT_RETRY.initialDelay);
+      expect(initialBackoff(false).strategy.delay(1, gone)).to.equal(false);
+    });
+
+    it('calls a function once per failure with the attempt and the error, and never again once it gave up', () => {
+      const calls: string[] = [];
+      const fn: RetryFunction = (attempt, error) => {
+        calls.push(`${attempt} ${error.message}`);
+        return attempt < 2 ? 5 : false;
+      };
+      let s = initialBackoff(fn);
+      for (const t of [0, 5, 10, 20]) s = backoffOnFailure(s, t, gone).state;
+      expect(calls).to.deep.equal(['1 fake engine gone', '2 fake engine gone']);
+      expect(s.gaveUp).to.equal(true);
+    });
+
+    it('the config error of a failed strategy names the failure, keeps its engine and endpoint, and has what was thrown as cause', () => {
+      const thrown = new RangeError('bad');
+      const d = backoffOnFailure(initialBackoff(() => { throw thrown; }), 0, gone);
+      expect(d.giveUp).to.equal(true);
+      if (!d.giveUp) return;
+      expect(d.error).to.be.instanceOf(EngineError);
+      expect(d.error).to.include({ engine: 'fake', code: 'config', endpoint: 'unix:///fake.sock', cause: thrown });
+      expect(d.error.message).to.contain('threw (RangeError: bad)').and.to.contain('fake engine gone');
+      const returned = backoffOnFailure(initialBackoff((() => -3) as RetryFunction), 0, gone);
+      expect(returned.giveUp && returned.error.message).to.contain('returned -3');
+      expect(returned.giveUp && returned.error.cause).to.equal(gone);
     });
 
     it('is frozen and never changed by a transition', () => {
       const s0 = initialBackoff({ ...noJitter });
       const copy = { ...s0 };
-      const d = backoffOnFailure(s0, 5);
+      const d = backoffOnFailure(s0, 5, gone);
       const s2 = backoffOnLive(d.state, 7);
       expect(s0).to.deep.equal(copy);
       for (const s of [s0, d.state, s2]) expect(Object.isFrozen(s)).to.equal(true);
@@ -183,8 +253,8 @@ describe('backoff', () => {
     it('returns the same state for a list at the time already recorded, and after giving up', () => {
       const live = backoffOnLive(initialBackoff(undefined), 3);
       expect(backoffOnLive(live, 3)).to.equal(live);
-      const gone: BackoffState = backoffOnFailure(initialBackoff(false), 0).state;
-      expect(backoffOnLive(gone, 4)).to.equal(gone);
+      const stopped: BackoffState = backoffOnFailure(initialBackoff(false), 0, gone).state;
+      expect(backoffOnLive(stopped, 4)).to.equal(stopped);
     });
   });
 });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { EngineError } from '../../lib/errors.js';
 import type { EngineEvent } from '../../lib/core/engine.js';
-import { type FoldInput, INITIAL_STATE, type LifecycleEvent, type WatchState, applyEvent, fold } from '../../lib/core/fold.js';
+import { type FoldInput, INITIAL_STATE, type LifecycleEvent, type WatchState, applyEvent, fold, reconcile } from '../../lib/core/fold.js';
 import { type Container, newContainer } from '../../lib/model/container.js';
 import { Portfolio } from '../../lib/model/portfolio.js';
 
@@ -87,6 +87,46 @@ describe('fold', () => {
       const { state } = run([CONNECTING, LISTENING, started(c('x'))]);
       expect(state.portfolio.total).to.equal(0);
     });
+  });
+
+  describe('first synchronisation builds the portfolio once', () => {
+    it('reconcile against an empty picture returns the truth object itself, one synthetic start per container', () => {
+      const truth = Portfolio.of([c('a'), c('b', 7, { project: 'p' }), c('c', 9, { paused: true })]);
+      for (const before of [Portfolio.EMPTY, Portfolio.of([c('z')]).withoutContainer('z')]) {
+        const { portfolio, changes } = reconcile(before, truth, 5);
+        expect(portfolio).to.equal(truth);
+        expect(changes.map((ch) => [ch.type, ch.container, ch.time.getTime(), ch.synthetic])).to.deep.equal(
+          truth.containers.map((x) => ['started', x, 5, true]),
+        );
+      }
+    });
+
+    it('gives the same changes as reconciling item by item (against a picture whose only container is gone)', () => {
+      const truth = Portfolio.of([c('a'), c('b', 7, { project: 'p' }), c('c', 9, { paused: true })]);
+      const fast = reconcile(Portfolio.EMPTY, truth, 5);
+      const slow = reconcile(Portfolio.of([c('gone')]), truth, 5);
+      expect(summary(slow.changes)).to.deep.equal(['exited gone*', ...summary(fast.changes)]);
+      expect(slow.changes.slice(1).map((ch) => ch.container)).to.deep.equal(fast.changes.map((ch) => ch.container));
+      expect(ids(slow.portfolio)).to.deep.equal(ids(fast.portfolio));
+    });
+
+    const table: { name: string; during: FoldInput[]; portfolio: string[]; changes: string[] }[] = [
+      { name: 'a plain list', during: [], portfolio: ['a', 'b', 'c'], changes: ['started a*', 'started b*', 'started c*'] },
+      { name: 'an exit during the list', during: [exited('b')], portfolio: ['a', 'c'], changes: ['started a*', 'started c*'] },
+      { name: 'a start during the list', during: [started(c('d'))], portfolio: ['a', 'b', 'c', 'd'], changes: ['started a*', 'started b*', 'started c*', 'started d*'] },
+      { name: 'a restart during the list', during: [started(c('a', 555))], portfolio: ['a', 'b', 'c'], changes: ['started a*', 'started b*', 'started c*'] },
+    ];
+    for (const row of table) {
+      it(`with ${row.name}: the listed containers as they are, and one synthetic start each`, () => {
+        const listed = [c('a'), c('b'), c('c')];
+        const { state, changes } = run([CONNECTING, LISTENING, ...row.during, snapshot(...listed)]);
+        expect(ids(state.portfolio)).to.deep.equal(row.portfolio);
+        expect(summary(changes).sort()).to.deep.equal(row.changes);
+        for (const ch of changes) expect(state.portfolio.byIdOnly(ch.container.id)).to.equal(ch.container);
+        for (const x of listed) if (row.portfolio.includes(x.id) && x.id !== 'a') expect(state.portfolio.byIdOnly(x.id)).to.equal(x);
+        expect(changes.every((ch) => ch.time.getTime() === 5)).to.equal(true);
+      });
+    }
   });
 
   describe('races during the list', () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { NEVER, Observable, config, map } from 'rxjs';
+import { NEVER, Observable, Subject, config, map, of, startWith } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import sinon from 'sinon';
 import type { EngineAdapter, EngineFeed, EngineInfo, ExitDetails } from '../../lib/core/engine.js';
@@ -7,6 +7,7 @@ import type { LifecycleEvent, WatcherStatus } from '../../lib/core/fold.js';
 import { watch, watchInputs } from '../../lib/core/watcher.js';
 import { EngineError } from '../../lib/errors.js';
 import { type Container, newContainer } from '../../lib/model/container.js';
+import { listStats } from '../../lib/model/portfolio.js';
 
 const c = (id: string, pid = 100, paused = false): Container => newContainer({ id, name: `n-${id}`, pid, paused });
 const L: EngineFeed = { type: 'listening' };
@@ -304,6 +305,120 @@ describe('watcher (virtual time)', () => {
       flush();
       expect(failing.subscriptions).to.have.length(1);
       expect(ww.status.state).to.equal('stopped');
+      void ww.close();
+    });
+  });
+
+  describe('retry strategies in virtual time', () => {
+    const other = new EngineError('fake', 'permission', 'fake engine says EACCES');
+    /** Attempts that fail with these errors in turn, then one that goes live. */
+    const attempts = (errors: EngineError[], ts2: TestScheduler) => {
+      const failing = errors.map((e) => ts2.createColdObservable<EngineFeed>('#', undefined, e));
+      const ok = ts2.createColdObservable<EngineFeed>('L', feed);
+      return { failing, ok, adapter: marbleAdapter([...failing, ok], [ts2.createColdObservable<readonly Container[]>('(l|)', { l: [c('a')] })]) };
+    };
+    const statusLine = (s: WatcherStatus) =>
+      s.state === 'degraded' ? `degraded#${s.attempt}:${s.retryIn}` : s.state === 'stopped' ? `stopped:${s.error?.code ?? '-'}` : s.state;
+
+    it('a constant delay (a plain number): every retry that long after its failure, forever', () => {
+      ts.run(({ expectSubscriptions, flush }) => {
+        const { failing, ok, adapter } = attempts([boom, boom, boom], ts);
+        const ww = watch(adapter, { scheduler: ts, retry: 40 });
+        const statuses: string[] = [];
+        ww.status$.subscribe((st) => statuses.push(statusLine(st)));
+        flush();
+        for (const [i, f] of failing.entries()) expectSubscriptions(f.subscriptions).toBe(`${i * 40}ms (^!)`.replace(/^0ms /, ''));
+        expectSubscriptions(ok.subscriptions).toBe('120ms (^!)');
+        expect(statuses).to.deep.equal(['connecting', 'degraded#1:40', 'degraded#2:40', 'degraded#3:40', 'syncing', 'live']);
+        void ww.close();
+      });
+    });
+
+    it('a function: the delays it returns, with the attempt count and the error of each failure', () => {
+      ts.run(({ expectSubscriptions, flush }) => {
+        const { failing, ok, adapter } = attempts([boom, other, boom], ts);
+        const seen: string[] = [];
+        const retry = (attempt: number, error: EngineError) => {
+          seen.push(`${attempt}:${error.code}`);
+          return attempt * 100;
+        };
+        const ww = watch(adapter, { scheduler: ts, retry });
+        const statuses: string[] = [];
+        ww.status$.subscribe((st) => statuses.push(statusLine(st)));
+        flush();
+        // attempts at 0, 100, 300 (100 + 200), then live at 600 (300 + 300)
+        expectSubscriptions(failing.map((f) => f.subscriptions).flat()).toBe(['(^!)', '100ms (^!)', '300ms (^!)']);
+        expectSubscriptions(ok.subscriptions).toBe('600ms (^!)');
+        expect(seen).to.deep.equal(['1:unreachable', '2:permission', '3:unreachable']);
+        expect(statuses).to.deep.equal(['connecting', 'degraded#1:100', 'degraded#2:200', 'degraded#3:300', 'syncing', 'live']);
+        void ww.close();
+      });
+    });
+
+    it('a function that returns false: stopped with the last error, the portfolio kept, no further session', () => {
+      ts.run(({ cold, expectSubscriptions, flush }) => {
+        const healthy = cold<EngineFeed>('L 50ms #', feed, boom);
+        const failing = cold<EngineFeed>('#', undefined, other);
+        const list = cold<readonly Container[]>('(l|)', { l: [c('a')] });
+        const ww = watch(marbleAdapter([healthy, failing, failing], [list]), { scheduler: ts, retry: (attempt) => (attempt >= 2 ? false : 10) });
+        const statuses: string[] = [];
+        ww.status$.subscribe((st) => statuses.push(statusLine(st)));
+        flush();
+        expectSubscriptions(healthy.subscriptions).toBe('^ 50ms !');
+        expectSubscriptions(failing.subscriptions).toBe('61ms (^!)');
+        expect(statuses).to.deep.equal(['connecting', 'syncing', 'live', 'degraded#1:10', 'stopped:permission']);
+        expect(ww.status).to.deep.equal({ state: 'stopped', error: other });
+        expect(ww.portfolio.total).to.equal(1);
+        void ww.close();
+      });
+    });
+
+    it('a function that throws: gives up at once, stopped with a config error that has the throw as cause', () => {
+      ts.run(({ cold, expectSubscriptions, flush }) => {
+        const failing = cold<EngineFeed>('#', undefined, boom);
+        const thrown = new TypeError('retry bug');
+        const ww = watch(marbleAdapter([failing], [NEVER]), {
+          scheduler: ts,
+          retry: () => {
+            throw thrown;
+          },
+        });
+        flush();
+        expectSubscriptions(failing.subscriptions).toBe('(^!)');
+        const status = ww.status;
+        expect(status.state).to.equal('stopped');
+        if (status.state !== 'stopped') return;
+        expect(status.error).to.include({ code: 'config', cause: thrown, engine: 'fake' });
+        expect(status.error?.message).to.contain('fake engine gone');
+        void ww.close();
+      });
+    });
+  });
+
+  it('containers$, projects$ and project().containers: one array per portfolio version for any number of readers, no index walk per event', () => {
+    ts.run(({ flush }) => {
+      const n = 500;
+      const listed = Array.from({ length: n }, (_, i) => c(`c${i}`));
+      const stream$ = new Subject<EngineFeed>();
+      const ww = watch(marbleAdapter([stream$.pipe(startWith(L))], [of(listed)]), { scheduler: ts });
+      const arrays = new Set<readonly Container[]>();
+      const projectArrays = new Set<readonly Container[]>();
+      ww.containers$.subscribe((cs) => arrays.add(cs));
+      ww.containers$.subscribe((cs) => arrays.add(cs)); // a second reader gets the same arrays
+      ww.projects$.subscribe((ps) => projectArrays.add(ps[0]!.containers));
+      ww.portfolio$.subscribe((p) => projectArrays.add(p.project('')!.containers));
+      flush();
+      expect(ww.portfolio.total).to.equal(n);
+      const made = listStats.made;
+      const walked = listStats.walked;
+      const events = 200;
+      for (let k = 0; k < events; k++) stream$.next({ type: k % 2 === 0 ? 'paused' : 'unpaused', id: `c${((k >> 1) * 7) % n}`, time: k });
+      expect(ww.portfolio.containers.filter((x) => x.paused)).to.have.length(0);
+      // two arrays per event (the portfolio's and its project's), each derived from the previous one, none by a walk
+      expect(listStats.made - made).to.equal(2 * events);
+      expect(listStats.walked - walked).to.equal(0);
+      expect(arrays.size).to.equal(1 + events); // the listed picture (in before they subscribed), then one per event
+      expect(projectArrays.size).to.equal(1 + events);
       void ww.close();
     });
   });
@@ -652,6 +767,22 @@ describe('watcher promises', () => {
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
+  });
+
+  it('ready rejects with the last engine error when a retry function gives up, and with the config error when it throws', async () => {
+    const { throwError } = await import('rxjs');
+    const byFalse = watch(marbleAdapter([throwError(() => boom)], [NEVER]), { retry: (attempt) => (attempt > 1 ? false : 1) });
+    expect(await byFalse.ready.catch((e: unknown) => e)).to.equal(boom);
+    await byFalse.close();
+    const thrown = new Error('retry bug');
+    const byThrow = watch(marbleAdapter([throwError(() => boom)], [NEVER]), {
+      retry: () => {
+        throw thrown;
+      },
+    });
+    const err = await byThrow.ready.catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(EngineError).and.to.include({ code: 'config', cause: thrown });
+    await byThrow.close();
   });
 
   it('ready rejects with the engine error when the watcher gives up', async () => {

@@ -17,16 +17,12 @@ const hexId = (n: number): string => {
   return s.slice(0, 64);
 };
 
-/** Many keys with one hash: a long key varied at a char the hash does not sample. */
-function sampledCollisions(count: number): string[] {
-  const base = 'c'.repeat(40);
-  const baseHash = hashKey(base);
-  for (let p = 0; p < base.length; p++) {
-    const variant = (ch: number) => base.slice(0, p) + String.fromCharCode(ch) + base.slice(p + 1);
-    if (hashKey(variant(0x41)) === baseHash) return Array.from({ length: count }, (_, k) => variant(0x41 + k));
-  }
-  throw new Error('the hash samples every char of a 40-char key; build collisions another way');
-}
+/**
+ * Three keys with one 32-bit hash, found once by a search over `w0`…`w12000000`
+ * (a 3-way birthday collision; `hashKey` reads every char, so there is no
+ * cheaper way). A fixture, checked below: if the hash changes, search again.
+ */
+const TRIPLE = Object.freeze(['w783405', 'w4555895', 'w10126700']);
 
 /** Two short keys whose full 32-bit hashes are equal (found by the birthday bound). */
 function birthdayCollision(): [string, string] {
@@ -39,7 +35,7 @@ function birthdayCollision(): [string, string] {
   }
 }
 
-const COLLIDING = Object.freeze(sampledCollisions(6));
+const COLLIDING = TRIPLE;
 const BIRTHDAY = Object.freeze(birthdayCollision());
 
 /** Checks a map against a native Map model, including keys that must be absent. */
@@ -129,16 +125,16 @@ describe('PersistentMap', () => {
       },
       { name: 'from(): empty', build: () => PersistentMap.from<unknown>([]), expected: [], absent: ['a'] },
       {
-        name: 'colliding keys (sampled)',
+        name: 'colliding keys (a three-way collision node)',
         build: () => PersistentMap.from<unknown>(COLLIDING.map((k, i) => [k, i])),
         expected: COLLIDING.map((k, i) => [k, i]),
         absent: [`${COLLIDING[0]}!`],
       },
       {
         name: 'colliding keys minus some',
-        build: () => PersistentMap.from<unknown>(COLLIDING.map((k, i) => [k, i])).delete(COLLIDING[1]!).delete(COLLIDING[4]!),
-        expected: COLLIDING.flatMap((k, i): [string, unknown][] => (i === 1 || i === 4 ? [] : [[k, i]])),
-        absent: [COLLIDING[1]!, COLLIDING[4]!],
+        build: () => PersistentMap.from<unknown>(COLLIDING.map((k, i) => [k, i])).delete(COLLIDING[1]!),
+        expected: COLLIDING.flatMap((k, i): [string, unknown][] => (i === 1 ? [] : [[k, i]])),
+        absent: [COLLIDING[1]!],
       },
       {
         name: 'colliding short keys (full hash)',
@@ -166,17 +162,17 @@ describe('PersistentMap', () => {
 
   describe('identity for no-ops', () => {
     const value = { id: 'v' };
-    const base = PersistentMap.from<unknown>([['a', value], ['b', 2], ['', 0], ['__proto__', null], [BIRTHDAY[0], 'b0'], ...COLLIDING.map((k, i): [string, unknown] => [k, i])]);
+    const base = PersistentMap.from<unknown>([['a', value], ['b', 2], ['', 0], ['__proto__', null], [BIRTHDAY[0], 'b0'], ...COLLIDING.slice(0, 2).map((k, i): [string, unknown] => [k, i])]);
     const cases: { name: string; op: (m: PersistentMap<unknown>) => PersistentMap<unknown>; same: boolean }[] = [
       { name: 'set to the identical object', op: (m) => m.set('a', value), same: true },
       { name: 'set to an equal but different object', op: (m) => m.set('a', { id: 'v' }), same: false },
       { name: 'set the identical number', op: (m) => m.set('b', 2), same: true },
       { name: "set '' to its value", op: (m) => m.set('', 0), same: true },
       { name: "set '__proto__' to its value", op: (m) => m.set('__proto__', null), same: true },
-      { name: 'set a colliding key to its value', op: (m) => m.set(COLLIDING[3]!, 3), same: true },
-      { name: 'set a colliding key to another value', op: (m) => m.set(COLLIDING[3]!, 4), same: false },
+      { name: 'set a colliding key to its value', op: (m) => m.set(COLLIDING[1]!, 1), same: true },
+      { name: 'set a colliding key to another value', op: (m) => m.set(COLLIDING[1]!, 4), same: false },
       { name: 'delete an absent key', op: (m) => m.delete('zz'), same: true },
-      { name: 'delete an absent key colliding with present ones', op: (m) => m.delete(sampledCollisions(COLLIDING.length + 1).at(-1)!), same: true },
+      { name: 'delete an absent key colliding with present ones', op: (m) => m.delete(COLLIDING[2]!), same: true },
       { name: 'delete an absent key whose slot holds another key', op: (m) => m.delete(BIRTHDAY[1]), same: true },
       { name: 'delete a present key', op: (m) => m.delete('b'), same: false },
     ];
@@ -237,6 +233,79 @@ describe('PersistentMap', () => {
       first![1] = 99;
       expect(m.get('a')).to.equal(1);
       expect([...m]).to.deep.equal([['a', 1]]);
+    });
+  });
+
+  describe('keys sharing long runs (adversarial key sets)', function () {
+    this.timeout(60_000);
+    const pad = (i: number) => String(i).padStart(6, '0');
+    const LONG = 'averyveryverylongcomposeprojectname_and_a_service';
+    const SETS: Record<string, (n: number) => string[]> = {
+      'random 64-hex ids': (n) => Array.from({ length: n }, (_, i) => hexId(i)),
+      'Kubernetes-style names': (n) => Array.from({ length: n }, (_, i) => `k8s_app_web-${pad(i)}-7d9f8c6b5d-xk2pq_production_0`),
+      'long compose-style names': (n) => Array.from({ length: n }, (_, i) => `averylongcomposeprojectname-backend-worker-${i + 1}`),
+      'a shared 48-char prefix': (n) => Array.from({ length: n }, (_, i) => `${'p'.repeat(48)}${i}`),
+      'a shared 48-char suffix': (n) => Array.from({ length: n }, (_, i) => `${i}${'s'.repeat(48)}`),
+      'one char differing, anywhere': (n) =>
+        Array.from({ length: n }, (_, i) => {
+          const at = i % LONG.length;
+          return LONG.slice(0, at) + String.fromCharCode(0x100 + Math.floor(i / LONG.length)) + LONG.slice(at + 1);
+        }),
+    };
+    const N = 10_000;
+    for (const [name, make] of Object.entries(SETS)) {
+      it(`${N.toLocaleString('en')} keys with ${name}: the answers of a Map, no collision node, depth ≤ log32(n) + 3`, () => {
+        const keys = make(N);
+        expect(new Set(keys).size).to.equal(N);
+        const map = PersistentMap.from(keys.map((k, i): [string, number] => [k, i]));
+        expectSameAs(map, new Map(keys.map((k, i) => [k, i])), keys.map((k) => `${k}x`));
+        const shape = PersistentMap.shapeOf(map);
+        // random 32-bit hashes of 10k keys: a full collision has odds of ~1 %, a level past 6 far less
+        expect(shape.largestCollision).to.be.at.most(2);
+        expect(shape.depth).to.be.at.most(Math.ceil(Math.log(N) / Math.log(32)) + 3);
+        expect(new Set(keys.map(hashKey)).size).to.be.at.least(N - 2);
+      });
+    }
+
+    it('never collides on two keys of one length that differ in one char (fast-check)', () => {
+      fc.assert(
+        fc.property(fc.string({ unit: 'binary', minLength: 1, maxLength: 120 }), fc.nat(), fc.integer({ min: 1, max: 0xfffe }), (base, at, delta) => {
+          const i = at % base.length;
+          const other = String.fromCharCode((base.charCodeAt(i) + delta) % 0xffff);
+          fc.pre(other !== base[i]);
+          const variant = base.slice(0, i) + other + base.slice(i + 1);
+          expect(hashKey(variant)).to.not.equal(hashKey(base));
+        }),
+        { numRuns: 2000 },
+      );
+    });
+
+    it('matches a native Map under set/delete of keys sharing a random long run (fast-check)', () => {
+      const family = fc.record({
+        run: fc.string({ minLength: 20, maxLength: 60 }),
+        where: fc.constantFrom('prefix' as const, 'suffix' as const, 'middle' as const),
+        n: fc.integer({ min: 1, max: 400 }),
+      });
+      fc.assert(
+        fc.property(family, fc.array(fc.tuple(fc.boolean(), fc.nat()), { maxLength: 600 }), ({ run, where, n }, ops) => {
+          const key = (i: number) => (where === 'prefix' ? `${run}${i}` : where === 'suffix' ? `${i}${run}` : `${run.slice(0, 10)}${i}${run.slice(10)}`);
+          let map = PersistentMap.from(Array.from({ length: n }, (_, i): [string, number] => [key(i), i]));
+          const model = new Map(Array.from({ length: n }, (_, i) => [key(i), i]));
+          for (const [del, x] of ops) {
+            const k = key(x % (2 * n));
+            if (del) {
+              map = map.delete(k);
+              model.delete(k);
+            } else {
+              map = map.set(k, x);
+              model.set(k, x);
+            }
+          }
+          expectSameAs(map, model, [key(2 * n), key(-1)]);
+          expect(PersistentMap.shapeOf(map).largestCollision).to.be.at.most(2);
+        }),
+        { numRuns: 100 },
+      );
     });
   });
 

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
-import { newContainer } from '../../lib/model/container.js';
-import { Portfolio } from '../../lib/model/portfolio.js';
+import fc from 'fast-check';
+import { type Container, newContainer } from '../../lib/model/container.js';
+import { Portfolio, listStats } from '../../lib/model/portfolio.js';
 
 const c = (id: string, name: string, project = '') => newContainer({ id, name, pid: 1, project });
 
@@ -70,5 +71,95 @@ describe('Portfolio lookups', () => {
     p = p.withContainer(c('a', 'one', 'p2'));
     expect(p.projectNames).to.deep.equal(['p2']);
     expect(p.project('p2')?.container('one')?.id).to.equal('a');
+  });
+});
+
+describe('Portfolio arrays: made once per version, lazily', () => {
+  const ids = (cs: readonly Container[]) => cs.map((x) => x.id).sort();
+
+  it('returns the same frozen array on repeated reads of one version', () => {
+    const p = Portfolio.of([c('a', 'one', 'p'), c('b', 'two'), c('d', 'three', 'q')]);
+    for (const read of [(x: Portfolio) => x.containers, (x: Portfolio) => x.projects, (x: Portfolio) => x.projectNames, (x: Portfolio) => x.project('p')!.containers, (x: Portfolio) => x.project('')!.containers]) {
+      const first = read(p);
+      expect(read(p)).to.equal(first);
+      expect(Object.isFrozen(first)).to.equal(true);
+    }
+  });
+
+  it('gives a new version a new array with its content, and leaves the old one as it was', () => {
+    const p1 = Portfolio.of([c('a', 'one', 'p'), c('b', 'two')]);
+    const before = p1.containers;
+    const projectBefore = p1.project('p')!.containers;
+    const table: [string, (p: Portfolio) => Portfolio, string[], string[]][] = [
+      ['add', (p) => p.withContainer(c('x', 'new', 'p')), ['a', 'b', 'x'], ['a', 'x']],
+      ['replace', (p) => p.withContainer(newContainer({ id: 'a', name: 'one', pid: 9, project: 'p' })), ['a', 'b'], ['a']],
+      ['remove', (p) => p.withoutContainer('a'), ['b'], []],
+      ['move between projects', (p) => p.withContainer(c('b', 'two', 'p')), ['a', 'b'], ['a', 'b']],
+    ];
+    for (const [name, op, all, inP] of table) {
+      const p2 = op(p1);
+      expect(p2.containers, name).to.not.equal(before);
+      expect(ids(p2.containers), name).to.deep.equal(all);
+      expect(ids(p2.project('p')?.containers ?? []), name).to.deep.equal(inP);
+      for (const x of p2.containers) expect(p2.byIdOnly(x.id), name).to.equal(x);
+    }
+    expect(p1.containers).to.equal(before);
+    expect(ids(before)).to.deep.equal(['a', 'b']);
+    expect(p1.project('p')!.containers).to.equal(projectBefore);
+  });
+
+  it('gives every version the array of its own content, whichever versions are read and in which order (fast-check)', () => {
+    type Op = { type: 'set'; id: number; pid: number; project: number } | { type: 'delete'; id: number } | { type: 'read' } | { type: 'branch' };
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      fc.record({ type: fc.constant('set' as const), id: fc.nat(40), pid: fc.nat(3), project: fc.nat(2) }),
+      fc.record({ type: fc.constant('delete' as const), id: fc.nat(40) }),
+      fc.record({ type: fc.constant('read' as const) }),
+      fc.record({ type: fc.constant('branch' as const) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
+        let p = Portfolio.EMPTY;
+        const model = new Map<string, Container>();
+        const versions: [Portfolio, string[]][] = [];
+        for (const o of ops) {
+          if (o.type === 'set') {
+            const x = newContainer({ id: `c${o.id}`, name: `n${o.id}`, pid: o.pid, project: o.project === 0 ? '' : `p${o.project}` });
+            p = p.withContainer(x);
+            model.set(x.id, x);
+          } else if (o.type === 'delete') {
+            p = p.withoutContainer(`c${o.id}`);
+            model.delete(`c${o.id}`);
+          } else if (o.type === 'branch' && versions.length > 0) {
+            // read an older version late: its array must still be its own
+            const [old, oldIds] = versions[Math.floor(versions.length / 2)]!;
+            expect(ids(old.containers)).to.deep.equal(oldIds);
+          }
+          if (o.type === 'read') {
+            const cs = p.containers;
+            expect(ids(cs)).to.deep.equal([...model.keys()].sort());
+            for (const x of cs) expect(model.get(x.id)).to.equal(x);
+            for (const project of p.projects) for (const x of project.containers) expect(x.project).to.equal(project.name);
+            expect(p.projects.reduce((n, project) => n + project.containers.length, 0)).to.equal(model.size);
+          }
+          versions.push([p, [...model.keys()].sort()]);
+        }
+        for (const [version, expected] of versions) expect(ids(version.containers)).to.deep.equal(expected);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('a reader of every version of 2,000 changes to 1,000 containers makes one array per version and walks the index once', () => {
+    let p = Portfolio.of(Array.from({ length: 1000 }, (_, i) => c(`c${i}`, `n${i}`, `p${i % 7}`)));
+    p.containers;
+    const made = listStats.made;
+    const walked = listStats.walked;
+    for (let k = 0; k < 2000; k++) {
+      const i = (k * 389) % 1000;
+      p = k % 3 === 2 ? p.withoutContainer(`c${i}`) : p.withContainer(newContainer({ id: `c${i}`, name: `n${i}`, pid: k, project: `p${i % 7}` }));
+      expect(p.containers.length).to.equal(p.total);
+    }
+    expect(listStats.made - made).to.equal(2000);
+    expect(listStats.walked - walked).to.equal(0);
   });
 });

@@ -59,6 +59,8 @@ const TYPES = [
   'ContainerHealth',
   'ContainerInit',
   'EngineErrorCode',
+  'RetryFunction',
+  'RetryOption',
   'RetryPolicy',
   'EngineAdapter',
   'EngineEvent',
