@@ -7,10 +7,11 @@
  * split them): containerd is restarted first, and the exit spec runs with one watcher only.
  */
 import { expect } from 'chai';
-import type { Subscription } from 'rxjs';
+import { type Subscription, firstValueFrom } from 'rxjs';
 import type { LifecycleEvent } from '../../lib/core/fold.js';
 import type { Watcher } from '../../lib/core/watcher.js';
 import { CRI_SANDBOX_LABEL } from '../../lib/engines/cri/cri-normalize.js';
+import { criAdapter } from '../../lib/engines/cri/cri-source.js';
 import { watchCri } from '../../lib/engines/cri/watch-cri.js';
 import { restartEngine, useEngine } from '../helpers/engines.js';
 import { FAST_RETRY, Watchers, byId, pictureOf } from '../helpers/picture.js';
@@ -80,6 +81,19 @@ describe(`watchCri on ${ENGINE}: exit details, image and times, label filters`, 
     expect(seen(app)).to.deep.equal({ code: 137, reason: 'Error', oomKilled: false });
     expect(seen(seven)).to.deep.equal({ code: 7, reason: 'Error', oomKilled: false });
     expect(seen(oom)).to.deep.equal({ code: 137, reason: 'OOMKilled', oomKilled: true });
+
+    // asked after the fact, as the watcher does for exits it only infers from a relist
+    const adapter = criAdapter({ endpoint: socket });
+    try {
+      const later = await firstValueFrom(adapter.exitDetails!(seven));
+      expect({ code: later?.code, reason: later?.reason }).to.deep.equal({ code: 7, reason: 'Error' });
+      expect(later?.time?.getTime()).to.equal(exitOf(seven)!.exit?.time?.getTime());
+      // a sandbox has no exit status, a container that never was none either
+      expect(await firstValueFrom(adapter.exitDetails!(pod.sandboxId))).to.equal(null);
+      expect(await firstValueFrom(adapter.exitDetails!('0'.repeat(64)))).to.equal(null);
+    } finally {
+      adapter.dispose();
+    }
   });
 
   it('label-filtered watchers hold exactly the matching sandboxes or containers while others come and go', async () => {

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { type Observable, catchError, concatWith, defer, filter, firstValueFrom, forkJoin, map, mergeMap, of, throwError } from 'rxjs';
-import type { EngineAdapter, EngineEvent, EngineInfo } from '../../core/engine.js';
+import type { EngineAdapter, EngineEvent, EngineInfo, ExitDetails } from '../../core/engine.js';
 import { orderedMergeMap } from '../../core/operators/ordered-merge-map.js';
 import { type ContainerEventResponse, ContainerState, type PodSandboxMetadata, PodSandboxState, RuntimeServiceClient, type VersionResponse } from '../../gen/cri/api.js';
 import { grpcChannelConfig } from '../../grpc/channel.js';
@@ -151,6 +151,7 @@ const CRI_PARTS: AdapterParts<CriClient, CriStartHint> = {
   list: criList,
   inspect: (client, hint) => criInspect(client, hint.kind === 'sandbox' ? { kind: 'sandbox', id: hint.id } : { kind: hint.kind, id: hint.id, sandboxId: hint.sandboxId, sandbox: hint.sandbox }),
   info: criInfo,
+  exit: criExit,
 };
 
 /** Resolves the endpoint and sets up the client (no I/O yet). */
@@ -202,15 +203,19 @@ function criEvents(client: CriClient): Observable<RawFeed<CriStartHint>> {
 
 /** The `exited` of a STOPPED whose event lacked the container's status: with the details of a status call, without them when it fails or the container is gone. */
 function exitOf(client: CriClient, hint: CriExitHint): Observable<EngineEvent> {
-  const { runtime } = client;
-  return client.unaryOrNull(`asking for the exit of container ${hint.id.slice(0, 12)}`, runtime.containerStatus.bind(runtime), { containerId: hint.id, verbose: false }).pipe(
+  return criExit(client, hint.id).pipe(
     // the exit itself is certain: never hold it back or fail the stream for its details
     catchError(() => of(null)),
-    map((res): EngineEvent => {
-      const exit = res?.status === undefined ? undefined : criExitDetails(res.status);
-      return Object.freeze(exit === undefined ? { type: 'exited', id: hint.id, time: hint.time } : { type: 'exited', id: hint.id, time: hint.time, exit });
-    }),
+    map((exit): EngineEvent => Object.freeze(exit === null ? { type: 'exited', id: hint.id, time: hint.time } : { type: 'exited', id: hint.id, time: hint.time, exit })),
   );
+}
+
+/** How a container ended, from its (non-verbose) status: `null` while it runs, or once it is gone (sandboxes have none). */
+function criExit(client: CriClient, id: string): Observable<ExitDetails | null> {
+  const { runtime } = client;
+  return client
+    .unaryOrNull(`asking for the exit of container ${id.slice(0, 12)}`, runtime.containerStatus.bind(runtime), { containerId: id, verbose: false })
+    .pipe(map((res) => (res?.status === undefined ? null : (criExitDetails(res.status) ?? null))));
 }
 
 /** Explains a failed event stream: UNIMPLEMENTED from a runtime that answers `Version` is a runtime without GetContainerEvents. */
