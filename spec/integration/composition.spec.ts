@@ -54,7 +54,7 @@ describe('composition of engines (real Docker 20.10 and containerd 1.7 native + 
       );
       expect(d.container(dockerName)?.pid).to.be.greaterThan(0);
       expect(c.container(ctdId)?.pid).to.be.greaterThan(0);
-      expect(k.container(pod.sandboxId)?.labels['io.kubernetes.sandbox']).to.equal('true');
+      expect(k.container(pod.sandboxId)?.labels['io.kubernetes.sandbox']).to.equal(''); // as the Go original sets it: the key marks a sandbox
       expect(k.container(pod.containers['one']!)?.labels['io.kubernetes.pod.name']).to.equal(pod.name);
       // each engine watched by its own watcher: CRI pods stay out of the native containerd picture (namespace k8s.io)
       expect(c.container(pod.sandboxId)).to.equal(undefined);
