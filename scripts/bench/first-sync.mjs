@@ -7,22 +7,12 @@
 import { INITIAL_STATE, fold } from '../../build/lib/core/fold.js';
 import { newContainer } from '../../build/lib/model/container.js';
 import { Portfolio } from '../../build/lib/model/portfolio.js';
+import { rng, hexId } from './micro.mjs';
 
 const SIZES = [1_000, 10_000, 30_000];
 const ROUNDS = 5;
 let sink = 0;
 
-/** Deterministic pseudo-random generator (xorshift32). */
-function rng(seed) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
-}
-const hexId = (next) => Array.from({ length: 8 }, () => next().toString(16).padStart(8, '0')).join('');
 
 /** Best ms over ROUNDS after one warm-up round. */
 function bestMs(run) {

@@ -4,6 +4,7 @@
 // Prints ns/op (best of several rounds) and the ratio PersistentMap / Map.
 // Baseline caveat: Map.set/delete mutate in place, PersistentMap returns a new version.
 import { PersistentMap } from '../../build/lib/model/persistent-map.js';
+import { rng, hexId, copyOf, measure } from './micro.mjs';
 
 const SIZES = [200, 10_000];
 const OPS_PER_ROUND = 300_000;
@@ -11,43 +12,9 @@ const ROUNDS = 5;
 
 let sink = 0;
 
-/** Deterministic pseudo-random generator (xorshift32). */
-function rng(seed) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
-}
 
-function hexId(next) {
-  let s = '';
-  while (s.length < 64) s += next().toString(16).padStart(8, '0');
-  return s.slice(0, 64);
-}
 
-/** A flat copy that is a different string object with the same content (like an id parsed from an event). */
-const copyOf = (s) => s.split('').join('');
 
-/** Best ns/op over ROUNDS; `pass(keys)` runs one op per key and returns how many it ran. */
-function measure(setup, pass, opsPerRound = OPS_PER_ROUND) {
-  let best = Infinity;
-  for (let r = 0; r < ROUNDS + 2; r++) {
-    let ops = 0;
-    let elapsed = 0n;
-    while (ops < opsPerRound) {
-      const state = setup();
-      const t0 = process.hrtime.bigint();
-      ops += pass(state);
-      elapsed += process.hrtime.bigint() - t0;
-    }
-    const ns = Number(elapsed) / ops;
-    if (r >= 2 && ns < best) best = ns; // first two rounds are warm-up
-  }
-  return best;
-}
 
 function benchSize(n, kind) {
   const next = rng(n * 7919 + kind.length);

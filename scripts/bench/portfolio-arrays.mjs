@@ -8,22 +8,13 @@
 import { Subject, of } from 'rxjs';
 import { watch } from '../../build/lib/core/watcher.js';
 import { newContainer } from '../../build/lib/model/container.js';
+import { hexId, rng } from './micro.mjs';
 
 const SIZES = [100, 10_000];
 const EVENTS = 20_000;
 const ROUNDS = 5;
 let sink = 0;
 
-function rng(seed) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
-}
-const hexId = (next) => Array.from({ length: 8 }, () => next().toString(16).padStart(8, '0')).join('');
 
 const consumers = {
   'no subscriber': () => undefined,

@@ -6,43 +6,14 @@
 // `node scripts/bench/portfolio-lookup.mjs`. Prints ns/op (best of several rounds) and ratios.
 import { newContainer } from '../../build/lib/model/container.js';
 import { PersistentMap } from '../../build/lib/model/persistent-map.js';
+import { rng, hexId, copyOf, measure } from './micro.mjs';
 
 const SIZES = [1_000, 10_000, 30_000];
 const OPS_PER_ROUND = 300_000;
 const ROUNDS = 5;
 let sink = 0;
 
-/** Deterministic pseudo-random generator (xorshift32). */
-function rng(seed) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
-}
-const hexId = (next) => Array.from({ length: 8 }, () => next().toString(16).padStart(8, '0')).join('');
-/** A flat copy: a different string with the same content (like an id parsed from an event or typed by a user). */
-const copyOf = (s) => s.split('').join('');
 
-/** Best ns/op over ROUNDS after two warm-up rounds; `setup()` is not timed, `pass(state)` returns its op count. */
-function measure(setup, pass, opsPerRound = OPS_PER_ROUND) {
-  let best = Infinity;
-  for (let r = 0; r < ROUNDS + 2; r++) {
-    let ops = 0;
-    let elapsed = 0n;
-    while (ops < opsPerRound) {
-      const state = setup();
-      const t0 = process.hrtime.bigint();
-      ops += pass(state);
-      elapsed += process.hrtime.bigint() - t0;
-    }
-    const ns = Number(elapsed) / ops;
-    if (r >= 2 && ns < best) best = ns;
-  }
-  return best;
-}
 
 // The Portfolio's own index (ids and names in one PersistentMap, an id winning over an equal name) is
 // private; rebuilding it here the same way keeps the bench independent of whether the class memoises.
