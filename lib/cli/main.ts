@@ -12,7 +12,8 @@ type Command = 'ps' | 'events';
 
 const ENGINE_OPTIONS = `engines (repeatable; several at once are watched together):
   --docker URL        Docker or Podman API (unix:///…, tcp://host:port).
-                      Default when no engine is given: $DOCKER_HOST, else unix:///var/run/docker.sock
+                      Default when no engine is given: $DOCKER_HOST, else
+                      unix:///var/run/docker.sock
   --containerd PATH   containerd socket ($CONTAINERD_ADDRESS)
   --cri ENDPOINT      CRI runtime endpoint ($CONTAINER_RUNTIME_ENDPOINT)
 
@@ -22,7 +23,8 @@ filter:
 
 const EXIT_STATUS = `exit status:
   0    ok; also when the output's reader went away (a closed pipe: … | head)
-  1    no engine answered, or an engine failed (the reason and what to do on stderr)
+  1    no engine answered, or an engine failed (the reason and what to do:
+       on stderr)
   2    usage error (the usage on stderr)
   130  interrupted by SIGINT (Ctrl-C), 143 by SIGTERM: the watchers were closed
        first; a second signal ends at once`;

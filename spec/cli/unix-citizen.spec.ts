@@ -194,6 +194,7 @@ describe('CLI as a Unix citizen (fake Docker engine)', function () {
         expect(r.code, r.stderr).to.equal(0);
         expect(r.stderr).to.equal('');
         expect(r.stdout.startsWith(heading), r.stdout).to.equal(true);
+        for (const line of r.stdout.split('\n')) expect([...line].length, line).to.be.at.most(80);
         expect(r.stdout).to.match(/exit status:\n {2}0 .*\n {2}1 .*\n {2}2 .*\n {2}130 .*143/s);
         expect(fake.connections).to.equal(0);
       });
