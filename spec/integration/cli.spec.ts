@@ -107,7 +107,7 @@ describe('CLI (real engines)', function () {
       expect(container?.id.startsWith(id!)).to.equal(true);
       expect(shownImage).to.equal(container?.image ?? '-');
       expect(Number(pid)).to.equal(container?.pid);
-      expect(status).to.match(/^Up (Less than a second|\d+ seconds|About a minute) \(Paused\)$/);
+      expect(status).to.match(/^Up (Less than a second|1 second|\d+ seconds|About a minute) \(Paused\)$/);
 
       // --label: only the matching containers, on every engine
       const only = await cli(['ps', '--docker', host, '--label', 'com.docker.compose.project=cliproj']);
