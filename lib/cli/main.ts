@@ -1,33 +1,80 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { first, firstValueFrom, map } from 'rxjs';
+import { type Subscription, first, firstValueFrom, map } from 'rxjs';
 import type { Watcher } from '../core/watcher.js';
 import { parseLabelSelectors } from '../engines/common/label-selector.js';
 import { isEngineError } from '../errors.js';
 import { type EngineView, eventJson, portfolioJson, portfolioTable } from './format.js';
 import { type CliWatchOptions, type EngineChoice, openWatcher } from './engines.js';
+import { EXIT, type Shutdown, installShutdown } from './shutdown.js';
 
-const USAGE = `usage: whalewatcher <ps|events> [options]
+type Command = 'ps' | 'events';
 
-  ps        print the alive containers, grouped by composer project: PROJECT,
-            NAME, ID, IMAGE, PID, STATUS (uptime, health, paused: like docker ps)
-  events    stream lifecycle events as JSON lines (current containers first,
-            marked "synthetic": true), until interrupted
+const ENGINE_OPTIONS = `engines (repeatable; several at once are watched together):
+  --docker URL        Docker or Podman API (unix:///…, tcp://host:port).
+                      Default when no engine is given: $DOCKER_HOST, else
+                      unix:///var/run/docker.sock
+  --containerd PATH   containerd socket ($CONTAINERD_ADDRESS)
+  --cri ENDPOINT      CRI runtime endpoint ($CONTAINER_RUNTIME_ENDPOINT)
 
-options:
-  --docker URL        Docker or Podman API (unix:///…, tcp://host:port); repeatable.
-                      Default when no engine is given: $DOCKER_HOST, else unix:///var/run/docker.sock
-  --containerd PATH   containerd socket; repeatable ($CONTAINERD_ADDRESS)
-  --cri ENDPOINT      CRI runtime endpoint; repeatable ($CONTAINER_RUNTIME_ENDPOINT)
+filter:
   --label KEY[=VALUE] only containers with this label (and value); repeatable,
-                      all must match
-  --json              (ps) machine-readable JSON, every field (ISO dates)
-  --no-trunc          (ps) full ids and digests, no cell shortened to fit the
-                      terminal (80 columns when not a terminal)
-  -h, --help          this help
-`;
+                      all must match`;
 
-async function main(argv: readonly string[]): Promise<number> {
+const EXIT_STATUS = `exit status:
+  0    ok; also when the output's reader went away (a closed pipe: … | head)
+  1    no engine answered, or an engine failed (the reason and what to do:
+       on stderr)
+  2    usage error (the usage on stderr)
+  130  interrupted by SIGINT (Ctrl-C), 143 by SIGTERM: the watchers were closed
+       first; a second signal ends at once`;
+
+const USAGE = {
+  general: `usage: whalewatcher <ps|events> [options]
+       whalewatcher <ps|events> --help
+
+  ps        print the alive containers, grouped by composer project
+  events    stream lifecycle events as JSON lines, until interrupted
+
+${ENGINE_OPTIONS}
+
+  -h, --help          this help (with a command: that command's help)
+
+${EXIT_STATUS}
+`,
+  ps: `usage: whalewatcher ps [--json] [--no-trunc] [engines] [--label KEY[=VALUE]]…
+
+Prints the alive containers once, grouped by composer project: PROJECT, NAME,
+ID, IMAGE, PID, STATUS (uptime, health, paused: like docker ps), one table per
+engine.
+
+  --json              machine-readable JSON, every field (ISO dates)
+  --no-trunc          full ids and digests, no cell shortened to fit the
+                      terminal (80 columns when not a terminal)
+
+${ENGINE_OPTIONS}
+
+  -h, --help          this help
+
+${EXIT_STATUS}
+`,
+  events: `usage: whalewatcher events [engines] [--label KEY[=VALUE]]…
+
+Streams lifecycle events as JSON lines: the current containers first (marked
+"synthetic": true), then every start, pause, unpause, rename and exit as it
+happens, until interrupted. Losing an engine after the first connection is
+reported on stderr and the watcher reconnects by itself.
+
+${ENGINE_OPTIONS}
+
+  -h, --help          this help
+
+${EXIT_STATUS}
+`,
+} as const;
+
+async function main(argv: readonly string[], io: Shutdown): Promise<number> {
+  const named = argv.find((a): a is Command => a === 'ps' || a === 'events');
   let parsed;
   try {
     parsed = parseArgs({
@@ -38,27 +85,40 @@ async function main(argv: readonly string[]): Promise<number> {
         containerd: { type: 'string', multiple: true },
         cri: { type: 'string', multiple: true },
         label: { type: 'string', multiple: true },
-        json: { type: 'boolean', default: false },
-        'no-trunc': { type: 'boolean', default: false },
+        json: { type: 'boolean' },
+        'no-trunc': { type: 'boolean' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
   } catch (e) {
-    return usageError((e as Error).message);
+    // parseArgs' own advice about '--' is noise here: the options are listed below
+    return usageError(io, (e as Error).message.replace(/\. To specify a positional argument.*$/s, ''), named);
   }
   const { values, positionals } = parsed;
   const command = positionals[0];
-  if (values.help || command === undefined) {
-    (values.help ? process.stdout : process.stderr).write(USAGE);
-    return values.help ? 0 : 2;
+  if (command === undefined) {
+    if (values.help) {
+      io.out(USAGE.general);
+      return EXIT.ok;
+    }
+    return usageError(io, 'no command given', undefined);
   }
-  if (command !== 'ps' && command !== 'events') return usageError(`unknown command '${command}'`);
-  if (positionals.length > 1) return usageError(`unexpected argument '${positionals[1]!}'`);
+  if (command !== 'ps' && command !== 'events') return usageError(io, `unknown command '${command}'`, undefined);
+  if (values.help) {
+    io.out(USAGE[command]);
+    return EXIT.ok;
+  }
+  if (positionals.length > 1) return usageError(io, `unexpected argument '${positionals[1]!}'`, command);
+  if (command === 'events') {
+    for (const option of ['json', 'no-trunc'] as const) {
+      if (values[option] !== undefined) return usageError(io, `--${option} is an option of ps, not of events`, command);
+    }
+  }
   const labels = values.label ?? [];
   try {
     parseLabelSelectors(labels, 'cli'); // the watchers' own rules, checked before any connects
   } catch (e) {
-    return usageError(`--label: ${(e as Error).message}`);
+    return usageError(io, `--label: ${(e as Error).message}`, command);
   }
 
   const choices: EngineChoice[] = [
@@ -72,15 +132,15 @@ async function main(argv: readonly string[]): Promise<number> {
   const watch: CliWatchOptions = labels.length > 0 ? { labels } : {};
   if (command === 'ps') {
     // a terminal's width, else 80 columns; --no-trunc: as wide as it takes
-    const width = values['no-trunc'] ? undefined : process.stdout.isTTY ? process.stdout.columns || 80 : 80;
-    return ps(labelled, watch, values.json, width);
+    const width = values['no-trunc'] === true ? undefined : process.stdout.isTTY ? process.stdout.columns || 80 : 80;
+    return ps(io, labelled, watch, values.json === true, width);
   }
-  return events(labelled, watch);
+  return events(io, labelled, watch);
 }
 
-function usageError(message: string): number {
-  process.stderr.write(`whalewatcher: ${message}\n\n${USAGE}`);
-  return 2;
+function usageError(io: Shutdown, message: string, command: Command | undefined): number {
+  io.err(`whalewatcher: ${message}\n\n${USAGE[command ?? 'general']}`);
+  return EXIT.usage;
 }
 
 /** Labels engines by kind, numbering duplicates (`docker`, `docker#2`). */
@@ -94,83 +154,97 @@ function label(choices: readonly EngineChoice[]): { name: string; choice: Engine
 }
 
 function explain(name: string, err: unknown): string {
+  // An EngineError's message already says what happened and what to do; no stack for engine trouble.
   if (isEngineError(err)) return `whalewatcher: ${name}: ${err.message} [${err.code}]`;
   return `whalewatcher: ${name}: ${err instanceof Error ? err.message : String(err)}`;
 }
 
-async function ps(engines: { name: string; choice: EngineChoice }[], watch: CliWatchOptions, json: boolean, width: number | undefined): Promise<number> {
-  const watchers = engines.map((e) => ({ ...e, watcher: openWatcher(e.choice, { ...watch, retry: false }) }));
+/** `work`, unless a signal or a closed stdout comes first: then that status. */
+async function unlessStopped<T>(io: Shutdown, work: Promise<T>): Promise<{ done: T } | { stopped: number }> {
+  return Promise.race([work.then((done) => ({ done })), io.requested.then((stopped) => ({ stopped }))]);
+}
+
+async function ps(io: Shutdown, engines: { name: string; choice: EngineChoice }[], watch: CliWatchOptions, json: boolean, width: number | undefined): Promise<number> {
+  const watchers = engines.map((e) => ({ ...e, watcher: io.track(openWatcher(e.choice, { ...watch, retry: false })) }));
   try {
-    const results = await Promise.allSettled(watchers.map(async (w) => {
-      await w.watcher.ready;
-      const info = await w.watcher.info().catch(() => undefined);
-      return { engine: w.name, info, portfolio: w.watcher.portfolio } satisfies EngineView;
-    }));
+    const settled = await unlessStopped(
+      io,
+      Promise.allSettled(
+        watchers.map(async (w) => {
+          await w.watcher.ready;
+          const info = await w.watcher.info().catch(() => undefined);
+          return { engine: w.name, info, portfolio: w.watcher.portfolio } satisfies EngineView;
+        }),
+      ),
+    );
+    if ('stopped' in settled) return settled.stopped;
     const views: EngineView[] = [];
     let failed = 0;
-    results.forEach((r, i) => {
+    settled.done.forEach((r, i) => {
       if (r.status === 'fulfilled') views.push(r.value);
       else {
         failed += 1;
-        process.stderr.write(`${explain(watchers[i]!.name, r.reason)}\n`);
+        io.err(`${explain(watchers[i]!.name, r.reason)}\n`);
       }
     });
-    if (views.length > 0) process.stdout.write(json ? `${portfolioJson(views)}\n` : portfolioTable(views, { now: Date.now(), width }));
-    return failed > 0 ? 1 : 0;
+    if (views.length > 0) io.out(json ? `${portfolioJson(views)}\n` : portfolioTable(views, { now: Date.now(), width }));
+    return failed > 0 ? EXIT.failure : EXIT.ok;
   } finally {
-    await Promise.all(watchers.map((w) => w.watcher.close()));
+    await io.closeAll();
   }
 }
 
-async function events(engines: { name: string; choice: EngineChoice }[], watch: CliWatchOptions): Promise<number> {
+async function events(io: Shutdown, engines: { name: string; choice: EngineChoice }[], watch: CliWatchOptions): Promise<number> {
   // The first connection must work (a clear error otherwise); after that the
   // watchers reconnect by themselves and the stream goes on.
-  const watchers: { name: string; watcher: Watcher }[] = engines.map((e) => ({ name: e.name, watcher: openWatcher(e.choice, watch) }));
-  const closeAll = () => Promise.all(watchers.map((w) => w.watcher.close()));
-  const firstSync = await Promise.all(
-    watchers.map((w) =>
-      firstValueFrom(
-        w.watcher.status$.pipe(
-          first((s) => s.state === 'live' || s.state === 'degraded' || s.state === 'stopped'),
-          map((s) => (s.state === 'live' ? undefined : (s.error ?? new Error('stopped')))),
+  const watchers: { name: string; watcher: Watcher }[] = engines.map((e) => ({ name: e.name, watcher: io.track(openWatcher(e.choice, watch)) }));
+  const subs: Subscription[] = [];
+  try {
+    const firstSync = await unlessStopped(
+      io,
+      Promise.all(
+        watchers.map((w) =>
+          firstValueFrom(
+            w.watcher.status$.pipe(
+              first((s) => s.state === 'live' || s.state === 'degraded' || s.state === 'stopped'),
+              map((s) => (s.state === 'live' ? undefined : (s.error ?? new Error('stopped')))),
+            ),
+            { defaultValue: new Error('closed') },
+          ),
         ),
-        { defaultValue: new Error('closed') },
       ),
-    ),
-  );
-  const failures = firstSync.map((err, i) => ({ err, name: watchers[i]!.name })).filter((f) => f.err !== undefined);
-  if (failures.length > 0) {
-    for (const f of failures) process.stderr.write(`${explain(f.name, f.err)}\n`);
-    await closeAll();
-    return 1;
+    );
+    if ('stopped' in firstSync) return firstSync.stopped;
+    const failures = firstSync.done.map((err, i) => ({ err, name: watchers[i]!.name })).filter((f) => f.err !== undefined);
+    if (failures.length > 0) {
+      for (const f of failures) io.err(`${explain(f.name, f.err)}\n`);
+      return EXIT.failure;
+    }
+    for (const w of watchers) {
+      subs.push(w.watcher.lifecycle$.subscribe((e) => io.out(`${eventJson(w.name, e)}\n`)));
+      subs.push(
+        w.watcher.status$.subscribe((s) => {
+          if (s.state === 'degraded') io.err(`${explain(w.name, s.error)} (retry ${s.attempt} in ${s.retryIn} ms)\n`);
+        }),
+      );
+    }
+    return await io.requested; // SIGINT, SIGTERM, or the reader gone (EPIPE at the next write)
+  } finally {
+    for (const s of subs) s.unsubscribe();
+    await io.closeAll();
   }
-  const subs = watchers.map((w) =>
-    w.watcher.lifecycle$.subscribe((e) => {
-      process.stdout.write(`${eventJson(w.name, e)}\n`);
-    }),
-  );
-  const statusSubs = watchers.map((w) =>
-    w.watcher.status$.subscribe((s) => {
-      if (s.state === 'degraded') process.stderr.write(`${explain(w.name, s.error)} (retry ${s.attempt} in ${s.retryIn} ms)\n`);
-    }),
-  );
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    process.stdout.once('error', stop); // e.g. EPIPE when piped into head
-  });
-  for (const s of [...subs, ...statusSubs]) s.unsubscribe();
-  await closeAll();
-  return 0;
 }
 
-main(process.argv.slice(2)).then(
+const io = installShutdown();
+main(process.argv.slice(2), io).then(
   (code) => {
-    process.exitCode = code;
+    // a signal or a closed pipe during the close decides over the command's own status
+    process.exitCode = io.code ?? code;
   },
-  (err: unknown) => {
-    process.stderr.write(`whalewatcher: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-    process.exitCode = 1;
+  async (err: unknown) => {
+    // not an engine's trouble (those are reported above): a bug, so the stack helps
+    io.err(isEngineError(err) ? `${explain(err.engine, err)}\n` : `whalewatcher: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    await io.closeAll().catch(() => undefined);
+    process.exitCode = io.code ?? EXIT.failure;
   },
 );

@@ -107,7 +107,7 @@ describe('CLI (real engines)', function () {
       expect(container?.id.startsWith(id!)).to.equal(true);
       expect(shownImage).to.equal(container?.image ?? '-');
       expect(Number(pid)).to.equal(container?.pid);
-      expect(status).to.match(/^Up (Less than a second|\d+ seconds|About a minute) \(Paused\)$/);
+      expect(status).to.match(/^Up (Less than a second|1 second|\d+ seconds|About a minute) \(Paused\)$/);
 
       // --label: only the matching containers, on every engine
       const only = await cli(['ps', '--docker', host, '--label', 'com.docker.compose.project=cliproj']);
@@ -155,9 +155,33 @@ describe('CLI (real engines)', function () {
       // the unlabelled start came before the exit in the engine's stream: the filtered one left it out
       expect(filtered.lines.map((l) => l.name), JSON.stringify(filtered.lines)).to.deep.equal([before, after, after]);
     } finally {
+      // SIGTERM: the watchers closed, then the status shells expect (128 + 15)
       const codes = await Promise.all([all.stop(), filtered.stop()]);
-      expect(codes).to.deep.equal([0, 0]);
+      expect(codes).to.deep.equal([143, 143]);
       await runEngineCli('docker20', ['rm', '-f', before, after, stranger]);
+    }
+  });
+
+  it('events | head -n 1: the next event after the reader left ends it quietly with status 0', async function () {
+    const host = useEngine(this, 'docker20');
+    const image = labImage('docker20');
+    const name = `cli-head-${process.pid}`;
+    const child = spawn(process.execPath, [CLI, 'events', '--docker', host], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const exited = new Promise<[number | null, string | null]>((resolve) => child.on('close', (code, signal) => resolve([code, signal])));
+    try {
+      // live once its first line is out (a synthetic start, or this run's start of the container)
+      const running = runEngineCli('docker20', ['run', '-d', '--name', name, '--network', 'none', image, 'sleep', '1000']);
+      await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+      child.stdout.destroy(); // as head does after its line
+      await running;
+      await runEngineCli('docker20', ['kill', name]); // a write, if the start was not one
+      expect(await exited, stderr).to.deep.equal([0, null]);
+      expect(stderr).to.equal('');
+    } finally {
+      child.kill('SIGKILL');
+      await runEngineCli('docker20', ['rm', '-f', name]);
     }
   });
 
