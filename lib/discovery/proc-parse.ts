@@ -91,21 +91,22 @@ export function isApiSocketPath(path: string): boolean {
   if (path.endsWith('.ttrpc')) return false;
   const base = path.slice(path.lastIndexOf('/') + 1);
   if (base === 'debug.sock' || base === 'metrics.sock' || base.endsWith('-debug.sock')) return false;
-  if (/\/(plugins|libnetwork|s)\//.test(path)) return false;
+  if (/\/(plugins|libnetwork)\/|\/containerd\/s\//.test(path)) return false;
   return true;
 }
 
 /**
  * The APIs a socket may speak, guessed from its file name (well-known and
  * user-given paths): `docker.sock` and `podman.sock` the Docker API,
- * `containerd.sock` containerd's and CRI, `crio.sock` CRI; any other name all three.
+ * `containerd.sock` containerd's and CRI, `crio.sock` and `cri-dockerd.sock`
+ * CRI; any other name all three.
  *
  * @internal
  */
 export function apisByName(path: string): readonly DiscoveryApi[] {
   const base = path.slice(path.lastIndexOf('/') + 1);
-  if (/docker|podman/.test(base) && !/dockerd/.test(base)) return ['docker'];
+  if (/crio|cri-o|cri-dockerd/.test(base)) return ['cri'];
+  if (/docker|podman/.test(base)) return ['docker'];
   if (/containerd/.test(base)) return ['containerd', 'cri'];
-  if (/crio|cri-o/.test(base)) return ['cri'];
   return ['docker', 'containerd', 'cri'];
 }
