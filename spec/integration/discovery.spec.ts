@@ -1,0 +1,93 @@
+/**
+ * discoverEngines against the lab's real engines (private sockets under
+ * $WW_LAB, none at a well-known path): found through the environment with the
+ * right type and product, and found by the /proc scan alone with their PIDs;
+ * a containerd socket yields a native and a CRI engine; a socket that is no
+ * engine is reported as unanswered, within the probe timeout.
+ */
+import { expect } from 'chai';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { type Server, type Socket, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type DiscoveredEngine, discoverEngines } from '../../lib/discovery/discover-engines.js';
+import { ENGINE_NAMES, type EngineName, engineEndpoint, engineKind, enginePid, engineSocketPath, useEngine } from '../helpers/engines.js';
+
+/** What each lab engine must be found as: [type, product] per API on its socket. */
+const EXPECTED: Readonly<Record<EngineName, readonly (readonly [string, string])[]>> = {
+  docker20: [['docker.com', 'docker']],
+  docker26: [['docker.com', 'docker']],
+  podman: [['docker.com', 'podman']],
+  containerd17: [
+    ['containerd.io', 'containerd'],
+    ['k8s.io/cri-api', 'containerd'],
+  ],
+  containerd16: [
+    ['containerd.io', 'containerd'],
+    ['k8s.io/cri-api', 'containerd'],
+  ],
+};
+
+const line = (e: DiscoveredEngine): string =>
+  `${e.type} ${e.product ?? '-'} ${e.version} pid ${e.pid ?? '?'} ${e.endpoint} (${e.routes.map((r) => r.by).join(', ')})`;
+
+describe('discoverEngines on the lab engines', function () {
+  this.timeout(60_000);
+
+  for (const name of ENGINE_NAMES) {
+    it(`finds ${name} through the environment, with the right type and product`, async function () {
+      const endpoint = useEngine(this, name);
+      const socket = engineSocketPath(name) as string;
+      const env = engineKind(name) === 'containerd' ? { CONTAINERD_ADDRESS: endpoint } : { DOCKER_HOST: endpoint };
+      const { engines, unanswered } = await discoverEngines({ env, wellKnown: [], scan: false });
+      expect(engines.map((e) => [e.type, e.product])).to.deep.equal(EXPECTED[name]);
+      for (const e of engines) {
+        expect(e.endpoint).to.equal(`unix://${socket}`);
+        expect(e.routes).to.deep.equal([{ by: 'env', variable: Object.keys(env)[0], endpoint: `unix://${socket}` }]);
+        expect(e.version).to.not.equal('');
+      }
+      expect(unanswered).to.deep.equal([]);
+    });
+  }
+
+  it('finds every running lab engine by the /proc scan alone, with its PID and socket; a socket that is no engine is not one', async function () {
+    const running = ENGINE_NAMES.filter((n) => engineEndpoint(n) !== undefined);
+    if (running.length === 0) useEngine(this, 'docker20'); // skips (or fails in CI) with the reason
+    // a plain unix server named like an engine's socket: accepts, never answers
+    const dir = await mkdtemp(join(tmpdir(), 'ww-discovery-'));
+    const fake = join(dir, 'docker.sock');
+    const open = new Set<Socket>();
+    const server: Server = createServer((s) => {
+      open.add(s);
+      s.on('close', () => open.delete(s));
+    });
+    await new Promise<void>((resolve) => server.listen(fake, resolve));
+    try {
+      const t0 = performance.now();
+      // the probe timeout (1 s) is far below the adapters' own 30 s: the silent socket cannot hold discovery up beyond it
+      const found = await discoverEngines({ env: {}, wellKnown: [fake], timeout: 1_000 });
+      const ms = performance.now() - t0;
+      console.log(`      discovery: ${found.engines.length} engines in ${ms.toFixed(0)} ms (other labs on this host included)`);
+      for (const e of found.engines) console.log(`        ${line(e)}`);
+      for (const u of found.unreadable) console.log(`        unreadable: ${u.path}: ${u.reason}`);
+      for (const u of found.unanswered) console.log(`        unanswered: ${u.endpoint} (${u.tried.join('+')}): ${u.reason}`);
+
+      for (const name of running) {
+        const socket = engineSocketPath(name) as string;
+        const pid = enginePid(name);
+        const mine = found.engines.filter((e) => e.endpoint === `unix://${socket}`);
+        expect(mine.map((e) => [e.type, e.product]), name).to.deep.equal(EXPECTED[name]);
+        for (const e of mine) {
+          expect(e.pid, name).to.equal(pid);
+          expect(e.routes, name).to.deep.include({ by: 'process', pid, process: engineKind(name) === 'docker' ? 'dockerd' : engineKind(name), path: socket });
+        }
+      }
+      expect(found.engines.map((e) => e.endpoint)).to.not.include(`unix://${fake}`);
+      expect(found.unanswered.map((u) => [u.endpoint, u.tried])).to.deep.include([`unix://${fake}`, ['docker']]);
+    } finally {
+      for (const s of open) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
