@@ -5,11 +5,11 @@
 
 import { readdir, stat } from 'node:fs/promises';
 import type { SchedulerLike } from 'rxjs';
-import type { EngineAdapter, EngineInfo, EngineType } from '../core/engine.js';
+import type { EngineAdapter, EngineType } from '../core/engine.js';
 import { isEngineError } from '../errors.js';
 import { containerdAdapter } from '../engines/containerd/containerd-source.js';
 import { criAdapter } from '../engines/cri/cri-source.js';
-import { dockerAdapter } from '../engines/docker/docker-source.js';
+import { probeDocker } from './docker-probe.js';
 import { type Candidate, type DiscoveryRoute, type MergedCandidate, envEndpoints, mergeCandidates, wellKnownSockets } from './discovery-merge.js';
 import { type DiscoveryApi, apisByName } from './proc-parse.js';
 import { type DiscoveryUnreadable, fsReason, scanProc } from './proc-scan.js';
@@ -53,8 +53,12 @@ export interface DiscoveredEngine {
   readonly endpoint: string;
   /** The engine process's PID, when the /proc scan found its socket. */
   readonly pid?: number;
-  /** The engine's identity, as in `EngineInfo.id`. */
-  readonly id: string;
+  /**
+   * The engine's identity as in `EngineInfo.id`, where the probe learnt it
+   * (containerd's UUID, the CRI runtime's name); not for Docker and Podman,
+   * whose `/info` would cost Podman seconds (the watcher's `info()` has it).
+   */
+  readonly id?: string;
   /** The engine's version, as in `EngineInfo.version`. */
   readonly version: string;
   /** Every way discovery reached this socket (environment, well-known path, process scan). */
@@ -87,9 +91,9 @@ export interface Discovery {
  * `containerd`, `crio`, `podman`) for the unix sockets they listen on,
  * resolved inside each process's root so that an engine in a mount namespace
  * of its own is reachable. Every socket found is probed once (Docker
- * `/info` + `/version`, containerd `Version`, CRI `Version`, by what the
- * socket is expected to be) with `timeout`, through the same adapters the
- * watchers use; the same socket reached by several paths counts once.
+ * `/_ping` + `/version`, containerd `Version` through the containerd adapter,
+ * CRI `Version` through the CRI adapter, by what the socket is expected to
+ * be) with `timeout`; the same socket reached by several paths counts once.
  * One-shot: every connection is closed when the promise settles.
  *
  * Never rejects for what it cannot see: without root, the result lists what
@@ -197,21 +201,18 @@ type ProbeOutcome =
   | { readonly kind: 'permission'; readonly endpoint: string; readonly reason: string }
   | { readonly kind: 'none'; readonly endpoint: string; readonly tried: readonly DiscoveryApi[]; readonly reason: string; readonly routes: readonly DiscoveryRoute[] };
 
-/** The adapter that probes one API. */
-function probeAdapter(api: DiscoveryApi, endpoint: string, settings: ProbeSettings): EngineAdapter {
-  switch (api) {
-    case 'docker':
-      return dockerAdapter({ host: endpoint, ...settings });
-    case 'containerd':
-      return containerdAdapter({ address: endpoint, ...settings });
-    case 'cri':
-      return criAdapter({ endpoint, ...settings });
-  }
+/** What one probe learnt. */
+interface ProbeAnswer {
+  readonly type: EngineType;
+  readonly product?: string | undefined;
+  readonly version: string;
+  readonly id?: string | undefined;
 }
 
-/** Asks one API for the engine's info; the adapter is disposed either way. */
-async function probe(api: DiscoveryApi, endpoint: string, settings: ProbeSettings): Promise<EngineInfo> {
-  const adapter = probeAdapter(api, endpoint, settings);
+/** Asks one API who the engine is; the gRPC adapters' info(), disposed either way. */
+async function probe(api: DiscoveryApi, endpoint: string, settings: ProbeSettings): Promise<ProbeAnswer> {
+  if (api === 'docker') return { type: 'docker.com', ...(await probeDocker(endpoint, settings)) };
+  const adapter: EngineAdapter = api === 'containerd' ? containerdAdapter({ address: endpoint, ...settings }) : criAdapter({ endpoint, ...settings });
   try {
     return await adapter.info();
   } finally {
@@ -236,7 +237,7 @@ async function probeSocket(m: MergedCandidate, settings: ProbeSettings): Promise
         ...(info.product === undefined ? {} : { product: info.product }),
         endpoint: m.endpoint,
         ...(m.pid === undefined ? {} : { pid: m.pid }),
-        id: info.id,
+        ...(info.id === undefined || info.id === '' ? {} : { id: info.id }),
         version: info.version,
         routes: m.routes,
       }),
@@ -245,6 +246,6 @@ async function probeSocket(m: MergedCandidate, settings: ProbeSettings): Promise
   // a containerd without its CRI plugin is still containerd: only a socket where nothing answered is reported
   if (engines.length > 0) return { kind: 'engines', engines };
   const reason = errors.map((e) => (e as Error)?.message ?? String(e)).join('; ');
-  if (errors.some((e) => isEngineError(e) && e.code === 'permission')) return { kind: 'permission', endpoint: m.endpoint, reason };
+  if (errors.some((e) => (isEngineError(e) && e.code === 'permission') || (e as NodeJS.ErrnoException)?.code === 'EACCES')) return { kind: 'permission', endpoint: m.endpoint, reason };
   return { kind: 'none', endpoint: m.endpoint, tried: m.apis, reason, routes: m.routes };
 }
