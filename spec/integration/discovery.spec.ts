@@ -6,11 +6,12 @@
  * engine is reported as unanswered, within the probe timeout.
  */
 import { expect } from 'chai';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { type Server, type Socket, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type DiscoveredEngine, discoverEngines } from '../../lib/discovery/discover-engines.js';
+import { type Discovery, type DiscoveredEngine, discoverEngines } from '../../lib/discovery/discover-engines.js';
 import { ENGINE_NAMES, type EngineName, engineEndpoint, engineKind, enginePid, engineSocketPath, useEngine } from '../helpers/engines.js';
 
 /** What each lab engine must be found as: [type, product] per API on its socket. */
@@ -93,5 +94,25 @@ describe('discoverEngines on the lab engines', function () {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('without root: returns what it can see and says what it could not read (no exception)', async function () {
+    const host = useEngine(this, 'docker20');
+    const pid = enginePid('docker20') as number;
+    const socket = engineSocketPath('docker20') as string;
+    const module = new URL('../../lib/discovery/discover-engines.js', import.meta.url).href;
+    const script = `const { discoverEngines } = await import(${JSON.stringify(module)});
+      process.stdout.write(JSON.stringify(await discoverEngines({ env: { DOCKER_HOST: ${JSON.stringify(host)} }, wellKnown: [], timeout: 2000 })));`;
+    // as nobody: another user's /proc/PID/fd and the lab's root-owned socket are out of reach
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['--input-type=module', '-e', script], { uid: 65534, gid: 65534, timeout: 30_000 }, (err, stdout, stderr) =>
+        err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+      ),
+    );
+    const found = JSON.parse(out) as Discovery;
+    for (const u of found.unreadable.slice(0, 4)) console.log(`        unreadable: ${u.path}: ${u.reason}`);
+    expect(found.engines.map((e) => e.endpoint)).to.not.include(host);
+    expect(found.unreadable.find((u) => u.path === `/proc/${pid}/fd`)?.reason).to.match(/^EACCES/);
+    expect(found.unreadable.map((u) => u.path)).to.include(socket);
   });
 });
