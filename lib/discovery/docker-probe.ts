@@ -1,10 +1,12 @@
-// I/O: the Docker API probe of discovery: `GET /_ping`, then `GET /version`,
-// under one timeout on the RxJS scheduler. Not the adapter's info(): that also
-// asks `/info`, which Podman 4.3 takes seconds to answer on a cold start.
+// I/O: the Docker API probe of discovery: `GET /_ping` (and `GET /version`
+// only when the ping's `Server` header does not name the engine), under one
+// timeout on the RxJS scheduler. Not the adapter's info(): it asks `/info` and
+// `/version`, and Podman 4.3 takes about half a second for `/version` alone
+// (measured here: 0.42-0.48 s, against under 1 ms for `/_ping`).
 
 import { type ClientRequest, type IncomingMessage, request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { Observable, type SchedulerLike, asyncScheduler, concatMap, firstValueFrom, map, throwError, timeout } from 'rxjs';
+import { Observable, type SchedulerLike, asyncScheduler, concatMap, firstValueFrom, map, of, throwError, timeout } from 'rxjs';
 import { resolveDockerEndpoint } from '../engines/docker/docker-endpoint.js';
 
 /** What a Docker-API engine said about itself. @internal */
@@ -24,9 +26,10 @@ export interface DockerProbeOptions {
 }
 
 /**
- * Asks `endpoint` (`unix:///…`, `tcp://…`) `/_ping` and `/version`; resolves
- * with the version and whether it is Podman (a `/version` component named
- * like it, as the Docker adapter's info() decides). Rejects with an Error
+ * Asks `endpoint` (`unix:///…`, `tcp://…`) `/_ping`; resolves with the
+ * version and product its `Server` header names (`Docker/26.1.5 (linux)`,
+ * `Libpod/4.3.1 (linux)`: Podman), else asks `/version` and tells Podman by
+ * a component named like it, as the Docker adapter's info() does. Rejects with an Error
  * (`code` `EACCES` kept for permission problems) when it is no Docker API or
  * did not answer within `requestTimeout` ms; every socket is closed either way.
  *
@@ -37,15 +40,26 @@ export function probeDocker(endpoint: string, options: DockerProbeOptions): Prom
   const ms = options.requestTimeout;
   return firstValueFrom(
     get(resolved, '/_ping').pipe(
-      concatMap((ping) => (ping.status === 200 ? get(resolved, '/version') : throwError(() => new Error(`no Docker API at ${resolved.url}: /_ping answered HTTP ${ping.status}`)))),
-      map((version) => dockerAnswer(resolved.url, version)),
+      concatMap((ping) => {
+        if (ping.status !== 200) return throwError(() => new Error(`no Docker API at ${resolved.url}: /_ping answered HTTP ${ping.status}`));
+        const named = serverAnswer(ping.headers);
+        return named !== undefined ? of(named) : get(resolved, '/version').pipe(map((version) => dockerAnswer(resolved.url, version)));
+      }),
       timeout({ first: ms, scheduler: options.scheduler ?? asyncScheduler, with: () => throwError(() => new Error(`no answer from ${resolved.url} within ${ms} ms (Docker /_ping, /version)`)) }),
     ),
   );
 }
 
+/** The engine a ping's `Server` header names (`Docker/26.1.5+dfsg1 (linux)`, `Libpod/4.3.1 (linux)`), if any. @internal */
+export function serverAnswer(headers: Readonly<Record<string, string | string[] | undefined>>): DockerProbeAnswer | undefined {
+  const server = headers['server'];
+  const m = typeof server === 'string' ? /^(Docker|Libpod)\/(\S+)/.exec(server) : null;
+  if (m === null) return undefined;
+  return { version: m[2] as string, product: m[1] === 'Libpod' ? 'podman' : 'docker' };
+}
+
 /** Decodes `/version`: a `Version` string, and Podman told apart by its components. */
-function dockerAnswer(url: string, answer: { readonly status: number; readonly body: string }): DockerProbeAnswer {
+function dockerAnswer(url: string, answer: Answer): DockerProbeAnswer {
   let v: { Version?: unknown; Components?: unknown } | undefined;
   try {
     v = answer.status === 200 ? (JSON.parse(answer.body) as typeof v) : undefined;
@@ -58,8 +72,15 @@ function dockerAnswer(url: string, answer: { readonly status: number; readonly b
   return { version: v.Version, product: podman ? 'podman' : 'docker' };
 }
 
+/** An HTTP answer. */
+interface Answer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: string;
+}
+
 /** One GET on a fresh connection: cold, the request is destroyed on unsubscribe. */
-function get(target: ReturnType<typeof resolveDockerEndpoint>, path: string): Observable<{ readonly status: number; readonly body: string }> {
+function get(target: ReturnType<typeof resolveDockerEndpoint>, path: string): Observable<Answer> {
   return new Observable((subscriber) => {
     const where =
       target.socketPath !== undefined
@@ -74,7 +95,7 @@ function get(target: ReturnType<typeof resolveDockerEndpoint>, path: string): Ob
         if (body.length > MAX_BODY) req.destroy(new Error(`no Docker API at ${target.url}: ${path} answered more than ${MAX_BODY} bytes`));
       });
       res.on('end', () => {
-        subscriber.next({ status: res.statusCode ?? 0, body });
+        subscriber.next({ status: res.statusCode ?? 0, headers: res.headers, body });
         subscriber.complete();
       });
       res.on('error', (err) => subscriber.error(err));
