@@ -239,7 +239,7 @@ async function probeSocket(m: MergedCandidate, settings: ProbeSettings): Promise
         ...(m.pid === undefined ? {} : { pid: m.pid }),
         ...(info.id === undefined || info.id === '' ? {} : { id: info.id }),
         version: info.version,
-        routes: m.routes,
+        routes: Object.freeze([...m.routes]),
       }),
     );
   }

@@ -33,6 +33,8 @@ export interface ProcScan {
   readonly unreadable: readonly DiscoveryUnreadable[];
 }
 
+/** Processes read at once by the scan. */
+const SCAN_WORKERS = 16;
 /** Symlinks followed at most while resolving one path (Linux's own limit). */
 const MAX_SYMLINKS = 40;
 
@@ -108,7 +110,16 @@ export async function scanProc(procRoot = '/proc'): Promise<ProcScan> {
     return { sockets: [], unreadable: [{ path: procRoot, reason: fsReason(err) }] };
   }
   const pids = names.filter((n) => /^\d+$/.test(n)).map(Number);
-  const perProcess = await Promise.all(pids.map((pid) => scanProcess(procRoot, pid, unreadable)));
+  // a few workers take the next process in a loop: a host with thousands of processes must not open thousands of files at once
+  const perProcess: ProcSocket[][] = new Array(pids.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < pids.length) {
+      const i = next++;
+      perProcess[i] = await scanProcess(procRoot, pids[i] as number, unreadable);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(SCAN_WORKERS, pids.length) }, worker));
   return { sockets: perProcess.flat(), unreadable };
 }
 

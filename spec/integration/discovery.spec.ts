@@ -6,7 +6,8 @@
  * engine is reported as unanswered, within the probe timeout.
  */
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdir, symlink } from 'node:fs/promises';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { type Server, type Socket, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -114,5 +115,41 @@ describe('discoverEngines on the lab engines', function () {
     expect(found.engines.map((e) => e.endpoint)).to.not.include(host);
     expect(found.unreadable.find((u) => u.path === `/proc/${pid}/fd`)?.reason).to.match(/^EACCES/);
     expect(found.unreadable.map((u) => u.path)).to.include(socket);
+  });
+
+  it('reaches an engine in a mount namespace of its own only through /proc/PID/root', async function () {
+    if (process.getuid?.() !== 0) this.skip();
+    // a Docker-API server run as `dockerd` (a symlink to node, so /proc/PID/comm says dockerd) inside
+    // `unshare --mount`, its socket on a tmpfs mounted only in that namespace: invisible at the same path here
+    const dir = await mkdtemp(join(tmpdir(), 'ww-discovery-ns-'));
+    const hidden = join(dir, 'hidden');
+    await mkdir(hidden);
+    await mkdir(join(dir, 'bin'));
+    await symlink(process.execPath, join(dir, 'bin', 'dockerd'));
+    const socket = join(hidden, 'docker.sock');
+    const server = `require('node:http').createServer((q, r) => { r.setHeader('Server', 'Docker/99.1.2 (linux)'); r.end('OK'); })
+      .listen(${JSON.stringify(socket)}, () => console.log('ready'));`;
+    const child: ChildProcess = spawn(
+      'unshare',
+      ['--mount', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs tmpfs "$0" && exec "$1" -e "$2"`, hidden, join(dir, 'bin', 'dockerd'), server],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout?.once('data', () => resolve());
+        child.once('exit', (code) => reject(new Error(`the namespaced server ended (${code}) before it listened`)));
+      });
+      const pid = child.pid as number;
+      const { engines } = await discoverEngines({ env: { DOCKER_HOST: `unix://${socket}` }, wellKnown: [] });
+      const mine = engines.filter((e) => e.pid === pid);
+      console.log(`        ${mine.map(line).join('; ')}`);
+      expect(mine.map((e) => [e.type, e.product, e.version, e.endpoint])).to.deep.equal([['docker.com', 'docker', '99.1.2', `unix:///proc/${pid}/root${socket}`]]);
+      expect(mine[0]?.routes).to.deep.equal([{ by: 'process', pid, process: 'dockerd', path: socket }]);
+    } finally {
+      child.kill();
+      await exited;
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
