@@ -54,3 +54,9 @@ export {
 export type { CriOptions } from './engines/cri/cri-source.js';
 export { DEFAULT_CRI_ENDPOINTS, criAdapter, resolveCriEndpoint } from './engines/cri/cri-source.js';
 export { watchCri } from './engines/cri/watch-cri.js';
+
+// --- discovery: finding the engines of a host
+export type { DiscoveredEngine, Discovery, DiscoveryOptions, DiscoveryUnanswered } from './discovery/discover-engines.js';
+export { discoverEngines } from './discovery/discover-engines.js';
+export type { DiscoveryRoute } from './discovery/discovery-merge.js';
+export type { DiscoveryUnreadable } from './discovery/proc-scan.js';

@@ -51,6 +51,8 @@ const VALUES = [
   'criAdapter',
   'resolveCriEndpoint',
   'watchCri',
+  // discovery
+  'discoverEngines',
 ];
 
 /** Names that are types only. */
@@ -80,6 +82,12 @@ const TYPES = [
   'DockerOptions',
   'ContainerdOptions',
   'CriOptions',
+  'DiscoveredEngine',
+  'Discovery',
+  'DiscoveryOptions',
+  'DiscoveryRoute',
+  'DiscoveryUnanswered',
+  'DiscoveryUnreadable',
 ];
 
 /**
