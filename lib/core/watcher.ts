@@ -309,7 +309,11 @@ export function watch(adapter: EngineAdapter, options: WatchOptions = {}): Watch
       if (state !== state$.value) state$.next(state); // state first, then what caused it
       if (state.everSynced) resolveReady();
       if (state.status.state === 'stopped') rejectReady(state.status.error ?? new EngineError(adapter.engine, 'closed', `${adapter.engine} watcher stopped`));
-      if (changes.length > 0) {
+      if (changes.length === 0) {
+        // details changed without a lifecycle change (a start seen twice with newer labels): a new
+        // subscriber's replay shows them, unless a batch still waits to be delivered before them
+        if (held.length === 0) delivered = state.portfolio;
+      } else {
         if (held.length === 0 && (exitDetails === undefined || !needsDetails(changes))) deliver(changes, state.portfolio);
         else {
           held.push({ changes, portfolio: state.portfolio, asked: false });

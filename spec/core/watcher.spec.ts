@@ -151,6 +151,24 @@ describe('watcher (virtual time)', () => {
     });
   });
 
+  it('replays the newest details to a new lifecycle$ subscriber, also those that came without a lifecycle change', () => {
+    ts.run(({ cold, flush }) => {
+      const newer = newContainer({ id: 'a', name: 'n-a', pid: 100, labels: { tier: 'web' } });
+      const events = cold<EngineFeed>('L--s', { L, s: { type: 'started', container: newer, time: 5 } });
+      const list = cold<readonly Container[]>('-(l|)', { l: [c('a')] });
+      const ww = watch(marbleAdapter([events], [list]), { scheduler: ts });
+      const early: string[] = [];
+      ww.lifecycle$.subscribe((e) => early.push(`${e.type} ${e.container.labels['tier'] ?? '-'}`));
+      flush();
+      const late: string[] = [];
+      ww.lifecycle$.subscribe((e) => late.push(`${e.type} ${e.container.labels['tier'] ?? '-'}`)).unsubscribe();
+      // the same PID again: no change for the early subscriber, the new labels for the late one
+      expect(early).to.deep.equal(['started -']);
+      expect(late).to.deep.equal(['started web']);
+      void ww.close();
+    });
+  });
+
   it('replays the current picture to a new lifecycle$ subscriber after a rename: the new name, not the old', () => {
     ts.run(({ cold, flush }) => {
       const events = cold<EngineFeed>('L--r', { L, r: { type: 'renamed', id: 'a', name: 'moved', time: 5 } });
