@@ -59,7 +59,9 @@ export interface FakeEngine {
   /**
    * Makes the next `count` subscriptions to `events()` fail at once with
    * `error` (default: an `EngineError` of code `unreachable`), as an engine
-   * that is down: the watcher stays `degraded` and retries.
+   * that is down: the watcher stays `degraded` and retries. `Infinity` keeps
+   * it down, `0` brings it back; open streams are not touched (see
+   * {@link FakeEngine.disconnect}).
    */
   refuse(count: number, error?: EngineError): void;
   /**
