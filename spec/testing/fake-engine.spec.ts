@@ -17,6 +17,8 @@ describe('testing: fakeEngine, a watcher over it (real time)', () => {
     const ww = watch(fake.adapter, { retry: 1 });
     const seen: string[] = [];
     ww.lifecycle$.subscribe((e) => seen.push(life(e)));
+    const asInReadme: string[] = [];
+    ww.lifecycle$.subscribe((e) => asInReadme.push(`${e.type} ${e.container.name}`));
     const states: string[] = [];
     ww.status$.subscribe((s) => states.push(s.state === 'degraded' ? `degraded ${s.error.code}` : s.state));
 
@@ -40,6 +42,7 @@ describe('testing: fakeEngine, a watcher over it (real time)', () => {
     await ww.close();
     // the first synchronisation reports all it found as synthetic starts, c (started during the list) too
     expect(seen).to.deep.equal(['started b*', 'started c*', 'paused b (paused)', 'exited c* 137']);
+    expect(asInReadme).to.deep.equal(['started db', 'started cache', 'paused db', 'exited cache']); // what README.md asserts
     expect(states).to.deep.equal(['syncing', 'live', 'degraded unreachable', 'syncing', 'live', 'stopped']);
     expect({ streams: fake.streams, pendingLists: fake.pendingLists, disposed: fake.disposed }).to.deep.equal({ streams: 0, pendingLists: 0, disposed: true });
   });
