@@ -8,6 +8,7 @@ import { watch, watchInputs } from '../../lib/core/watcher.js';
 import { EngineError } from '../../lib/errors.js';
 import { type Container, newContainer } from '../../lib/model/container.js';
 import { listStats } from '../../lib/model/portfolio.js';
+import { fakeEngine } from '../../lib/testing/index.js';
 
 const c = (id: string, pid = 100, paused = false): Container => newContainer({ id, name: `n-${id}`, pid, paused });
 const L: EngineFeed = { type: 'listening' };
@@ -738,16 +739,18 @@ describe('watcher: failures of its own pipeline (virtual time)', () => {
 
 describe('watcher promises', () => {
   it('ready resolves after the first synchronisation', async () => {
-    const adapter = marbleAdapter([new (await import('rxjs')).BehaviorSubject<EngineFeed>(L)], [new (await import('rxjs')).BehaviorSubject([c('a')])]);
-    const ww = watch(adapter);
+    const ww = watch(fakeEngine({ containers: [c('a')] }).adapter);
     await ww.ready;
     expect(ww.portfolio.total).to.equal(1);
     await ww.close();
   });
 
   it('ready rejects with a typed error when closed first, and is never an unhandled rejection', async () => {
-    const ww = watch(marbleAdapter([NEVER], [NEVER]));
+    const fake = fakeEngine();
+    fake.holdList(); // the first list never comes
+    const ww = watch(fake.adapter);
     await ww.close();
+    expect({ streams: fake.streams, pendingLists: fake.pendingLists, disposed: fake.disposed }).to.deep.equal({ streams: 0, pendingLists: 0, disposed: true });
     const err = await ww.ready.then(
       () => null,
       (e: unknown) => e,
@@ -755,7 +758,9 @@ describe('watcher promises', () => {
     expect(err).to.be.instanceOf(EngineError);
     expect((err as EngineError).code).to.equal('closed');
     // a second watcher closed without anyone awaiting ready must not trip unhandledRejection
-    await watch(marbleAdapter([NEVER], [NEVER])).close();
+    const held = fakeEngine();
+    held.holdList();
+    await watch(held.adapter).close();
   });
 
   it('never makes an unhandled rejection: close() resolves when dispose() throws (the failure shows in the final status), info() rejects instead of throwing', async () => {
@@ -763,7 +768,9 @@ describe('watcher promises', () => {
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
     try {
-      const adapter = marbleAdapter([NEVER], [NEVER]);
+      const fake = fakeEngine();
+      fake.holdList();
+      const adapter = { ...fake.adapter };
       adapter.dispose = () => {
         throw new Error('dispose failed');
       };
@@ -788,12 +795,13 @@ describe('watcher promises', () => {
   });
 
   it('ready rejects with the last engine error when a retry function gives up, and with the config error when it throws', async () => {
-    const { throwError } = await import('rxjs');
-    const byFalse = watch(marbleAdapter([throwError(() => boom)], [NEVER]), { retry: (attempt) => (attempt > 1 ? false : 1) });
+    const down = fakeEngine();
+    down.refuse(Infinity, boom);
+    const byFalse = watch(down.adapter, { retry: (attempt) => (attempt > 1 ? false : 1) });
     expect(await byFalse.ready.catch((e: unknown) => e)).to.equal(boom);
     await byFalse.close();
     const thrown = new Error('retry bug');
-    const byThrow = watch(marbleAdapter([throwError(() => boom)], [NEVER]), {
+    const byThrow = watch(down.adapter, {
       retry: () => {
         throw thrown;
       },
@@ -804,8 +812,9 @@ describe('watcher promises', () => {
   });
 
   it('ready rejects with the engine error when the watcher gives up', async () => {
-    const { throwError } = await import('rxjs');
-    const ww = watch(marbleAdapter([throwError(() => boom)], [NEVER]), { retry: false });
+    const fake = fakeEngine();
+    fake.refuse(1, boom);
+    const ww = watch(fake.adapter, { retry: false });
     const err = await ww.ready.catch((e: unknown) => e);
     expect(err).to.equal(boom);
     await ww.close();

@@ -45,6 +45,16 @@ watcher.ready.then(
 );
 `;
 
+const TESTING_CONSUMER = `'use strict';
+const { watch } = require('whalewatcher');
+const testing = require('whalewatcher/testing');
+const fake = testing.fakeEngine({ containers: [{ id: 'c1', name: 'web', pid: 4242 }] });
+const watcher = watch(fake.adapter);
+watcher.ready
+  .then(() => watcher.close())
+  .then(() => console.log(JSON.stringify({ keys: Object.keys(testing).sort(), web: watcher.portfolio.container('web')?.pid, streams: fake.streams })));
+`;
+
 const TS_CONSUMER = `import { type Watcher, isEngineError, watchDocker } from 'whalewatcher';
 const watcher: Watcher = watchDocker({ host: 'unix:///nonexistent/whalewatcher-cjs-spec.sock', retry: false });
 watcher.ready.catch((e: unknown) => console.log(isEngineError(e) ? e.code : e)).finally(() => watcher.close());
@@ -62,6 +72,7 @@ describe('package: CommonJS consumers', function () {
     symlinkSync(ROOT, join(project, 'node_modules', 'whalewatcher'), 'dir');
     writeFileSync(join(project, 'consumer.cjs'), CONSUMER);
     writeFileSync(join(project, 'consumer.cts'), TS_CONSUMER);
+    writeFileSync(join(project, 'testing-consumer.cjs'), TESTING_CONSUMER);
   });
 
   after(() => {
@@ -78,6 +89,14 @@ describe('package: CommonJS consumers', function () {
       keys: Object.keys(esm).sort(),
       rejectedWith: 'unreachable',
     });
+  });
+
+  it("require('whalewatcher/testing') gives its exports, and a watcher over its fake engine works", async () => {
+    const esm = (await import(pathToFileURL(join(ROOT, 'dist', 'testing', 'index.js')).href)) as Record<string, unknown>;
+    const run = await node(['testing-consumer.cjs'], project as string);
+    expect(run.stderr, 'stderr').to.equal('');
+    expect(run.code, 'exit code').to.equal(0);
+    expect(JSON.parse(run.stdout)).to.deep.equal({ keys: Object.keys(esm).sort(), web: 4242, streams: 0 });
   });
 
   it('a TypeScript CommonJS file (.cts, module NodeNext) type-checks against the package', () => {

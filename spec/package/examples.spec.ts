@@ -139,6 +139,9 @@ describe('package: every README and TSDoc example compiles against the package',
     expect(readme.length, 'README ```ts blocks').to.be.greaterThan(0);
     expect(examples.length - readme.length, 'TSDoc @example blocks').to.be.greaterThan(0);
     expect(problems).to.deep.equal([]);
+    const entries = (from: readonly Example[]) => [...new Set(from.flatMap((e) => [...e.code.matchAll(/from '(whalewatcher[^']*)'/g)].map((m) => m[1])))].sort();
+    expect(entries(readme), 'package entries the README examples import').to.include.members(['whalewatcher', 'whalewatcher/testing']);
+    expect(entries(examples), 'package entries all examples import').to.deep.equal(['whalewatcher', 'whalewatcher/testing']);
   });
 
   it('the package types (dist/**/*.d.ts) compile for a user (skipLibCheck off)', () => {

@@ -90,6 +90,10 @@ const TYPES = [
   'DiscoveryUnreadable',
 ];
 
+/** Names `import { … } from 'whalewatcher/testing'` gives at run time (lib/testing/index.ts), and its types. */
+const TESTING_VALUES = ['fakeEngine'];
+const TESTING_TYPES = ['FakeEngine', 'FakeEngineOptions'];
+
 /**
  * Declared in dist/*.d.ts without being exported by the index: the types that
  * public options are built from (an option type extends them, a packer gets
@@ -154,16 +158,18 @@ describe('package: the public surface (lib/index.ts) is all a user gets', functi
   this.timeout(120_000);
   let program: ts.Program;
   let index: ts.SourceFile;
+  let testing: ts.SourceFile;
 
   before(function () {
     needDist(this, 'public-surface.spec');
-    program = ts.createProgram([join(ROOT, 'dist', 'index.d.ts')], {
+    program = ts.createProgram([join(ROOT, 'dist', 'index.d.ts'), join(ROOT, 'dist', 'testing', 'index.d.ts')], {
       module: ts.ModuleKind.NodeNext,
       moduleResolution: ts.ModuleResolutionKind.NodeNext,
       types: ['node'],
       noEmit: true,
     });
     index = program.getSourceFile(join(ROOT, 'dist', 'index.d.ts')) as ts.SourceFile;
+    testing = program.getSourceFile(join(ROOT, 'dist', 'testing', 'index.d.ts')) as ts.SourceFile;
   });
 
   it('the package exports exactly the listed values at run time', async () => {
@@ -178,7 +184,16 @@ describe('package: the public surface (lib/index.ts) is all a user gets', functi
     expect(sorted(exports.map((s) => s.name))).to.deep.equal(sorted([...VALUES, ...TYPES]));
   });
 
-  it('no .d.ts reachable from dist/index.d.ts declares a name that is @internal in lib/', () => {
+  it("'whalewatcher/testing' exports exactly its listed values at run time, and its values and types in dist/testing/index.d.ts", async () => {
+    const name = 'whalewatcher/testing';
+    const pkg = (await import(name)) as Record<string, unknown>;
+    expect(sorted(Object.keys(pkg))).to.deep.equal(sorted(TESTING_VALUES));
+    const checker = program.getTypeChecker();
+    const exports = checker.getExportsOfModule(checker.getSymbolAtLocation(testing) as ts.Symbol);
+    expect(sorted(exports.map((s) => s.name))).to.deep.equal(sorted([...TESTING_VALUES, ...TESTING_TYPES]));
+  });
+
+  it('no .d.ts reachable from dist/index.d.ts or dist/testing/index.d.ts declares a name that is @internal in lib/', () => {
     const reachable = program.getSourceFiles().filter((sf) => relative(ROOT, sf.fileName).startsWith(`dist/`));
     expect(reachable.length).to.be.greaterThan(1);
     const leaks: string[] = [];
@@ -197,7 +212,7 @@ describe('package: the public surface (lib/index.ts) is all a user gets', functi
   });
 
   it('dist/**/*.d.ts (but dist/gen) declare only public names and the types public declarations are built from', () => {
-    const allowed = new Set([...VALUES, ...TYPES, ...STRUCTURAL]);
+    const allowed = new Set([...VALUES, ...TYPES, ...TESTING_VALUES, ...TESTING_TYPES, ...STRUCTURAL]);
     const extra: string[] = [];
     for (const file of files(join(ROOT, 'dist'), '.d.ts', join(ROOT, 'dist', 'gen'))) {
       const dts = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
