@@ -9,6 +9,7 @@ import { type Container, newContainer, packRucksack } from '../../model/containe
 import type { PackerOptions } from '../common/adapter-options.js';
 import { decodeError as kitDecodeError } from '../common/decode.js';
 import type { LabelSelector } from '../common/label-selector.js';
+import type { OomMark } from '../common/oom-notes.js';
 import type { StartHint } from '../common/start-hint.js';
 import { TaskExit, TaskOOM, TaskPaused, TaskResumed, TaskStart } from '../../gen/containerd/events/task.js';
 import { Status } from '../../gen/containerd/types/task/task.js';
@@ -110,11 +111,7 @@ export type ContainerdStartHint = StartHint<{
  *
  * @internal
  */
-export interface ContainerdOomNote {
-  readonly type: 'oom';
-  readonly id: string;
-  readonly time: number;
-}
+export type ContainerdOomNote = OomMark & { readonly type: 'oom' };
 
 /** @internal What one envelope turns into: an engine event, a start to inspect, an OOM note, or nothing (`null`). */
 export type ContainerdEventResult = EngineEvent | ContainerdStartHint | ContainerdOomNote | null;
@@ -229,18 +226,12 @@ function timestampDate(timestamp: ContainerdTimestamp | undefined): Date | undef
   return ms > 0 ? new Date(ms) : undefined;
 }
 
-/** @internal How a task's init process ended: `TaskExit.exit_status` (137 for SIGKILL) and `exited_at`. */
-export function containerdExitDetails(exit: { readonly exitStatus: number; readonly exitedAt?: ContainerdTimestamp | undefined }, oomKilled = false): ExitDetails {
+/** @internal How a task's init process ended: `TaskExit.exit_status` (137 for SIGKILL) and `exited_at` (the OOM note is the event stream's to add). */
+export function containerdExitDetails(exit: { readonly exitStatus: number; readonly exitedAt?: ContainerdTimestamp | undefined }): ExitDetails {
   const details: { -readonly [K in keyof ExitDetails]: ExitDetails[K] } = { code: exit.exitStatus };
   const time = timestampDate(exit.exitedAt);
   if (time !== undefined) details.time = time;
-  if (oomKilled) details.oomKilled = true;
   return Object.freeze(details);
-}
-
-/** @internal The same `exited` event with `exit.oomKilled` set (a `/tasks/oom` came before it). */
-export function withOomKilled(event: EngineEvent & { readonly type: 'exited' }): EngineEvent & { readonly type: 'exited' } {
-  return Object.freeze({ ...event, exit: Object.freeze({ ...event.exit, oomKilled: true }) });
 }
 
 /**

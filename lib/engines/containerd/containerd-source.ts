@@ -24,6 +24,7 @@ import { type AdapterOptions, packerOptions } from '../common/adapter-options.js
 import { type AdapterBase, type AdapterParts, adapterBase, defineAdapter } from '../common/define-adapter.js';
 import { engineInfo } from '../common/engine-info.js';
 import { isGrpcNotFound } from '../common/grpc-engine-error.js';
+import { OomNotes } from '../common/oom-notes.js';
 import { LISTENING, type RawFeed } from '../common/start-hint.js';
 import { CONTAINERD_TERMS, toContainerdError } from './containerd-errors.js';
 import {
@@ -39,7 +40,6 @@ import {
   containerdNamespaceFilter,
   normalizeContainerdEvent,
   normalizeContainerdTask,
-  withOomKilled,
 } from './containerd-normalize.js';
 
 /** Where containerd listens unless told otherwise (and `CONTAINERD_ADDRESS` is unset). */
@@ -211,8 +211,8 @@ function containerdEvents(client: ContainerdClient): Observable<RawFeed<Containe
     const work = new Subscription();
     // True once our probe came back: from then on events count.
     let listening = false;
-    // Containers whose cgroup hit the OOM killer since we listen (whalewatcher ids, oldest first): their next exit is `oomKilled`.
-    const oomKilled = new Set<string>();
+    // Containers whose cgroup hit the OOM killer since we listen: their next exit is `oomKilled`.
+    const ooms = new OomNotes({ max: MAX_OOM_NOTES });
     /** The probes and their deadline: both end once a probe came back. */
     const probing = new Subscription();
     work.add(probing);
@@ -241,17 +241,11 @@ function containerdEvents(client: ContainerdClient): Observable<RawFeed<Containe
             fail(err, 'decoding an event');
             return;
           }
-          if (result === null) return;
-          if (result.type === 'oom') {
-            oomKilled.add(result.id);
-            // bounded: forget the oldest note (a container that OOMed and never exited while we watched)
-            if (oomKilled.size > MAX_OOM_NOTES) oomKilled.delete(oomKilled.values().next().value as string);
-            return;
-          }
           // the exit after an OOM note is an OOM kill; a (re)start forgets an older note
-          if (result.type === 'inspect') oomKilled.delete(result.id);
-          if (result.type === 'exited') client.startTimes.delete(result.id);
-          subscriber.next(result.type === 'exited' && oomKilled.delete(result.id) ? withOomKilled(result) : result);
+          const item = ooms.apply(result);
+          if (item === null) return;
+          if (item.type === 'exited') client.startTimes.delete(item.id);
+          subscriber.next(item);
         },
         error: (err: unknown) => fail(err, 'watching the event stream'),
         complete: () => fail(errors.streamEnded('watching the event stream'), 'watching the event stream'),

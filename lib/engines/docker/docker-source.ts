@@ -20,13 +20,13 @@ import { type CallDone, type Transport, fromAbortable } from '../common/engine-c
 import type { EngineErrors } from '../common/engine-error.js';
 import { engineInfo } from '../common/engine-info.js';
 import { inspectAll } from '../common/inspect-all.js';
+import { OomNotes } from '../common/oom-notes.js';
 import { LISTENING, type RawFeed } from '../common/start-hint.js';
 import { type DockerEndpoint, type DockerEndpointOptions, type DockerEnv, resolveDockerEndpoint } from './docker-endpoint.js';
 import { DOCKER_TERMS, isDockerGone, toDockerError } from './docker-errors.js';
 import { labelFilterValues } from '../common/label-selector.js';
 import { dockerExitOf } from './docker-exit.js';
-import { DOCKER_ENGINE, DOCKER_EVENT_ACTIONS, type DockerStartHint, eventLabelFilter, normalizeDockerEvent, normalizeDockerInspect } from './docker-normalize.js';
-import { DockerOomMemory } from './docker-oom-memory.js';
+import { DOCKER_ENGINE, DOCKER_EVENT_ACTIONS, DOCKER_OOM_NOTES, type DockerStartHint, eventLabelFilter, normalizeDockerEvent, normalizeDockerInspect } from './docker-normalize.js';
 
 /** Options of {@link dockerAdapter} (and of `watchDocker`). */
 export interface DockerOptions extends AdapterOptions, DockerEndpointOptions, PackerOptions<unknown> {
@@ -199,7 +199,7 @@ function dockerEvents(client: DockerClient): Observable<RawFeed<DockerStartHint>
     // The response once it arrived; destroyed on teardown.
     let stream: IncomingMessage | undefined;
     // recent OOM kills of this stream, for the exits that follow them
-    const ooms = new DockerOomMemory();
+    const ooms = new OomNotes(DOCKER_OOM_NOTES);
 
     const release = () => {
       connectTimer.unsubscribe();

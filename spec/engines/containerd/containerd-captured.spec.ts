@@ -1,6 +1,7 @@
 // The containerd normaliser on real containerd 1.7.24 payloads (containerd17-captured.ts): exit
 // details of a task that exits by itself, one SIGKILLed and one OOM-killed; image and creation time of
 // a container record; the namespace filter; the label filters of Containers.List. Pure, table-driven.
+import { OomNotes } from '../../../lib/engines/common/oom-notes.js';
 import { expect } from 'chai';
 import { Container as ContainerRecord } from '../../../lib/gen/containerd/services/containers/v1/containers.js';
 import { Envelope } from '../../../lib/gen/containerd/services/events/v1/events.js';
@@ -12,7 +13,6 @@ import {
   containerdNamespaceFilter,
   normalizeContainerdEvent,
   normalizeContainerdTask,
-  withOomKilled,
 } from '../../../lib/engines/containerd/containerd-normalize.js';
 import { parseLabelSelectors } from '../../../lib/engines/common/label-selector.js';
 import { PROJECT_LABEL } from '../../../lib/model/container.js';
@@ -62,10 +62,13 @@ describe('containerd-normalize on captured containerd 1.7 payloads', () => {
         if (r.type === 'exited') expect(Object.isFrozen(r.exit)).to.equal(true);
       }
     });
-    it('withOomKilled marks an exit, keeping code and time, without touching the original', () => {
+    it('the OOM notes mark an exit, keeping code and time, without touching the original', () => {
       const exit = ENVELOPES.map((e) => normalizeContainerdEvent(e)).find((r) => r?.type === 'exited' && r.id === 'ns2/cap-oom');
       if (exit?.type !== 'exited') throw new Error('no exit of cap-oom');
-      const marked = withOomKilled(exit);
+      const notes = new OomNotes();
+      expect(notes.apply({ type: 'oom', id: exit.id, time: exit.time - 1 })).to.equal(null);
+      const marked = notes.apply(exit);
+      if (marked?.type !== 'exited') throw new Error('the exit went missing');
       expect(JSON.parse(JSON.stringify(marked.exit))).to.deep.equal({ code: 137, time: '2026-12-02T01:46:37.272Z', oomKilled: true });
       expect(exit.exit?.oomKilled).to.equal(undefined);
       expect(Object.isFrozen(marked) && Object.isFrozen(marked.exit)).to.equal(true);

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { EngineEvent } from '../../../lib/core/engine.js';
-import { type DockerStartHint, eventLabelFilter, normalizeDockerEvent, normalizeDockerInspect } from '../../../lib/engines/docker/docker-normalize.js';
-import { DOCKER_OOM_MEMORY, DockerOomMemory } from '../../../lib/engines/docker/docker-oom-memory.js';
+import { DOCKER_OOM_NOTES, type DockerStartHint, eventLabelFilter, normalizeDockerEvent, normalizeDockerInspect } from '../../../lib/engines/docker/docker-normalize.js';
+import { OomNotes } from '../../../lib/engines/common/oom-notes.js';
 import { parseLabelSelectors } from '../../../lib/engines/common/label-selector.js';
 import {
   type CapturedStream,
@@ -29,7 +29,7 @@ import {
 /** A captured stream through the normaliser and one stream's OOM memory, compactly: `role:type[:detail]`. */
 function through(captured: CapturedStream): string[] {
   const role = new Map(Object.entries(captured.ids).map(([k, v]) => [v, k]));
-  const ooms = new DockerOomMemory();
+  const ooms = new OomNotes(DOCKER_OOM_NOTES);
   const out: string[] = [];
   for (const line of captured.lines) {
     const r = ooms.apply(normalizeDockerEvent(JSON.parse(line), 0));
@@ -78,7 +78,7 @@ const DOCKER_WANT = [
 ];
 
 describe('docker-normalize: the richer picture, on captured payloads', () => {
-  describe('event streams through normalizeDockerEvent and DockerOomMemory', () => {
+  describe('event streams through normalizeDockerEvent and OomNotes', () => {
     const table: { engine: string; captured: CapturedStream; want: string[] }[] = [
       { engine: 'Docker 20.10', captured: RICH_DOCKER20_EVENTS, want: DOCKER_WANT },
       { engine: 'Docker 26.1', captured: RICH_DOCKER26_EVENTS, want: DOCKER_WANT },
@@ -121,12 +121,12 @@ describe('docker-normalize: the richer picture, on captured payloads', () => {
     });
   });
 
-  describe('DockerOomMemory', () => {
+  describe('OomNotes', () => {
     const exited = (id: string, time: number, code = 137) => normalizeDockerEvent({ Type: 'container', Action: 'die', Actor: { ID: id, Attributes: { exitCode: String(code) } }, timeNano: time * 1e6 });
     const mark = (action: string, id: string, time: number) => normalizeDockerEvent({ Type: 'container', Action: action, Actor: { ID: id }, timeNano: time * 1e6 });
 
     it('marks the die right after an oom, once', () => {
-      const m = new DockerOomMemory();
+      const m = new OomNotes(DOCKER_OOM_NOTES);
       expect(m.apply(mark('oom', 'a', 1000))).to.equal(null);
       expect(m.apply(exited('a', 1100))).to.deep.include({ exit: { code: 137, time: new Date(1100), oomKilled: true } });
       expect(m.apply(exited('a', 1200))).to.deep.include({ exit: { code: 137, time: new Date(1200) } });
@@ -134,7 +134,7 @@ describe('docker-normalize: the richer picture, on captured payloads', () => {
     });
 
     it('does not mark a die of another container, after a kill, after a restart or long after the oom', () => {
-      const m = new DockerOomMemory(2_000);
+      const m = new OomNotes({ ...DOCKER_OOM_NOTES, window: 2_000 });
       m.apply(mark('oom', 'a', 1000));
       expect((m.apply(exited('b', 1100)) as { exit: object }).exit).to.not.have.property('oomKilled');
       m.apply(mark('kill', 'a', 1200));
@@ -148,18 +148,18 @@ describe('docker-normalize: the richer picture, on captured payloads', () => {
     });
 
     it('remembers at most its bound, forgetting the oldest', () => {
-      const m = new DockerOomMemory(2_000, 3);
+      const m = new OomNotes({ window: 2_000, max: 3 });
       for (const id of ['a', 'b', 'c', 'd']) m.apply(mark('oom', id, 1000));
       expect(m.size).to.equal(3);
       expect((m.apply(exited('a', 1001)) as { exit: object }).exit).to.not.have.property('oomKilled');
       expect(m.apply(exited('d', 1001))).to.deep.include({ exit: { code: 137, time: new Date(1001), oomKilled: true } });
-      const big = new DockerOomMemory();
-      for (let i = 0; i < DOCKER_OOM_MEMORY * 2; i++) big.apply(mark('oom', `c${i}`, 1000));
-      expect(big.size).to.equal(DOCKER_OOM_MEMORY);
+      const big = new OomNotes(DOCKER_OOM_NOTES);
+      for (let i = 0; i < DOCKER_OOM_NOTES.max * 2; i++) big.apply(mark('oom', `c${i}`, 1000));
+      expect(big.size).to.equal(DOCKER_OOM_NOTES.max);
     });
 
     it('passes everything else through as is', () => {
-      const m = new DockerOomMemory();
+      const m = new OomNotes(DOCKER_OOM_NOTES);
       const paused = mark('pause', 'a', 1);
       expect(m.apply(paused)).to.equal(paused);
       expect(m.apply(null)).to.equal(null);
