@@ -26,15 +26,12 @@ export interface TableOptions {
 
 /** Plain JSON form of a container: every field, dates as ISO strings, absent ones left out. */
 function containerJson(c: Container): Record<string, unknown> {
-  return {
-    id: c.id,
-    name: c.name,
-    pid: c.pid,
-    project: c.project,
-    paused: c.paused,
-    ...optionalJson(c),
-    labels: { ...c.labels },
-  };
+  return { ...containerFields(c), labels: { ...c.labels } };
+}
+
+/** A container's fields for JSON but its labels, in one order for `ps --json` and `events`. */
+function containerFields(c: Container): Record<string, unknown> {
+  return { id: c.id, name: c.name, pid: c.pid, project: c.project, paused: c.paused, ...optionalJson(c) };
 }
 
 /** The optional fields of a container, those it has. */
@@ -208,12 +205,7 @@ export function eventJson(engine: string, e: LifecycleEvent): string {
     type: e.type,
     synthetic: e.synthetic,
     time: e.time.toISOString(),
-    id: c.id,
-    name: c.name,
-    pid: c.pid,
-    project: c.project,
-    paused: c.paused,
-    ...optionalJson(c),
+    ...containerFields(c),
   };
   if (e.previousName !== undefined) line.previousName = e.previousName;
   if (e.exit !== undefined) {

@@ -77,6 +77,43 @@ describe('watcher (virtual time)', () => {
     });
   });
 
+  it('retries an engine that stays down for a day of virtual time: capped delays, every attempt counted, one session at a time', () => {
+    ts.run(({ cold, flush }) => {
+      const DAY = 24 * 60 * 60 * 1000;
+      let opened = 0;
+      let open = 0;
+      let most = 0;
+      const down = new Observable<EngineFeed>((subscriber) => {
+        opened += 1;
+        open += 1;
+        most = Math.max(most, open);
+        const t = ts.schedule(() => subscriber.error(boom), 1);
+        return () => {
+          open -= 1;
+          t.unsubscribe();
+        };
+      });
+      const adapter = marbleAdapter([down], [cold<readonly Container[]>('-')]);
+      const ww = watch(adapter, { scheduler: ts, retry: { ...noJitter } });
+      const attempts: number[] = [];
+      ww.status$.subscribe((st) => {
+        if (st.state === 'degraded') attempts.push(st.attempt);
+      });
+      ts.schedule(() => void ww.close(), DAY);
+      flush();
+      // 500, 1000, …, 16000 ms, then 30 s each: (DAY - 31.5 s) / 30.001 s + 7 attempts, one ms of each session open
+      const expected = 6 + Math.floor((DAY - 31_506) / 30_001) + 1;
+      expect(attempts.length).to.be.within(expected - 1, expected + 1);
+      expect(attempts.length).to.be.greaterThan(2_800);
+      expect(attempts.every((a, i) => a === i + 1)).to.equal(true);
+      // every failure opened one session; the last one may still be open when the day ends
+      expect(opened - attempts.length).to.be.within(0, 1);
+      expect(most).to.equal(1);
+      expect(open).to.equal(0);
+      expect(ww.status.state).to.equal('stopped');
+    });
+  });
+
   describe('exit details of inferred exits', () => {
     /** An adapter whose second session lists without `a`: its exit is inferred (synthetic). */
     function reconnecting(exitDetails: EngineAdapter['exitDetails'], second: Observable<EngineFeed>, cold: TestScheduler['createColdObservable']) {
