@@ -8,6 +8,7 @@ import { type ClientRequest, type IncomingMessage, request as httpRequest } from
 import { request as httpsRequest } from 'node:https';
 import { Observable, type SchedulerLike, asyncScheduler, concatMap, firstValueFrom, map, of, throwError, timeout } from 'rxjs';
 import { resolveDockerEndpoint } from '../engines/docker/docker-endpoint.js';
+import { dockerProduct } from '../engines/docker/docker-normalize.js';
 
 /** What a Docker-API engine said about itself. @internal */
 export interface DockerProbeAnswer {
@@ -67,9 +68,7 @@ function dockerAnswer(url: string, answer: Answer): DockerProbeAnswer {
     v = undefined;
   }
   if (typeof v !== 'object' || v === null || typeof v.Version !== 'string') throw new Error(`no Docker API at ${url}: /version answered HTTP ${answer.status} without a Version`);
-  const components = Array.isArray(v.Components) ? (v.Components as { Name?: unknown }[]) : [];
-  const podman = components.some((c) => typeof c?.Name === 'string' && /podman/i.test(c.Name));
-  return { version: v.Version, product: podman ? 'podman' : 'docker' };
+  return { version: v.Version, product: dockerProduct(v) };
 }
 
 /** An HTTP answer. */

@@ -270,3 +270,14 @@ export function eventLabelFilter(selectors: readonly LabelSelector[]): string | 
   const s = selectors.find((x) => x.value !== undefined);
   return s === undefined ? undefined : `${s.key}=${s.value}`;
 }
+
+/**
+ * The product behind a Docker API `/version` answer: Podman lists a component
+ * named like `Podman Engine`; anything else is Docker.
+ *
+ * @internal
+ */
+export function dockerProduct(version: { readonly Components?: unknown }): 'docker' | 'podman' {
+  const components = Array.isArray(version.Components) ? (version.Components as { Name?: unknown }[]) : [];
+  return components.some((c) => typeof c?.Name === 'string' && /podman/i.test(c.Name)) ? 'podman' : 'docker';
+}

@@ -26,7 +26,7 @@ import { type DockerEndpoint, type DockerEndpointOptions, type DockerEnv, resolv
 import { DOCKER_TERMS, isDockerGone, toDockerError } from './docker-errors.js';
 import { labelFilterValues } from '../common/label-selector.js';
 import { dockerExitOf } from './docker-exit.js';
-import { DOCKER_ENGINE, DOCKER_EVENT_ACTIONS, DOCKER_OOM_NOTES, type DockerStartHint, eventLabelFilter, normalizeDockerEvent, normalizeDockerInspect } from './docker-normalize.js';
+import { DOCKER_ENGINE, DOCKER_EVENT_ACTIONS, DOCKER_OOM_NOTES, dockerProduct, type DockerStartHint, eventLabelFilter, normalizeDockerEvent, normalizeDockerInspect } from './docker-normalize.js';
 
 /** Options of {@link dockerAdapter} (and of `watchDocker`). */
 export interface DockerOptions extends AdapterOptions, DockerEndpointOptions, PackerOptions<unknown> {
@@ -406,15 +406,13 @@ async function dockerInfo(client: DockerClient): Promise<EngineInfo> {
   if (typeof i.ID !== 'string' || (typeof i.ServerVersion !== 'string' && typeof v.Version !== 'string')) {
     throw errors.of('protocol', 'asking for engine info', "an /info that is not a Docker engine's");
   }
-  const components = Array.isArray(v.Components) ? (v.Components as { Name?: unknown }[]) : [];
-  const podman = components.some((c) => typeof c?.Name === 'string' && /podman/i.test(c.Name));
   return engineInfo({
     id: i.ID,
     type: 'docker.com',
     version: typeof i.ServerVersion === 'string' ? i.ServerVersion : (v.Version as string),
     api: client.endpoint,
     pid: client.pid,
-    product: podman ? 'podman' : 'docker',
+    product: dockerProduct(v),
   });
 }
 
