@@ -128,7 +128,7 @@ export interface ContainerdEventOptions {
   readonly watched?: ((namespace: string) => boolean) | undefined;
 }
 
-/** What the packer of the containerd adapter gets: the raw (generated) records of one alive container. */
+/** What the packer of the containerd adapter gets: the raw (generated) records of one alive container. @inline */
 export interface ContainerdRaw<C = ContainerdContainerRecord, T = ContainerdTask> {
   readonly namespace: string;
   /** The container record (`Containers.Get`/`List`), or undefined if containerd had none. */

@@ -66,10 +66,10 @@ export const CRI_ANNOTATION_PREFIX = 'io.kubernetes.annotation/';
 /** The key of the verbose status `info` map whose JSON value holds the `pid` (containerd, cri-o). */
 const CRI_INFO_KEY = 'info';
 
-/** What the packer of the CRI adapter gets: the raw (generated) records of one alive container or sandbox. */
+/** What the packer of the CRI adapter gets: the raw (generated) records of one alive container or sandbox. @inline */
 export type CriRaw = CriContainerRaw | CriSandboxRaw;
 
-/** A container as the CRI adapter saw it: its verbose status and what is known about its pod. */
+/** A container as the CRI adapter saw it: its verbose status and what is known about its pod. @inline */
 export interface CriContainerRaw {
   readonly kind: 'container';
   /** From `ContainerStatus` (verbose). */
@@ -82,7 +82,7 @@ export interface CriContainerRaw {
   readonly sandbox?: PodSandboxMetadata | undefined;
 }
 
-/** A pod sandbox as the CRI adapter saw it. */
+/** A pod sandbox as the CRI adapter saw it. @inline */
 export interface CriSandboxRaw {
   readonly kind: 'sandbox';
   /** From `PodSandboxStatus` (verbose). */

@@ -54,7 +54,7 @@ export interface DockerEndpoint {
   };
 }
 
-/** Environment variables the resolution reads. */
+/** Environment variables the resolution reads. @inline */
 export type DockerEnv = Readonly<Record<string, string | undefined>>;
 
 function configError(message: string, cause?: unknown): EngineError {
