@@ -61,7 +61,8 @@ child.on('error', (error) => {
 });
 child.on('close', (code, signal) => {
   if (code === 0) {
-    console.log(`docs: API reference in ${relative(process.cwd(), out) || '.'}${sep}index.html`);
+    const shown = relative(process.cwd(), out);
+    console.log(`docs: API reference in ${shown === '' || shown.startsWith('..') ? out : shown}${sep}index.html`);
     process.exit(0);
   }
   console.error(

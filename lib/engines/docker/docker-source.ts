@@ -28,7 +28,17 @@ import { labelFilterValues } from '../common/label-selector.js';
 import { dockerExitOf } from './docker-exit.js';
 import { DOCKER_ENGINE, DOCKER_EVENT_ACTIONS, DOCKER_OOM_NOTES, dockerProduct, type DockerStartHint, eventLabelFilter, normalizeDockerEvent, normalizeDockerInspect } from './docker-normalize.js';
 
-/** Options of {@link dockerAdapter} (and of `watchDocker`). */
+/**
+ * Options of {@link dockerAdapter} (and of `watchDocker`).
+ *
+ * @example
+ * ```ts
+ * import { watchDocker, type DockerOptions } from 'whalewatcher';
+ * const options: DockerOptions = { host: 'unix:///run/podman/podman.sock', labels: ['app'], eventOverlap: 0 };
+ * const ww = watchDocker(options);
+ * await ww.close();
+ * ```
+ */
 export interface DockerOptions extends AdapterOptions, DockerEndpointOptions, PackerOptions<unknown> {
   /** Environment to read `DOCKER_HOST`, `DOCKER_TLS_VERIFY`, `DOCKER_CERT_PATH` from (default `process.env`). */
   readonly env?: DockerEnv;
