@@ -47,12 +47,12 @@ export interface FakeEngineOptions {
  * const fake: FakeEngine = fakeEngine();
  * const ww = watch(fake.adapter);
  * await ww.ready;
- * fake.start({ id: 'c1', name: 'web', pid: 4242 });
- * const release = fake.holdList(); // the next list waits: events now happen "during the list"
- * release();
+ * fake.start({ id: 'c1', name: 'web', pid: 4242 }); // the watcher sees it at once
+ * console.log(ww.portfolio.total, fake.streams); // 1 1
  * fake.exit('c1', { code: 0 });
- * console.log(ww.portfolio.total, fake.streams); // 0 1
+ * console.log(ww.portfolio.total); // 0
  * await ww.close();
+ * console.log(fake.streams, fake.disposed); // 0 true
  * ```
  */
 export interface FakeEngine {
