@@ -14,7 +14,7 @@
  * their lifecycle as RxJS observables. Start with {@link watchDocker} (or
  * {@link watchContainerd}, {@link watchCri}, {@link watch} over any
  * {@link EngineAdapter}) and read its {@link Watcher}; {@link discoverEngines}
- * finds the engines of a host. `npm run docs` builds this reference.
+ * finds the engines of a host.
  *
  * @module whalewatcher
  */
