@@ -231,6 +231,14 @@ function pidOf(doc: Json | undefined): number | undefined {
   return typeof pid === 'number' && Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
+/** The `pid` inside a verbose status's `info["info"]` JSON (a positive integer), or undefined.
+ *
+ * @internal
+ */
+export function criVerbosePid(info: Readonly<Record<string, string>> | undefined): number | undefined {
+  return pidOf(criVerboseInfo(info));
+}
+
 /** The `sandboxID` inside a container's verbose `info["info"]` JSON (containerd), or undefined.
  *
  * @internal
@@ -403,9 +411,10 @@ export function criRecordDetails(record: { readonly image: string; readonly exte
 /**
  * A running container from `ListContainers`, its PID from containerd's task
  * list instead of a verbose status: the same {@link Container} as
- * {@link normalizeCriContainer} makes, but without `startedAt` (only the
- * status has it); image and privileged from {@link criRecordDetails} when
- * known, else the listed image spec. `null` when not running or without a PID.
+ * {@link normalizeCriContainer} makes; image and privileged from
+ * {@link criRecordDetails} when known, else the listed image spec;
+ * `startedAt` only when the caller knows it (only the status has it: the
+ * adapter keeps those it saw). `null` when not running or without a PID.
  *
  * @internal
  */
@@ -414,6 +423,7 @@ export function normalizeCriListedContainer(
   pid: number,
   sandbox: PodSandboxMetadata | undefined,
   details: CriRecordDetails | undefined,
+  startedAt?: bigint,
 ): Container | null {
   if (listed.state !== ContainerState.CONTAINER_RUNNING || nonEmpty(listed.id) === undefined || !(pid > 0)) return null;
   return criContainer({
@@ -428,7 +438,7 @@ export function normalizeCriListedContainer(
     rucksack: undefined,
     image: details?.image ?? nonEmpty(listed.image?.image) ?? nonEmpty(listed.imageRef),
     createdAt: listed.createdAt,
-    startedAt: undefined,
+    startedAt,
   });
 }
 

@@ -36,6 +36,7 @@ import {
   criInfoSandboxId,
   criLabelSelector,
   criRecordDetails,
+  criVerbosePid,
   normalizeCriContainer,
   normalizeCriEvent,
   normalizeCriListedContainer,
@@ -133,6 +134,13 @@ interface CriClient extends AdapterBase {
   /** containerd's native Tasks and Containers services on the same channel (answered only when the runtime is containerd). */
   readonly tasks: TasksClient;
   readonly records: ContainersClient;
+  /**
+   * Start times seen in verbose statuses (start inspections, lists without
+   * the task list), by container id with the PID, so that a list from the
+   * task list (which has none) keeps them. An entry goes with its container's
+   * exit and with every list that no longer has it.
+   */
+  readonly startTimes: Map<string, { readonly pid: number; readonly startedAt: bigint }>;
   /** The `runtime_name` of the runtime's last `Version` answer (`containerd`: its native API serves the PIDs), once known. */
   readonly runtimeName: { value: string | undefined };
   readonly containerOptions: CriContainerOptions;
@@ -206,6 +214,7 @@ function criClient(options: CriOptions): CriClient {
     tasks: new TasksClient(config.target, config.credentials, shared),
     records: new ContainersClient(config.target, config.credentials, shared),
     runtimeName: { value: undefined },
+    startTimes: new Map(),
     containerOptions: packerOptions(options),
     resyncInterval: options.resyncInterval ?? DEFAULT_CRI_RESYNC_INTERVAL,
     labelSelector: criLabelSelector(base.settings.labels),
@@ -243,6 +252,9 @@ function criEvents(client: CriClient): Observable<RawFeed<CriStartHint>> {
       filter((item): item is NonNullable<CriEventResult> | typeof LISTENING => item !== null),
       // a STOPPED without its container's status: ask for it, in the engine's order (nothing overtakes it)
       orderedMergeMap((item): Observable<RawFeed<CriStartHint>> => (item.type === 'exit-status' ? exitOf(client, item) : of(item)), client.settings.concurrency),
+      tap((item) => {
+        if (item.type === 'exited') client.startTimes.delete(item.id);
+      }),
     );
   });
 }
@@ -319,11 +331,18 @@ function criList(client: CriClient): Observable<readonly Container[]> {
         if (c.state !== ContainerState.CONTAINER_RUNNING || c.id === '') continue;
         const pod = podById.get(c.podSandboxId);
         const pid = native?.pids.get(c.id);
-        const known = pid === undefined ? undefined : (normalizeCriListedContainer(c, pid, pod?.metadata, native?.details.get(c.id)) ?? undefined);
+        const started = client.startTimes.get(c.id);
+        const startedAt = started !== undefined && started.pid === pid ? started.startedAt : undefined;
+        const known = pid === undefined ? undefined : (normalizeCriListedContainer(c, pid, pod?.metadata, native?.details.get(c.id), startedAt) ?? undefined);
         targets.push({ kind: 'container', id: c.id, sandboxId: c.podSandboxId === '' ? undefined : c.podSandboxId, sandbox: pod?.metadata, known });
       }
       // the entries the task list made whole answer at once; the others (or all, without it) get a verbose status
       return inspectAll(targets, inspectOneOf((target: Target) => (target.known !== undefined ? of(target.known) : criInspect(client, target))), client.settings.concurrency);
+    }),
+    tap((alive) => {
+      // forget the start times of containers this list no longer has (their exits were missed)
+      const ids = new Set(alive.map((c) => c.id));
+      for (const id of client.startTimes.keys()) if (!ids.has(id)) client.startTimes.delete(id);
     }),
   );
 }
@@ -392,6 +411,10 @@ function inspectContainer(client: CriClient, target: Target & { kind: 'container
       }
       const status = res.status;
       if (status.state !== ContainerState.CONTAINER_RUNNING) return of(null);
+      if (status.startedAt > 0n) {
+        const pid = criVerbosePid(res.info);
+        if (pid !== undefined) client.startTimes.set(target.id, { pid, startedAt: status.startedAt });
+      }
       const sandboxId = target.sandboxId ?? criInfoSandboxId(res.info);
       const pod$ = target.sandbox !== undefined || sandboxId === undefined ? of(target.sandbox) : podOf(client, sandboxId);
       return pod$.pipe(map((sandbox) => normalizeCriContainer({ kind: 'container', status, info: res.info, sandboxId, sandbox }, client.containerOptions)));

@@ -7,11 +7,13 @@
  */
 import { expect } from 'chai';
 import { lastValueFrom } from 'rxjs';
+import { ContainerEventType } from '../../../lib/gen/cri/api.js';
 import { criAdapter } from '../../../lib/engines/cri/cri-source.js';
 import { CRI_SANDBOX_LABEL } from '../../../lib/engines/cri/cri-normalize.js';
 import { PRIVILEGED_LABEL } from '../../../lib/model/container.js';
 import type { Container } from '../../../lib/model/container.js';
 import { CONTAINERD_CRI_VERSION, type FakeCri, type FakeCriOptions, fakeCri } from '../../fakes/grpc-fakes.js';
+import { eventually, record } from './cri-lab.js';
 
 /** Pods in the big specs: PODS sandboxes and 2 × PODS containers. */
 const PODS = 500;
@@ -131,5 +133,34 @@ describe('criAdapter: PIDs from containerd’s task list (fake CRI with native s
     expect(nativeCalls(f)).to.deep.equal([]);
     expect(statusCalls(f)).to.have.length(30);
     expect(list.find((c) => c.id === 'a1')!.rucksack).to.equal('container');
+  });
+
+  it('startedAt (only in a verbose status) seen by a start inspection is kept by the lists from the task list, until the container exits', async () => {
+    const f = await fake({ version: CONTAINERD_CRI_VERSION, native: 'serve' });
+    populate(f, 3);
+    const started = 1_800_000_000_123_456_789n;
+    for (const c of f.containers.values()) c.status = { ...c.status, startedAt: started };
+    const adapter = criAdapter({ endpoint: f.address, resyncInterval: 0 });
+    const rec = record(adapter.events());
+    try {
+      await eventually(() => rec.values.some((x) => x.type === 'listening'), 'listening');
+      const before = await lastValueFrom(adapter.snapshot());
+      expect(before.filter((c) => c.startedAt !== undefined)).to.deep.equal([]);
+      f.emit(ContainerEventType.CONTAINER_STARTED_EVENT, 'a1');
+      await eventually(() => rec.values.some((x) => x.type === 'started' && x.container.id === 'a1'), 'the start of a1');
+      const after = await lastValueFrom(adapter.snapshot());
+      expect(after.filter((c) => c.startedAt !== undefined).map((c) => [c.id, c.startedAt!.getTime()])).to.deep.equal([['a1', 1_800_000_000_123]]);
+      expect(statusCalls(f)).to.deep.equal(['containerStatus:a1']);
+      f.stopContainer('a1');
+      f.emit(ContainerEventType.CONTAINER_STOPPED_EVENT, 'a1');
+      await eventually(() => rec.values.some((x) => x.type === 'exited' && x.id === 'a1'), 'the exit of a1');
+      // a1 running again under the same PID (as a replay might claim): its old start time is gone with its exit
+      f.containers.get('a1')!.status = { ...f.containers.get('a1')!.status, state: 1 };
+      const again = await lastValueFrom(adapter.snapshot());
+      expect(again.filter((c) => c.startedAt !== undefined)).to.deep.equal([]);
+    } finally {
+      rec.subscription.unsubscribe();
+      adapter.dispose();
+    }
   });
 });
