@@ -175,6 +175,13 @@ interface CriClient extends AdapterBase {
  * A runtime without `GetContainerEvents` (containerd 1.6) fails the stream
  * with an `EngineError` `unsupported`.
  *
+ * `snapshot()` lists running containers and ready sandboxes; when `Version`
+ * names containerd, their PIDs come from one `Tasks.List` (and images from
+ * one `Containers.List`) of containerd's native API in namespace `k8s.io` on
+ * the same socket, else (and for ids the task list lacks, and with a
+ * `packer`) from a verbose status per entry. `startedAt` is only in a verbose
+ * status: the adapter keeps those it saw for later lists.
+ *
  * @throws EngineError `config` when the endpoint is unusable.
  *
  * @example
