@@ -188,6 +188,8 @@ export interface FakeDocker extends FakeEndpoint {
   readonly maxInspectsInFlight: number;
   /** Inspection requests that were aborted by the client before the fake answered them. */
   readonly inspectsAborted: number;
+  /** Inspection requests received since the start (answered or not). */
+  readonly inspectsSeen: number;
   /** Resolves once an event stream is open (headers sent, or requested when headers are held). */
   eventStreamOpened(): Promise<void>;
   /** Sends the held `/events` headers. */
@@ -250,6 +252,7 @@ export async function fakeDocker(options: FakeDockerOptions = {}): Promise<FakeD
   let holdingAll: Promise<void> | undefined;
   let stalled = false;
   let inFlight = 0;
+  let seen = 0;
   let maxInFlight = 0;
   let aborted = 0;
   let streamWaiters: (() => void)[] = [];
@@ -306,6 +309,7 @@ export async function fakeDocker(options: FakeDockerOptions = {}): Promise<FakeD
     } else if (m?.[1] !== undefined) {
       const id = decodeURIComponent(m[1]);
       inFlight += 1;
+      seen += 1;
       maxInFlight = Math.max(maxInFlight, inFlight);
       notifyInspects();
       let answered = false;
@@ -372,6 +376,9 @@ export async function fakeDocker(options: FakeDockerOptions = {}): Promise<FakeD
     },
     get inspectsAborted() {
       return aborted;
+    },
+    get inspectsSeen() {
+      return seen;
     },
     eventStreamOpened() {
       if (streams.size + heldHeaders.size > 0) return Promise.resolve();
