@@ -1,0 +1,292 @@
+#!/usr/bin/env node
+// Benchmark: the Docker watcher at scale, against a fake Docker 26 (the specs' fake, a real HTTP server on a
+// unix socket, run in a child process by scale-engine.mjs so that its serving is not billed to the watcher)
+// with 1,000, 10,000 and 30,000 containers whose inspections are the size of a real engine's (~3-4 KB:
+// labels, env, mounts, graph driver, networks). Needs no root and no engine.
+//
+//   npm run bench -- scale                      (builds first), or, after `npm run build:spec`:
+//   node --expose-gc scripts/bench/scale.mjs    (WW_BENCH_SIZES=1000,10000 to run fewer sizes)
+//
+// Prints, in one run, each figure with its goal and PASS/MISS (a MISS is a finding, not an error):
+//   1. initial sync: `watchDocker({ host })` → `ready`, as a ratio to a lean raw client doing the same list
+//      and inspections (node:http keep-alive agent with 4 sockets, JSON.parse of each body; 64 sockets, one
+//      request each like the adapter's 64 in flight, measured slower and is shown at the smallest size only),
+//      interleaved rounds (a warm-up round at the smallest size), medians, in wall time and in this process's CPU time (the machine is shared: CPU
+//      time is the steadier figure); at each size, and whether the ratio stays flat from the smallest to the
+//      largest (goal: largest ≤ 1.25 × smallest).
+//   2. heap per container held by the watcher with its picture (gc before and after, heapUsed delta ÷ N,
+//      the watcher alive; goal ≤ 4 KB: the Kubernetes informer holds ~13 KB per pod).
+//   3. events per second the watcher absorbs with 100 and with 10,000 alive: pause/unpause of random
+//      containers written by the fake on the event stream at once, timed from the first to the last
+//      applied (a lifecycle$ subscriber counts them), with no other subscriber and with a containers$
+//      subscriber; goal: µs per event at 10,000 within 2× of 100.
+//   4. a relist at 10,000: engine requests and time, from cutting the event stream to the watcher live
+//      again (today a relist is the reconnect's list + inspections).
+import { fork } from 'node:child_process';
+import { Agent, request } from 'node:http';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { filter, firstValueFrom } from 'rxjs';
+import { watchDocker } from '../../build/lib/index.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const SIZES = (process.env.WW_BENCH_SIZES ?? '1000,10000,30000').split(',').map(Number);
+const EVENT_SIZES = [100, 10_000];
+const EVENTS = 10_000;
+const EVENT_ROUNDS = 3;
+const RELIST_AT = 10_000;
+/** Sync rounds per size: fewer at the sizes whose rounds take seconds. */
+const syncRounds = (n) => (n <= 1_000 ? 5 : n <= 10_000 ? 2 : 1);
+/** Warm-up rounds (not counted): at the first size only (the JIT's; the engine makes its bodies when filled). */
+const warmUps = (n) => (n === SIZES[0] ? 1 : 0);
+/** The Docker adapter's default (DockerOptions.concurrency): requests in flight. */
+const IN_FLIGHT = 64;
+
+const gc = globalThis.gc;
+if (gc === undefined) {
+  console.error('scale.mjs needs --expose-gc (node --expose-gc scripts/bench/scale.mjs)');
+  process.exit(2);
+}
+const log = (msg = '') => console.log(msg);
+const progress = (msg) => console.error(`  … ${msg}`);
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const verdict = (ok) => (ok ? 'PASS' : 'MISS');
+const now = () => performance.now();
+function fullGc() {
+  gc();
+  gc();
+}
+
+// ------------------------------------------------------------------------------------------ the engine
+
+const engine = fork(join(HERE, 'scale-engine.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+let waiting = [];
+engine.on('message', (msg) => {
+  const w = waiting.find((x) => x.op === msg.op);
+  if (w !== undefined) {
+    waiting = waiting.filter((x) => x !== w);
+    w.resolve(msg);
+  }
+});
+engine.on('exit', (code) => {
+  if (waiting.length > 0) for (const w of waiting) w.reject(new Error(`scale-engine.mjs exited (${code})`));
+});
+/** Sends `msg` to the engine process and resolves with its answer `op`. */
+function ask(msg, op = msg.op) {
+  return new Promise((resolve, reject) => {
+    waiting.push({ op, resolve, reject });
+    engine.send(msg);
+  });
+}
+await new Promise((resolve) => engine.once('message', resolve)); // 'up'
+
+const requests = async () => (await ask({ op: 'requests' })).requests;
+
+// ------------------------------------------------------------------------------------------ the raw client
+
+/** GET `path` over `agent`: the parsed JSON body. */
+function getJson(socketPath, agent, path) {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, agent, path, method: 'GET' }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        } catch (e) {
+          reject(e);
+        }
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const LIST = `/v1.45/containers/json?filters=${encodeURIComponent(JSON.stringify({ status: ['running', 'paused'] }))}`;
+
+/** The lean raw client: list, then every inspection with `IN_FLIGHT` in flight over `sockets` keep-alive sockets; the PIDs. */
+async function rawSync(socketPath, sockets) {
+  const agent = new Agent({ keepAlive: true, maxSockets: sockets });
+  try {
+    const list = await getJson(socketPath, agent, LIST);
+    const pids = new Array(list.length);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(IN_FLIGHT, list.length) }, async () => {
+        while (next < list.length) {
+          const i = next++;
+          pids[i] = (await getJson(socketPath, agent, `/v1.45/containers/${list[i].Id}/json`)).State.Pid;
+        }
+      }),
+    );
+    return pids.length;
+  } finally {
+    agent.destroy();
+  }
+}
+
+/** The watcher's first sync: `watchDocker` → `ready` (closed after). */
+async function watcherSync(url) {
+  const ww = watchDocker({ host: url });
+  try {
+    await ww.ready;
+    return ww.portfolio.total;
+  } finally {
+    await ww.close();
+  }
+}
+
+// ------------------------------------------------------------------------------------------ 1 + 2: sync, heap
+
+log(`node ${process.version}; fake Docker 26 in a child process; sizes ${SIZES.join(', ')}`);
+log();
+log('1. initial sync, watchDocker → ready vs a lean raw client (list + every inspection, JSON.parse), medians;');
+log('   wall ms and this process\'s CPU ms (the fake engine runs in another process); raw: node:http keep-alive, 4 sockets');
+log(['containers', 'inspect B', 'rounds', 'watcher ms', 'cpu', 'raw ms', 'cpu', 'wall ratio', 'cpu ratio', 'heap/container'].join('\t'));
+const ratios = [];
+const heaps = [];
+for (const n of SIZES) {
+  const { url, bytes } = await ask({ op: 'fill', n }, 'filled');
+  const socketPath = url.slice('unix://'.length);
+  const rounds = syncRounds(n);
+  const samples = { watcher: [], raw: [], raw64: [] };
+  const variants = [
+    ['watcher', () => watcherSync(url)],
+    ['raw', () => rawSync(socketPath, 4)],
+    // 64 sockets (one request each, the adapter's 64 in flight) measured slower than 4: a diagnostic at the smallest size
+    ...(n === SIZES[0] ? [['raw64', () => rawSync(socketPath, 64)]] : []),
+  ];
+  const warm = warmUps(n);
+  for (let r = 0; r < rounds + warm; r++) {
+    progress(`sync of ${n}: round ${r + 1}/${rounds + warm}`);
+    for (let v = 0; v < variants.length; v++) {
+      const [name, run] = variants[(v + r) % variants.length]; // rotating order
+      fullGc();
+      const c0 = process.cpuUsage();
+      const t0 = now();
+      const total = await run();
+      const ms = now() - t0;
+      const c = process.cpuUsage(c0);
+      if (total !== n) throw new Error(`${name} synced ${total} containers, not ${n}`);
+      if (r >= warm) samples[name].push({ ms, cpu: (c.user + c.system) / 1000 });
+    }
+  }
+  const med = (name, k) => median(samples[name].map((x) => x[k]));
+  const [w, wc, raw, rawc] = [med('watcher', 'ms'), med('watcher', 'cpu'), med('raw', 'ms'), med('raw', 'cpu')];
+  const ratio = { wall: w / raw, cpu: wc / rawc };
+  ratios.push(ratio);
+  if (samples.raw64.length > 0) log(`(raw with 64 sockets at ${n}: ${med('raw64', 'ms').toFixed(1)} ms, cpu ${med('raw64', 'cpu').toFixed(1)} ms)`);
+
+  // heap held: the watcher alive with its picture of n containers
+  fullGc();
+  const h0 = process.memoryUsage().heapUsed;
+  const ww = watchDocker({ host: url });
+  await ww.ready;
+  fullGc();
+  const h1 = process.memoryUsage().heapUsed;
+  const perContainer = (h1 - h0) / n;
+  heaps.push(perContainer);
+  if (ww.portfolio.total !== n) throw new Error('the watcher lost containers');
+  await ww.close();
+  log([n, bytes, rounds, w.toFixed(1), wc.toFixed(1), raw.toFixed(1), rawc.toFixed(1), `${ratio.wall.toFixed(2)}x`, `${ratio.cpu.toFixed(2)}x`, `${(perContainer / 1024).toFixed(2)} KB`].join('\t'));
+}
+for (const k of ['wall', 'cpu']) {
+  const flat = ratios.at(-1)[k] / ratios[0][k];
+  log(`sync ratio (${k}) from ${SIZES[0]} to ${SIZES.at(-1)}: ${ratios.map((r) => r[k].toFixed(2)).join(' → ')} (${flat.toFixed(2)}× the smallest's; goal ≤ 1.25: flat) ${verdict(flat <= 1.25)}`);
+}
+log(`heap per container held at ${SIZES.at(-1)}: ${(heaps.at(-1) / 1024).toFixed(2)} KB (goal ≤ 4 KB; the Kubernetes informer ~13 KB per pod) ${verdict(heaps.at(-1) <= 4096)}`);
+
+// ------------------------------------------------------------------------------------------ 3 + 4: events, relist
+
+/**
+ * Best µs per event (wall and this process's CPU) over EVENT_ROUNDS after a warm-up round, fed by the
+ * engine's event stream to `ww` (`consume` subscribed), from the first event applied to the last.
+ */
+async function perEvent(ww, consume) {
+  const sub = consume(ww);
+  const best = { wall: Infinity, cpu: Infinity };
+  for (let r = 0; r < EVENT_ROUNDS + 1; r++) {
+    fullGc();
+    let seen = 0;
+    let t0 = 0;
+    let c0;
+    const done = firstValueFrom(
+      ww.lifecycle$.pipe(
+        filter((e) => !e.synthetic && (e.type === 'paused' || e.type === 'unpaused')),
+        filter(() => {
+          if (seen++ === 0) {
+            t0 = now();
+            c0 = process.cpuUsage();
+          }
+          return seen === EVENTS;
+        }),
+      ),
+    );
+    await ask({ op: 'churn', k: EVENTS }, 'churned');
+    await done;
+    const c = process.cpuUsage(c0);
+    const wall = ((now() - t0) * 1000) / (EVENTS - 1);
+    const cpu = (c.user + c.system) / (EVENTS - 1);
+    if (r > 0) {
+      best.wall = Math.min(best.wall, wall);
+      best.cpu = Math.min(best.cpu, cpu);
+    }
+  }
+  sub?.unsubscribe();
+  return best;
+}
+
+let sink = 0;
+const consumers = {
+  'no subscriber': () => undefined,
+  'containers$': (ww) => ww.containers$.subscribe((cs) => (sink += cs.length)),
+};
+log();
+log(`3. events absorbed (pause/unpause on the engine's event stream), best of ${EVENT_ROUNDS} rounds of ${EVENTS} after a warm-up round`);
+log(['consumer', ...EVENT_SIZES.map((n) => `µs/event at ${n}`), ...EVENT_SIZES.map((n) => `cpu µs at ${n}`), ...EVENT_SIZES.map((n) => `events/s at ${n}`), `ratio ${EVENT_SIZES[1]}/${EVENT_SIZES[0]}`, 'cpu ratio', 'goal ≤ 2x'].join('\t'));
+const eventCosts = Object.fromEntries(Object.keys(consumers).map((k) => [k, []]));
+let relist;
+for (const n of EVENT_SIZES) {
+  const { url } = await ask({ op: 'fill', n }, 'filled');
+  const ww = watchDocker({ host: url, retry: 1 });
+  await ww.ready;
+  for (const [name, consume] of Object.entries(consumers)) {
+    progress(`events at ${n}, ${name}`);
+    eventCosts[name].push(await perEvent(ww, consume));
+  }
+  if (n === RELIST_AT) {
+    // 4. a relist: today the reconnect's (list + inspections), started by cutting the event stream
+    progress(`relist at ${n}`);
+    fullGc();
+    const before = await requests();
+    const t0 = now();
+    const degraded = firstValueFrom(ww.status$.pipe(filter((s) => s.state === 'degraded')));
+    await ask({ op: 'cut' });
+    await degraded;
+    await firstValueFrom(ww.status$.pipe(filter((s) => s.state === 'live')));
+    const ms = now() - t0;
+    const after = await requests();
+    const diff = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - before[k]]));
+    if (ww.portfolio.total !== n) throw new Error(`after the relist the watcher has ${ww.portfolio.total} containers, not ${n}`);
+    relist = { n, ms, diff };
+  }
+  await ww.close();
+}
+for (const [name, [small, large]] of Object.entries(eventCosts)) {
+  const ratio = large.wall / small.wall;
+  const cpuRatio = large.cpu / small.cpu;
+  log([name, small.wall.toFixed(2), large.wall.toFixed(2), small.cpu.toFixed(2), large.cpu.toFixed(2), Math.round(1e6 / small.wall), Math.round(1e6 / large.wall), `${ratio.toFixed(2)}x`, `${cpuRatio.toFixed(2)}x`, verdict(cpuRatio <= 2)].join('\t'));
+}
+log();
+const total = Object.values(relist.diff).reduce((a, b) => a + b, 0);
+log(`4. relist at ${relist.n} (reconnect: event stream cut → live again)`);
+log(`relist: ${total} requests, ${relist.ms.toFixed(0)} ms (list ${relist.diff.list}, inspections ${relist.diff.inspect}, event streams ${relist.diff.events}, other ${relist.diff.other})`);
+
+await ask({ op: 'close' }, 'never').catch(() => undefined);
+if (sink === 0.5) log(sink);
