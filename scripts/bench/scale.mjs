@@ -21,14 +21,16 @@
 //      applied (a lifecycle$ subscriber counts them), with no other subscriber and with a containers$
 //      subscriber; goal: µs per event at 10,000 within 2× of 100 (in CPU time). A short diagnostic of the
 //      same at the largest size when it is past 16,384 (where V8 allocates an array as a large object).
-//   4. a relist at 10,000: engine requests and time, from cutting the event stream to the watcher live
-//      again (today a relist is the reconnect's list + inspections).
+//   4. relists at 10,000, on a watcher whose every list is timed (its adapter's snapshot() wrapped): engine
+//      requests and time of a periodic relist (the adapter option `resyncInterval`, 3 s here; a build without
+//      periodic relists says so after waiting 8 s), then of the reconnect's, from cutting the event stream
+//      to the watcher live again.
 import { fork } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { filter, firstValueFrom } from 'rxjs';
-import { watchDocker } from '../../build/lib/index.js';
+import { Subject, defer, filter, firstValueFrom, tap } from 'rxjs';
+import { dockerAdapter, watch, watchDocker } from '../../build/lib/index.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SIZES = (process.env.WW_BENCH_SIZES ?? '1000,10000,30000').split(',').map(Number);
@@ -38,6 +40,9 @@ const ROUNDS_OF_EVENTS = 3;
 /** Past 16,384 elements V8 allocates an array as a large object: a short diagnostic of containers$ at the largest size. */
 const LARGE_EVENTS = 300;
 const RELIST_AT = 10_000;
+/** `resyncInterval` of the relist watcher (ms), and how long to wait for its periodic relist. */
+const PERIODIC = 3_000;
+const PERIODIC_WAIT = 8_000;
 /** Sync rounds per size: fewer at the sizes whose rounds take seconds. */
 const syncRounds = (n) => (n <= 1_000 ? 5 : n <= 10_000 ? 2 : 1);
 /** Warm-up rounds (not counted): at the first size only (the JIT's; the engine makes its bodies when filled). */
@@ -272,6 +277,58 @@ async function perEvent(ww, consume, EVENTS = EVENTS_PER_ROUND, EVENT_ROUNDS = R
   return best;
 }
 
+/** The Docker adapter with every list it makes timed, from subscribe to its value: the first sync, reconnects and periodic relists alike. */
+function timedDockerAdapter(url) {
+  const adapter = dockerAdapter({ host: url, resyncInterval: PERIODIC });
+  const lists$ = new Subject();
+  const timed = Object.create(adapter);
+  timed.snapshot = (...args) =>
+    defer(() => {
+      const t0 = now();
+      return adapter.snapshot(...args).pipe(tap(() => lists$.next(now() - t0)));
+    });
+  return { adapter: timed, lists$ };
+}
+
+/** Requests by kind made between two counts. */
+const minus = (after, before) => Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - before[k]]));
+
+/** A periodic relist (if the build has them), then a reconnect's, on a fresh watcher of the engine's `n` containers. */
+async function measureRelists(url, n) {
+  const out = [];
+  const { adapter, lists$ } = timedDockerAdapter(url);
+  const ww = watch(adapter, { retry: 1 });
+  if (process.env.WW_BENCH_DEBUG) ww.status$.subscribe((s) => progress(`status ${s.state} ${s.error?.message ?? ""}`));
+  try {
+    await ww.ready;
+    // periodic: the next list after the first sync, with nothing else going on
+    let before = await requests();
+    let timer;
+    const listMs = await Promise.race([
+      firstValueFrom(lists$),
+      new Promise((resolve) => (timer = setTimeout(() => resolve(undefined), PERIODIC_WAIT))),
+    ]).finally(() => clearTimeout(timer));
+    if (listMs === undefined) out.push({ kind: 'periodic' });
+    else out.push({ kind: `periodic, resyncInterval ${PERIODIC} ms`, ms: listMs, listMs, diff: minus(await requests(), before) });
+    // the reconnect's: cut the event stream, until live again
+    fullGc();
+    before = await requests();
+    const t0 = now();
+    const degraded = firstValueFrom(ww.status$.pipe(filter((s) => s.state === 'degraded')));
+    const listed = firstValueFrom(lists$);
+    await ask({ op: 'cut' });
+    await degraded;
+    const reconnectListMs = await listed;
+    await firstValueFrom(ww.status$.pipe(filter((s) => s.state === 'live')));
+    const ms = now() - t0;
+    out.push({ kind: 'reconnect: event stream cut → live again', ms, listMs: reconnectListMs, diff: minus(await requests(), before) });
+    if (ww.portfolio.total !== n) throw new Error(`after the relists the watcher has ${ww.portfolio.total} containers, not ${n}`);
+    return out;
+  } finally {
+    await ww.close();
+  }
+}
+
 const consumers = {
   'no subscriber': () => undefined,
   'containers$': (ww) => ww.containers$.subscribe((cs) => (sink += cs.length)),
@@ -280,32 +337,20 @@ log();
 log(`3. events absorbed (pause/unpause on the engine's event stream), best of ${ROUNDS_OF_EVENTS} rounds of ${EVENTS_PER_ROUND} after a warm-up round`);
 log(['consumer', ...EVENT_SIZES.map((n) => `µs/event at ${n}`), ...EVENT_SIZES.map((n) => `cpu µs at ${n}`), ...EVENT_SIZES.map((n) => `events/s at ${n}`), `ratio ${EVENT_SIZES[1]}/${EVENT_SIZES[0]}`, 'cpu ratio', 'goal ≤ 2x'].join('\t'));
 const eventCosts = Object.fromEntries(Object.keys(consumers).map((k) => [k, []]));
-let relist;
+let relists;
 for (const n of EVENT_SIZES) {
   const { url } = await ask({ op: 'fill', n }, 'filled');
-  const ww = watchDocker({ host: url, retry: 1 });
+  const ww = watchDocker({ host: url, resyncInterval: false }); // no periodic relist during the measure (where the build has them)
   await ww.ready;
   for (const [name, consume] of Object.entries(consumers)) {
     progress(`events at ${n}, ${name}`);
     eventCosts[name].push(await perEvent(ww, consume));
   }
-  if (n === RELIST_AT) {
-    // 4. a relist: today the reconnect's (list + inspections), started by cutting the event stream
-    progress(`relist at ${n}`);
-    fullGc();
-    const before = await requests();
-    const t0 = now();
-    const degraded = firstValueFrom(ww.status$.pipe(filter((s) => s.state === 'degraded')));
-    await ask({ op: 'cut' });
-    await degraded;
-    await firstValueFrom(ww.status$.pipe(filter((s) => s.state === 'live')));
-    const ms = now() - t0;
-    const after = await requests();
-    const diff = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - before[k]]));
-    if (ww.portfolio.total !== n) throw new Error(`after the relist the watcher has ${ww.portfolio.total} containers, not ${n}`);
-    relist = { n, ms, diff };
-  }
   await ww.close();
+  if (n === RELIST_AT) {
+    progress(`relists at ${n}`);
+    relists = await measureRelists(url, n);
+  }
 }
 for (const [name, [small, big]] of Object.entries(eventCosts)) {
   const ratio = big.wall / small.wall;
@@ -317,9 +362,15 @@ if (large !== undefined) {
   log(`diagnostic at ${large.n} (1 round of ${LARGE_EVENTS} after a warm-up round): no subscriber ${f(large.none)}, containers$ ${f(large.containers)} per event`);
 }
 log();
-const total = Object.values(relist.diff).reduce((a, b) => a + b, 0);
-log(`4. relist at ${relist.n} (reconnect: event stream cut → live again)`);
-log(`relist: ${total} requests, ${relist.ms.toFixed(0)} ms (list ${relist.diff.list}, inspections ${relist.diff.inspect}, event streams ${relist.diff.events}, other ${relist.diff.other})`);
+log(`4. relists at ${RELIST_AT}`);
+for (const r of relists) {
+  if (r.diff === undefined) {
+    log(`relist (${r.kind}): none within ${PERIODIC_WAIT / 1000} s of the first sync (this build has no periodic relist)`);
+    continue;
+  }
+  const total = Object.values(r.diff).reduce((a, b) => a + b, 0);
+  log(`relist: ${total} requests, ${r.ms.toFixed(0)} ms — ${r.kind} (list ${r.diff.list}, inspections ${r.diff.inspect}, event streams ${r.diff.events}, other ${r.diff.other}; the list itself ${r.listMs.toFixed(0)} ms)`);
+}
 
 await ask({ op: 'close' }, 'never').catch(() => undefined);
 if (sink === 0.5) log(sink);
