@@ -5,7 +5,8 @@
 // labels, env, mounts, graph driver, networks). Needs no root and no engine.
 //
 //   npm run bench -- scale                      (builds first), or, after `npm run build:spec`:
-//   node --expose-gc scripts/bench/scale.mjs    (WW_BENCH_SIZES=1000,10000 to run fewer sizes)
+//   node --expose-gc scripts/bench/scale.mjs    (WW_BENCH_SIZES=1000,10000 to run fewer sizes;
+//                                               WW_BENCH_DEBUG=1 shows the relist watcher's status changes)
 //
 // Prints, in one run, each figure with its goal and PASS/MISS (a MISS is a finding, not an error):
 //   1. initial sync: `watchDocker({ host })` → `ready`, as a ratio to a lean raw client doing the same list
