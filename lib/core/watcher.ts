@@ -91,8 +91,9 @@ export interface Watcher extends AsyncDisposable {
    * subscribers. With a subscriber, every change costs one array of all n
    * containers (a copy of the previous version's with the change applied, no
    * index walk): measured ~3-4x the per-event cost at 10,000 containers of the
-   * cost at 100, and, past 16,384 containers, ~2-3 ms per change, since V8
-   * allocates an array that long as a large object (`npm run bench -- scale`).
+   * cost at 100, and, past 16,384 containers, milliseconds per change (2-5 ms
+   * measured), since V8 allocates an array that long as a large object
+   * (`npm run bench -- scale`).
    * Without one, a change costs O(log n). If you do not need every version's
    * array, subscribe to `portfolio$` and read `containers` when you need them
    * (e.g. `portfolio$.pipe(auditTime(100), map((p) => p.containers))`).

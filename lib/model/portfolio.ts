@@ -248,7 +248,7 @@ export class Portfolio {
    * changes applied when that one had been read (a subscriber of
    * `containers$` pays one such copy per event), else a walk of the whole
    * index; O(1) after that. Past 16,384 containers V8 allocates an array
-   * that long as a large object: ~2-3 ms each, measured on Node 20.
+   * that long as a large object: milliseconds each (2-5 ms measured on Node 20).
    */
   get containers(): readonly Container[] {
     return this.#list.get(this.byId);
