@@ -82,7 +82,7 @@ export interface Watcher extends AsyncDisposable {
    * one frozen array per portfolio version, made once and shared by all
    * subscribers. Costs O(p log p) per change (p: the number of projects, not
    * of containers); a project's own `containers` are made only when read, and a
-   * project the change did not touch keeps its array.
+   * project the change did not touch keeps its array. Hot; completes on close.
    */
   readonly projects$: Observable<readonly ComposerProject[]>;
   /**
@@ -97,6 +97,7 @@ export interface Watcher extends AsyncDisposable {
    * Without one, a change costs O(log n). If you do not need every version's
    * array, subscribe to `portfolio$` and read `containers` when you need them
    * (e.g. `portfolio$.pipe(auditTime(100), map((p) => p.containers))`).
+   * Hot; completes on close.
    */
   readonly containers$: Observable<readonly Container[]>;
   /** Synthetic `started` for every alive container, then every change; no gap, no duplicate. */

@@ -188,6 +188,8 @@ export interface FakeDocker extends FakeEndpoint {
   readonly eventQueries: readonly string[];
   /** Query strings of the `/containers/json` requests seen. */
   readonly listQueries: readonly string[];
+  /** Requests answered or in flight so far, by kind (`other`: `/_ping`, `/info`, `/version`, unknown paths). */
+  readonly requests: Readonly<Record<'list' | 'inspect' | 'events' | 'other', number>>;
   /** Inspections currently in flight (held or not yet answered), and the most ever at once. */
   readonly inspectsInFlight: number;
   readonly maxInspectsInFlight: number;
@@ -219,8 +221,6 @@ export interface FakeDocker extends FakeEndpoint {
   stallInspections(): void;
   /** Resolves once `n` inspections are in flight. */
   inspectsReached(n: number): Promise<void>;
-  /** Requests answered or in flight so far, by kind (`other`: `/_ping`, `/info`, `/version`, unknown paths). */
-  readonly requests: Readonly<Record<'list' | 'inspect' | 'events' | 'other', number>>;
 }
 
 /** A Docker `/events` line in the API 1.52 shape. */
@@ -263,6 +263,7 @@ export async function fakeDocker(options: FakeDockerOptions = {}): Promise<FakeD
   const heldHeaders = new Set<ServerResponse>();
   const eventQueries: string[] = [];
   const listQueries: string[] = [];
+  const requests = { list: 0, inspect: 0, events: 0, other: 0 };
   const holds = new Map<string, Promise<void>>();
   let holdingAll: Promise<void> | undefined;
   let stalled = false;
@@ -271,7 +272,6 @@ export async function fakeDocker(options: FakeDockerOptions = {}): Promise<FakeD
   let aborted = 0;
   let streamWaiters: (() => void)[] = [];
   let inspectWaiters: { n: number; resolve: () => void }[] = [];
-  const requests = { list: 0, inspect: 0, events: 0, other: 0 };
 
   const notifyInspects = () => {
     inspectWaiters = inspectWaiters.filter((w) => {
@@ -383,6 +383,7 @@ export async function fakeDocker(options: FakeDockerOptions = {}): Promise<FakeD
     },
     eventQueries,
     listQueries,
+    requests,
     get inspectsInFlight() {
       return inFlight;
     },
@@ -436,7 +437,6 @@ export async function fakeDocker(options: FakeDockerOptions = {}): Promise<FakeD
     stallInspections() {
       stalled = true;
     },
-    requests,
     inspectsReached(n: number) {
       if (inFlight >= n) return Promise.resolve();
       return new Promise((resolve) => inspectWaiters.push({ n, resolve }));
