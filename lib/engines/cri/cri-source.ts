@@ -263,7 +263,7 @@ function criList(client: CriClient): Observable<readonly Container[]> {
         const pod = podById.get(c.podSandboxId);
         targets.push({ kind: 'container', id: c.id, sandboxId: c.podSandboxId === '' ? undefined : c.podSandboxId, sandbox: pod?.metadata });
       }
-      return inspectAll(targets, inspectOneOf((target: Target) => criInspect(client, target)), client.settings.concurrency);
+      return inspectAll(targets, inspectOneOf((target: Target) => criInspect(client, target)), client.settings.concurrency, (target) => target.id);
     }),
   );
 }

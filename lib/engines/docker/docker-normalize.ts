@@ -213,15 +213,21 @@ function stripSlash(name: string): string {
  * @internal
  */
 export function normalizeDockerInspect(raw: unknown, options: DockerInspectOptions = {}): Container | null {
-  if (!isObject(raw) || typeof raw['Id'] !== 'string' || !isObject(raw['State'])) {
+  if (!isObject(raw) || raw instanceof Uint8Array) {
     throw new EngineError(DOCKER_ENGINE, 'protocol', 'the engine answered a container inspection with something that is not a Docker container: is this a Docker or Podman API endpoint?');
   }
+  // a JSON object lacking what the picture needs is this container's trouble (decode), not the endpoint's
   const id = raw['Id'];
   const state = raw['State'];
+  if (typeof id !== 'string' || id === '') throw kitDecodeError(DOCKER_ENGINE, 'a container inspection without a string Id', { raw: shortPreview(raw) });
+  if (!isObject(state)) throw kitDecodeError(DOCKER_ENGINE, `the inspection of container ${id.slice(0, 12)} has no State object`, { raw: shortPreview(raw) });
   const pid = state['Pid'];
-  const running = state['Running'] === true;
-  const paused = state['Paused'] === true;
-  if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0 || !(running || paused)) return null;
+  const running = state['Running'];
+  const paused = state['Paused'];
+  if (typeof pid !== 'number' || !Number.isInteger(pid) || (running !== undefined && typeof running !== 'boolean') || (paused !== undefined && typeof paused !== 'boolean')) {
+    throw kitDecodeError(DOCKER_ENGINE, `the inspection of container ${id.slice(0, 12)} has no integer State.Pid or a State.Running/Paused that is not a boolean`, { raw: shortPreview(state) });
+  }
+  if (pid <= 0 || !(running === true || paused === true)) return null;
 
   const config = raw['Config'];
   const rawLabels = isObject(config) ? config['Labels'] : undefined;
@@ -245,6 +251,16 @@ export function normalizeDockerInspect(raw: unknown, options: DockerInspectOptio
 
   const rucksack = packRucksack(options.packer, raw, id, options.onPackerError);
   return newContainer({ id, name: name === '' ? id : name, labels, pid, paused, rucksack, image, createdAt, startedAt, health });
+}
+
+/** The top-level fields of a JSON object, each value cut short (a 1 MB label must not make a 1 MB message). */
+function shortPreview(raw: Json): Json {
+  const out: Json = Object.create(null) as Json;
+  for (const key of Object.keys(raw).slice(0, 16)) {
+    const v = raw[key];
+    Object.defineProperty(out, key, { value: typeof v === 'object' && v !== null ? (Array.isArray(v) ? '[…]' : '{…}') : v, enumerable: true });
+  }
+  return out;
 }
 
 /** An RFC 3339 time of an inspection, or undefined for none, garbage and Go's zero time (year 1). */

@@ -311,7 +311,7 @@ function dockerList(client: DockerClient): Observable<readonly Container[]> {
     return ids;
   }).pipe(
     // all at once: the pipelined client keeps at most `concurrency` in flight
-    mergeMap((ids) => inspectAll(ids, (id, done) => dockerInspectOne(client, id, done), Infinity)),
+    mergeMap((ids) => inspectAll(ids, (id, done) => dockerInspectOne(client, id, done), Infinity, (id) => id)),
   );
 }
 
