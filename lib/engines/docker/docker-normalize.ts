@@ -187,6 +187,40 @@ export function normalizeDockerEvent(raw: unknown, fallbackTime = 0): DockerEven
   return null;
 }
 
+/** How much of an oversized event line {@link normalizeOversizedDockerEvent} reads. @internal */
+export const OVERSIZED_EVENT_HEAD = 64 * 1024;
+
+/**
+ * An event line too long to parse (Docker copies every label into the event's
+ * attributes: one label of a megabyte makes a megabyte line), from its first
+ * {@link OVERSIZED_EVENT_HEAD} characters only: Docker and Podman write
+ * `Type`, `Action` and `Actor.ID` before the attributes, so a bounded scan
+ * finds them. The attributes are lost, so a `start` or a `rename` is resolved
+ * by an inspection of the container (a start hint: the inspection has the
+ * name, labels and PID), a `die` becomes an exit without its code, and the
+ * rest map as usual. Throws a `decode` error when the head names no
+ * container. Pure.
+ * @internal
+ */
+export function normalizeOversizedDockerEvent(head: string, fallbackTime: number): DockerEventResult {
+  const text = head.slice(0, OVERSIZED_EVENT_HEAD);
+  const field = (pattern: RegExp): string | undefined => {
+    const m = pattern.exec(text);
+    if (m?.[1] === undefined) return undefined;
+    try {
+      return JSON.parse(`"${m[1]}"`) as string;
+    } catch {
+      return undefined;
+    }
+  };
+  const type = field(/"Type"\s*:\s*"((?:[^"\\]|\\.)*)"/);
+  const action = field(/"Action"\s*:\s*"((?:[^"\\]|\\.)*)"/);
+  const id = field(/"Actor"\s*:\s*\{\s*"ID"\s*:\s*"((?:[^"\\]|\\.)*)"/) ?? field(/"id"\s*:\s*"((?:[^"\\]|\\.)*)"/);
+  if (id === undefined || id === '') throw decodeError(`docker event line too long to read, without a container id in its first ${OVERSIZED_EVENT_HEAD} characters`, text.slice(0, 200));
+  if ((type ?? 'container') === 'container' && action === 'rename') return Object.freeze({ type: 'inspect', id, time: fallbackTime });
+  return normalizeDockerEvent({ Type: type ?? 'container', Action: action, Actor: { ID: id, Attributes: {} } }, fallbackTime);
+}
+
 function stripSlash(name: string): string {
   return name.startsWith('/') ? name.slice(1) : name;
 }
