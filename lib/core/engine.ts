@@ -123,6 +123,12 @@ export interface EngineAdapter {
   /** Endpoint as a URL-ish string (`unix:///…`, `tcp://…`). */
   readonly endpoint: string;
   /**
+   * Optional: the adapter's longest wait in ms for one answer (its
+   * `requestTimeout` option). The watcher's default `syncTimeout`, which
+   * bounds a whole list, is at least twice this.
+   */
+  readonly requestTimeout?: number;
+  /**
    * Cold: opens the event stream on subscribe, emits `listening` once the engine
    * accepted it, then events; errors with an `EngineError` when the stream or the
    * engine fails; closes the stream on unsubscribe. Never completes on its own

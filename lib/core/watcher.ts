@@ -46,7 +46,15 @@ export interface WatchOptions {
    * Default: retry forever with capped exponential backoff ({@link DEFAULT_RETRY}).
    */
   readonly retry?: RetryOption;
-  /** Longest wait in ms for the list of alive containers once the event stream is open (default 60,000). */
+  /**
+   * Longest wait in ms for the whole list of alive containers (the list call
+   * and every inspection) once the event stream is open; running out fails
+   * the session (`degraded`, retried). Default 60,000, or twice the adapter's
+   * `requestTimeout` when that is longer. The adapter's `requestTimeout`
+   * bounds each call within: an inspection that runs out of it leaves only
+   * its container out of the list (`live` with `incomplete`), so keep
+   * `syncTimeout` above it.
+   */
   readonly syncTimeout?: number;
   /**
    * Exits the watcher only inferred from a list (after a reconnect or a
@@ -169,7 +177,7 @@ function watchSteps(adapter: EngineAdapter, options: WatchOptions = {}): Observa
  */
 function sessions<T>(adapter: EngineAdapter, options: WatchOptions, stage: (input: FoldInput) => T): Observable<T> {
   const scheduler = options.scheduler ?? asyncScheduler;
-  const syncTimeout = options.syncTimeout ?? 60_000;
+  const syncTimeout = options.syncTimeout ?? defaultSyncTimeout(adapter);
   return defer(() => {
     // The retry bookkeeping across this watcher's sessions (see backoff.ts): how many consecutive
     // failures count, when the latest list arrived, and whether the policy gave up.
@@ -250,6 +258,15 @@ function session(adapter: EngineAdapter, scheduler: SchedulerLike, syncTimeout: 
     ),
   );
 }
+
+/** The default of {@link WatchOptions.syncTimeout}: 60 s, or twice the adapter's request timeout when that is longer. */
+function defaultSyncTimeout(adapter: EngineAdapter): number {
+  const request = adapter.requestTimeout;
+  return typeof request === 'number' && Number.isFinite(request) ? Math.max(DEFAULT_SYNC_TIMEOUT, 2 * request) : DEFAULT_SYNC_TIMEOUT;
+}
+
+/** The least default of {@link WatchOptions.syncTimeout}. */
+const DEFAULT_SYNC_TIMEOUT = 60_000;
 
 /** Most containers of a list's gap asked for again at once. */
 const REINSPECT_CONCURRENCY = 16;

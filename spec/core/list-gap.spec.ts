@@ -3,7 +3,7 @@
  * containers listed but not inspected), in pure steps and in virtual time, one marble spec per race.
  */
 import { expect } from 'chai';
-import { type Observable, of } from 'rxjs';
+import { NEVER, type Observable, of } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import type { ContainerList, EngineAdapter, EngineFeed, EngineInfo } from '../../lib/core/engine.js';
 import { type FoldInput, INITIAL_STATE, type LifecycleEvent, type WatchState, type WatcherStatus, fold } from '../../lib/core/fold.js';
@@ -212,4 +212,39 @@ describe('list gap: the watcher (virtual time)', () => {
       void ww.close();
     });
   });
+});
+
+describe('sync timeout and request timeout (virtual time)', () => {
+  let ts: TestScheduler;
+  beforeEach(() => {
+    ts = new TestScheduler((actual, expected) => {
+      expect(actual).to.deep.equal(expected);
+    });
+  });
+
+  const cases: { name: string; requestTimeout?: number; syncTimeout?: number; fails: number }[] = [
+    { name: 'default: 60 s for an adapter that does not say', fails: 60_000 },
+    { name: 'default: 60 s over a 30 s request timeout', requestTimeout: 30_000, fails: 60_000 },
+    { name: 'default: twice a request timeout of 100 s (never below the calls it bounds)', requestTimeout: 100_000, fails: 200_000 },
+    { name: 'explicit: as given', requestTimeout: 100_000, syncTimeout: 5_000, fails: 5_000 },
+  ];
+  for (const t of cases) {
+    it(`a list that never comes fails the session after the sync timeout — ${t.name}`, () => {
+      ts.run(({ cold, flush }) => {
+        const adapter: EngineAdapter = {
+          ...gapAdapter(cold<EngineFeed>('L', { L: { type: 'listening' } }), NEVER),
+          ...(t.requestTimeout === undefined ? {} : { requestTimeout: t.requestTimeout }),
+        };
+        const ww = watch(adapter, { scheduler: ts, retry: false, ...(t.syncTimeout === undefined ? {} : { syncTimeout: t.syncTimeout }) });
+        let failedAt: number | undefined;
+        ww.status$.subscribe((s) => {
+          if (s.state === 'stopped' && failedAt === undefined) failedAt = ts.now();
+        });
+        flush();
+        expect(failedAt).to.equal(t.fails);
+        expect(ww.status.state === 'stopped' && ww.status.error?.message).to.match(new RegExp(`did not list its containers within ${t.fails} ms`));
+        void ww.close();
+      });
+    });
+  }
 });

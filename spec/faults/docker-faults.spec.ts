@@ -261,6 +261,17 @@ describe('fault corpus: Docker and Podman (fake engines on real unix sockets)', 
     });
   });
 
+  describe('real sizes', () => {
+    it('a list of 10,000 containers goes live with the default timeouts (the sync timeout bounds the list, not each of its calls)', async function () {
+      this.timeout(120_000);
+      for (let n = 1; n <= 10_000; n++) add(fake, n);
+      const { ww, statuses } = start();
+      await ww.ready;
+      expect(ww.portfolio.total).to.equal(10_000);
+      expect(statuses.values.map((s) => s.state)).to.deep.equal(['connecting', 'syncing', 'live']);
+    });
+  });
+
   describe('the engine restarts', () => {
     it('socket deleted and recreated while containers changed: reconnects, exact differences', async () => {
       for (const n of [1, 2, 3]) add(fake, n);

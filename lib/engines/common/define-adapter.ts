@@ -96,6 +96,7 @@ export function defineAdapter<C extends AdapterBase & { dispose(): void }, H ext
   return {
     engine: client.engine,
     endpoint: client.endpoint,
+    requestTimeout: client.settings.requestTimeout,
     events: (): Observable<EngineFeed> => parts.rawEvents(client).pipe(starts),
     snapshot: list,
     info: () => parts.info(client),
