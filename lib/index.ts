@@ -31,8 +31,8 @@ export { EngineError, isEngineError } from './errors.js';
 // --- core: the watcher, and the adapter seam for writing your own engine adapter
 export type { RetryFunction, RetryOption, RetryPolicy } from './core/backoff.js';
 export { DEFAULT_RETRY } from './core/backoff.js';
-export type { EngineAdapter, EngineEvent, EngineFeed, EngineInfo, EngineType, ExitDetails } from './core/engine.js';
-export type { LifecycleEvent, WatcherStatus } from './core/fold.js';
+export type { ContainerList, EngineAdapter, EngineEvent, EngineFeed, EngineInfo, EngineType, ExitDetails, ListGap } from './core/engine.js';
+export type { IncompletePicture, LifecycleEvent, WatcherStatus } from './core/fold.js';
 export type { WatchOptions, Watcher } from './core/watcher.js';
 export { watch } from './core/watcher.js';
 

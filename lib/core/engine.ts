@@ -1,4 +1,5 @@
 import type { Observable } from 'rxjs';
+import type { EngineError } from '../errors.js';
 import type { Container, ContainerHealth } from '../model/container.js';
 
 /**
@@ -164,6 +165,41 @@ export type EngineFeed =
   | EngineEvent;
 
 /**
+ * The containers a list found but could not inspect (an inspection answered
+ * HTTP 500, timed out, or with a body lacking `State`): one bad container
+ * never hides the others. The watcher goes live without them, says so in
+ * `status$` (`live` with `incomplete`), and asks `reinspect` again for each,
+ * with the `retry` option's backoff, until it answers (alive: folded in as a
+ * synthetic `started`; gone or not alive: dropped) or an event of the
+ * container settles it.
+ *
+ * @example
+ * ```ts
+ * import { of } from 'rxjs';
+ * import { EngineError, type ContainerList, newContainer } from 'whalewatcher';
+ * const list: ContainerList = Object.assign([newContainer({ id: 'c1', name: 'web', pid: 4242 })], {
+ *   gap: {
+ *     ids: ['c2'],
+ *     error: new EngineError('static', 'engine', 'inspecting container c2 answered HTTP 500'),
+ *     reinspect: (id: string) => of(newContainer({ id, name: 'db', pid: 4343 })),
+ *   },
+ * });
+ * console.log(list.length, list.gap?.ids); // 1 [ 'c2' ]
+ * ```
+ */
+export interface ListGap {
+  /** whalewatcher ids of the containers the list found but could not inspect, in list order. */
+  readonly ids: readonly string[];
+  /** Why (the first failure; `ids.length` tells how many failed). */
+  readonly error: EngineError;
+  /** Cold: inspects one of `ids` again: the alive container, or `null` when it is gone or not alive; errors when it still fails. */
+  reinspect(id: string): Observable<Container | null>;
+}
+
+/** What {@link EngineAdapter.snapshot} emits: the alive containers, and `gap` when some could not be inspected. */
+export type ContainerList = readonly Container[] & { readonly gap?: ListGap };
+
+/**
  * The seam between I/O and the pure core. An adapter is the only code that
  * talks to an engine; it turns the engine into two cold observables. Give one
  * of your own to `watch`.
@@ -193,14 +229,25 @@ export interface EngineAdapter {
   /** Endpoint as a URL-ish string (`unix:///…`, `tcp://…`). */
   readonly endpoint: string;
   /**
+   * Optional: the adapter's longest wait in ms for one answer (its
+   * `requestTimeout` option). The watcher's default `syncTimeout`, which
+   * bounds a whole list, is at least twice this.
+   */
+  readonly requestTimeout?: number;
+  /**
    * Cold: opens the event stream on subscribe, emits `listening` once the engine
    * accepted it, then events; errors with an `EngineError` when the stream or the
    * engine fails; closes the stream on unsubscribe. Never completes on its own
    * unless the engine ends the stream (which is then an `EngineError` too).
    */
   events(): Observable<EngineFeed>;
-  /** Cold: lists and inspects the alive containers, emits them once, completes. */
-  snapshot(): Observable<readonly Container[]>;
+  /**
+   * Cold: lists and inspects the alive containers, emits them once, completes.
+   * Containers whose inspection alone failed are left out and named in the
+   * list's `gap` (see {@link ListGap}); a failure of the engine (the list
+   * call, the connection) fails it all.
+   */
+  snapshot(): Observable<ContainerList>;
   /** Asks the engine for its identity and version. */
   info(): Promise<EngineInfo>;
   /**

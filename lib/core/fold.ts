@@ -60,10 +60,19 @@ export type WatcherStatus =
       /** Event stream open; listing the alive containers. */
       readonly state: 'syncing';
     }
-  /** In sync: the portfolio follows the engine's events. */
+  /**
+   * In sync: the portfolio follows the engine's events. With `incomplete`, the
+   * picture lacks containers the engine listed but whose inspection failed
+   * (one bad container never hides the others): they are asked for again with
+   * the `retry` option's backoff, and `incomplete` goes away once every one of
+   * them answered or an event settled it. Code that only checks
+   * `state === 'live'` keeps working.
+   */
   | {
       /** In sync: the portfolio follows the engine's events. */
       readonly state: 'live';
+      /** What the picture lacks: containers listed but not inspected, and why; absent when it is whole. */
+      readonly incomplete?: IncompletePicture;
     }
   /**
    * The engine or its stream failed (or whalewatcher's own pipeline did: a
@@ -89,12 +98,42 @@ export type WatcherStatus =
       readonly error?: EngineError;
     };
 
+/**
+ * What a `live` picture lacks: the containers the engine listed but could not
+ * inspect, and why.
+ *
+ * @example
+ * ```ts
+ * import { watchDocker } from 'whalewatcher';
+ * const ww = watchDocker();
+ * ww.status$.subscribe((s) => {
+ *   if (s.state === 'live' && s.incomplete) console.warn(`${s.incomplete.ids.length} containers missing: ${s.incomplete.error.message}`);
+ * });
+ * await ww.close();
+ * ```
+ */
+export interface IncompletePicture {
+  /** The missing containers' ids. */
+  readonly ids: readonly string[];
+  /** Why they are missing (the latest failure; `decode` for an inspection lacking `State`, `engine` for an HTTP 500, …). */
+  readonly error: EngineError;
+}
+
 /** @internal What drives the fold: connection milestones and engine events. */
 export type FoldInput =
   | { readonly type: 'connecting' }
   | { readonly type: 'listening' }
   | { readonly type: 'event'; readonly event: EngineEvent }
-  | { readonly type: 'snapshot'; readonly containers: readonly Container[]; readonly time: number }
+  | { readonly type: 'snapshot'; readonly containers: readonly Container[]; readonly time: number; readonly gap?: IncompletePicture }
+  /** A round of asking again for the containers of a list's gap: the alive ones, those gone (or not alive), those that failed again (with the error). */
+  | {
+      readonly type: 'reinspected';
+      readonly found: readonly Container[];
+      readonly gone: readonly string[];
+      readonly failed: readonly string[];
+      readonly error?: EngineError;
+      readonly time: number;
+    }
   | { readonly type: 'disconnected'; readonly error: EngineError; readonly attempt: number; readonly retryIn: number }
   | { readonly type: 'stopped'; readonly error?: EngineError };
 
@@ -124,6 +163,8 @@ export interface WatchState {
    * Also true during a resync while `status` stays `live`.
    */
   readonly listInFlight: boolean;
+  /** While live: the ids of the list's gap not settled yet (`status.incomplete.ids` as a set); `null` when none. */
+  readonly gap: ReadonlySet<string> | null;
 }
 
 /** @internal One fold step: the next state and what changed (empty when nothing did). */
@@ -144,6 +185,7 @@ export const INITIAL_STATE: WatchState = Object.freeze({
   everSynced: false,
   pending: null,
   listInFlight: false,
+  gap: null,
 });
 
 function change(
@@ -285,25 +327,61 @@ export function fold(state: WatchState, input: FoldInput): Step {
       return { state: { ...state, status: CONNECTING, listInFlight: false, pending: null }, changes: NO_CHANGES };
     case 'listening':
       // while live, a new `listening` is a resync (an adapter relisting): stay live, buffer events
-      return { state: { ...state, status: state.status === LIVE ? LIVE : SYNCING, listInFlight: true, pending: null }, changes: NO_CHANGES };
+      return { state: { ...state, status: state.status.state === 'live' ? state.status : SYNCING, listInFlight: true, pending: null }, changes: NO_CHANGES };
     case 'event': {
       if (state.listInFlight) {
         return { state: { ...state, pending: { event: input.event, older: state.pending } }, changes: NO_CHANGES };
       }
-      if (state.status !== LIVE) return unchanged(state); // stray event outside a session: ignore
+      if (state.status.state !== 'live') return unchanged(state); // stray event outside a session: ignore
       const { portfolio, changes } = applyEvent(state.portfolio, input.event);
-      if (portfolio === state.portfolio && changes.length === 0) return unchanged(state);
-      return { state: { ...state, portfolio }, changes: changes.length === 0 ? NO_CHANGES : Object.freeze(changes) };
+      // a start or an exit settles a container of the gap: the event is newer than any inspection
+      const settled = state.gap !== null && settles(input.event) && state.gap.has(eventId(input.event));
+      if (portfolio === state.portfolio && changes.length === 0 && !settled) return unchanged(state);
+      const next = settled ? withGap(state, without(state.gap, [eventId(input.event)]), gapError(state)) : state;
+      return { state: { ...next, portfolio }, changes: changes.length === 0 ? NO_CHANGES : Object.freeze(changes) };
     }
     case 'snapshot': {
       if (!state.listInFlight) return unchanged(state); // a list without a session: ignore
       let truth = Portfolio.of(input.containers);
-      for (const event of replayOrder(state.pending)) truth = applyEvent(truth, event).portfolio;
+      const replayed = replayOrder(state.pending);
+      for (const event of replayed) truth = applyEvent(truth, event).portfolio;
+      let gap: ReadonlySet<string> | null = null;
+      if (input.gap !== undefined && input.gap.ids.length > 0) {
+        // what an event seen during the list settled is no longer missing
+        gap = without(new Set(input.gap.ids), replayed.filter(settles).map(eventId));
+        // a missing container the picture holds from before stays as it was (no exit for a failed inspection)
+        for (const id of gap) {
+          const kept = state.portfolio.byIdOnly(id);
+          if (kept !== undefined && truth.byIdOnly(id) === undefined) truth = truth.withContainer(kept);
+        }
+      }
       const { portfolio, changes } = reconcile(state.portfolio, truth, input.time);
       return {
-        state: { portfolio, status: LIVE, everSynced: true, pending: null, listInFlight: false },
+        state: withGap({ portfolio, status: LIVE, everSynced: true, pending: null, listInFlight: false, gap: null }, gap, input.gap?.error),
         changes: changes.length === 0 ? NO_CHANGES : Object.freeze(changes),
       };
+    }
+    case 'reinspected': {
+      if (state.gap === null || state.status.state !== 'live') return unchanged(state); // settled meanwhile, or another session
+      const gap = state.gap;
+      let portfolio = state.portfolio;
+      const changes: LifecycleEvent[] = [];
+      for (const c of input.found) {
+        if (!gap.has(c.id)) continue; // settled by an event while asked: the event is newer
+        const step = applyEvent(portfolio, { type: 'started', container: c, time: input.time }, true);
+        portfolio = step.portfolio;
+        changes.push(...step.changes);
+      }
+      for (const id of input.gone) {
+        if (!gap.has(id)) continue;
+        const step = applyEvent(portfolio, { type: 'exited', id, time: input.time }, true);
+        portfolio = step.portfolio;
+        changes.push(...step.changes);
+      }
+      const rest = without(gap, [...input.found.map((c) => c.id), ...input.gone]);
+      const next = withGap({ ...state, portfolio }, rest, input.error ?? gapError(state));
+      if (next.status === state.status && portfolio === state.portfolio) return unchanged(state);
+      return { state: next, changes: changes.length === 0 ? NO_CHANGES : Object.freeze(changes) };
     }
     case 'disconnected':
       return {
@@ -312,6 +390,7 @@ export function fold(state: WatchState, input: FoldInput): Step {
           status: Object.freeze({ state: 'degraded', error: input.error, attempt: input.attempt, retryIn: input.retryIn }),
           listInFlight: false,
           pending: null,
+          gap: null,
         },
         changes: NO_CHANGES,
       };
@@ -322,10 +401,41 @@ export function fold(state: WatchState, input: FoldInput): Step {
           status: Object.freeze(input.error === undefined ? { state: 'stopped' } : { state: 'stopped', error: input.error }),
           listInFlight: false,
           pending: null,
+          gap: null,
         },
         changes: NO_CHANGES,
       };
   }
+}
+
+/** True for the events that settle a missing container: it started (the event has it whole) or it exited. */
+function settles(event: EngineEvent): boolean {
+  return event.type === 'started' || event.type === 'exited';
+}
+
+function eventId(event: EngineEvent): string {
+  return event.type === 'started' ? event.container.id : event.id;
+}
+
+/** `set` without `ids` (the same set when none of them is in it). */
+function without(set: ReadonlySet<string>, ids: readonly string[]): ReadonlySet<string> {
+  if (!ids.some((id) => set.has(id))) return set;
+  const rest = new Set(set);
+  for (const id of ids) rest.delete(id);
+  return rest;
+}
+
+function gapError(state: WatchState): EngineError | undefined {
+  return state.status.state === 'live' ? state.status.incomplete?.error : undefined;
+}
+
+/** A live state with `gap` (and `error`) as its missing containers: plain `live` when there are none. */
+function withGap(state: WatchState, gap: ReadonlySet<string> | null, error: EngineError | undefined): WatchState {
+  if (gap === null || gap.size === 0 || error === undefined) return state.status === LIVE && state.gap === null ? state : { ...state, status: LIVE, gap: null };
+  const current = state.status.state === 'live' ? state.status.incomplete : undefined;
+  if (current !== undefined && state.gap === gap && current.error === error) return state;
+  const incomplete: IncompletePicture = Object.freeze({ ids: Object.freeze([...gap]), error });
+  return { ...state, status: Object.freeze({ state: 'live', incomplete }), gap };
 }
 
 function unchanged(state: WatchState): Step {

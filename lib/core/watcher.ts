@@ -13,11 +13,14 @@ import {
   defaultIfEmpty,
   defer,
   distinctUntilChanged,
+  expand,
   filter,
   forkJoin,
+  from,
   ignoreElements,
   map,
   merge,
+  mergeMap,
   switchMap,
   of,
   repeat,
@@ -26,12 +29,13 @@ import {
   throwError,
   timeout,
   timer,
+  toArray,
 } from 'rxjs';
 import { EngineError, isEngineError } from '../errors.js';
 import type { Container } from '../model/container.js';
 import type { ComposerProject, Portfolio } from '../model/portfolio.js';
-import { type RetryOption, backoffOnFailure, backoffOnLive, initialBackoff } from './backoff.js';
-import type { EngineAdapter, EngineFeed, EngineInfo, ExitDetails } from './engine.js';
+import { type RetryOption, type RetryStrategy, backoffOnFailure, backoffOnLive, initialBackoff, retryStrategy } from './backoff.js';
+import type { ContainerList, EngineAdapter, EngineFeed, EngineInfo, ExitDetails, ListGap } from './engine.js';
 import { type FoldInput, INITIAL_STATE, type LifecycleEvent, type Step, type WatchState, type WatcherStatus, fold } from './fold.js';
 
 /**
@@ -52,7 +56,15 @@ export interface WatchOptions {
    * Default: retry forever with capped exponential backoff ({@link DEFAULT_RETRY}).
    */
   readonly retry?: RetryOption;
-  /** Longest wait in ms for the list of alive containers once the event stream is open (default 60,000). */
+  /**
+   * Longest wait in ms for the whole list of alive containers (the list call
+   * and every inspection) once the event stream is open; running out fails
+   * the session (`degraded`, retried). Default 60,000, or twice the adapter's
+   * `requestTimeout` when that is longer. The adapter's `requestTimeout`
+   * bounds each call within: an inspection that runs out of it leaves only
+   * its container out of the list (`live` with `incomplete`), so keep
+   * `syncTimeout` above it.
+   */
   readonly syncTimeout?: number;
   /**
    * Exits the watcher only inferred from a list (after a reconnect or a
@@ -208,12 +220,12 @@ function watchSteps(adapter: EngineAdapter, options: WatchOptions = {}): Observa
  */
 function sessions<T>(adapter: EngineAdapter, options: WatchOptions, stage: (input: FoldInput) => T): Observable<T> {
   const scheduler = options.scheduler ?? asyncScheduler;
-  const syncTimeout = options.syncTimeout ?? 60_000;
+  const syncTimeout = options.syncTimeout ?? defaultSyncTimeout(adapter);
   return defer(() => {
     // The retry bookkeeping across this watcher's sessions (see backoff.ts): how many consecutive
     // failures count, when the latest list arrived, and whether the policy gave up.
     let backoff = initialBackoff(options.retry);
-    return session(adapter, scheduler, syncTimeout).pipe(
+    return session(adapter, scheduler, syncTimeout, backoff.strategy).pipe(
       tap((input) => {
         if (input.type === 'snapshot') backoff = backoffOnLive(backoff, scheduler.now());
       }),
@@ -250,7 +262,7 @@ function fromAdapter<T>(adapter: EngineAdapter, open: () => Observable<T>): Obse
  * after every `listening`. Never completes: an event stream that ends is an
  * error. Cold; each subscription opens the adapter's streams afresh.
  */
-function session(adapter: EngineAdapter, scheduler: SchedulerLike, syncTimeout: number): Observable<FoldInput> {
+function session(adapter: EngineAdapter, scheduler: SchedulerLike, syncTimeout: number, retry: RetryStrategy): Observable<FoldInput> {
   const ended = () => new EngineError(adapter.engine, 'engine', `${adapter.engine} event stream at ${adapter.endpoint} ended`);
   return defer(() =>
     concat(
@@ -272,7 +284,14 @@ function session(adapter: EngineAdapter, scheduler: SchedulerLike, syncTimeout: 
                     with: () =>
                       throwError(() => new EngineError(adapter.engine, 'engine', `${adapter.engine} at ${adapter.endpoint} did not list its containers within ${syncTimeout} ms`)),
                   }),
-                  map((containers): FoldInput => ({ type: 'snapshot', containers, time: scheduler.now() })),
+                  mergeMap((containers: ContainerList) => {
+                    const gap = containers.gap;
+                    if (gap === undefined || gap.ids.length === 0) return of<FoldInput>({ type: 'snapshot', containers, time: scheduler.now() });
+                    return concat(
+                      of<FoldInput>({ type: 'snapshot', containers, time: scheduler.now(), gap: Object.freeze({ ids: gap.ids, error: gap.error }) }),
+                      reinspections(adapter, gap, retry, scheduler, syncTimeout),
+                    );
+                  }),
                 ),
               ),
             ),
@@ -281,6 +300,79 @@ function session(adapter: EngineAdapter, scheduler: SchedulerLike, syncTimeout: 
       ),
     ),
   );
+}
+
+/** The default of {@link WatchOptions.syncTimeout}: 60 s, or twice the adapter's request timeout when that is longer. */
+function defaultSyncTimeout(adapter: EngineAdapter): number {
+  const request = adapter.requestTimeout;
+  return typeof request === 'number' && Number.isFinite(request) ? Math.max(DEFAULT_SYNC_TIMEOUT, 2 * request) : DEFAULT_SYNC_TIMEOUT;
+}
+
+/** The least default of {@link WatchOptions.syncTimeout}. */
+const DEFAULT_SYNC_TIMEOUT = 60_000;
+
+/** Most containers of a list's gap asked for again at once. */
+const REINSPECT_CONCURRENCY = 16;
+
+/**
+ * The containers of a list's gap, asked for again in rounds, each round after
+ * the `retry` option's backoff for its attempt (1, 2, …), until none fails
+ * (or the policy gives up: the status then stays incomplete until the next
+ * list). One `reinspected` input per round. Cold; cancelled with the session
+ * or by the next list.
+ */
+function reinspections(adapter: EngineAdapter, gap: ListGap, retry: RetryStrategy, scheduler: SchedulerLike, syncTimeout: number): Observable<FoldInput> {
+  return defer(() => {
+    // The ids still failing, and the latest failure.
+    let remaining: readonly string[] = gap.ids;
+    let error: EngineError = gap.error;
+    // Rounds so far.
+    let attempt = 0;
+    const round = (): Observable<FoldInput> => {
+      attempt += 1;
+      let delay: unknown;
+      try {
+        delay = retry.delay(attempt, error);
+      } catch {
+        return EMPTY; // a retry function that throws: the watcher's own retries say so; here the gap just stays
+      }
+      if (typeof delay !== 'number' || !Number.isFinite(delay) || delay < 0) return EMPTY;
+      type Answer = { readonly id: string; readonly container: Container | null } | { readonly id: string; readonly error: EngineError };
+      return timer(delay, scheduler).pipe(
+        mergeMap(() => from(remaining)),
+        mergeMap(
+          (id): Observable<Answer> =>
+            fromAdapter(adapter, () => gap.reinspect(id)).pipe(
+              take(1),
+              defaultIfEmpty(null),
+              timeout({ first: syncTimeout, scheduler }),
+              map((container): Answer => ({ id, container })),
+              catchError((err: unknown) => of<Answer>({ id, error: toEngineError(adapter.engine, err) })),
+            ),
+          REINSPECT_CONCURRENCY,
+        ),
+        toArray(),
+        map((answers): FoldInput => {
+          const found: Container[] = [];
+          const gone: string[] = [];
+          const failed: string[] = [];
+          let latest: EngineError | undefined;
+          for (const a of answers) {
+            if ('error' in a) {
+              failed.push(a.id);
+              latest = a.error;
+            } else if (a.container === null) gone.push(a.id);
+            else found.push(a.container);
+          }
+          remaining = failed;
+          if (latest !== undefined) error = latest;
+          const input = { type: 'reinspected' as const, found, gone, failed, time: scheduler.now() };
+          return latest === undefined ? input : { ...input, error: latest };
+        }),
+      );
+    };
+    return round().pipe(expand(() => (remaining.length === 0 ? EMPTY : round())));
+  });
 }
 
 function toInput(feed: EngineFeed): FoldInput {

@@ -223,7 +223,23 @@ export interface FakeDocker extends FakeEndpoint {
   stallInspections(): void;
   /** Resolves once `n` inspections are in flight. */
   inspectsReached(n: number): Promise<void>;
+  /** Per container: answer its inspections with this instead of the truth (removed: answered as usual again). */
+  readonly inspectFaults: Map<string, InspectFault>;
+  /** Inspections answered so far, by container id. */
+  readonly inspections: ReadonlyMap<string, number>;
+  /** Makes `/containers/json` hang until the returned function is called (then answered as the containers are by then). */
+  stallList(): () => void;
+  /** Writes bytes that break HTTP chunked framing to every event stream, below the response (as a broken proxy would). */
+  breakFraming(): void;
+  /**
+   * The engine restarts: every connection is cut, the socket file deleted, `meanwhile` runs (change the
+   * containers there), and a new server listens on a new socket file at the same path.
+   */
+  restart(meanwhile?: () => void | Promise<void>): Promise<void>;
 }
+
+/** How {@link FakeDocker.inspectFaults} answers one container's inspections: an HTTP status with a JSON body, or a 200 with this body. */
+export type InspectFault = { readonly status: number; readonly body: unknown } | { readonly body: unknown };
 
 /** A Docker `/events` line in the API 1.52 shape. */
 export function dockerEvent(action: string, id: string, attributes: Record<string, string> = {}, timeNano = 1_700_000_000_000_000_000): unknown {
@@ -275,6 +291,9 @@ export async function fakeDocker(options: FakeDockerOptions = {}): Promise<FakeD
   let aborted = 0;
   let streamWaiters: (() => void)[] = [];
   let inspectWaiters: { n: number; resolve: () => void }[] = [];
+  const inspectFaults = new Map<string, InspectFault>();
+  const inspections = new Map<string, number>();
+  let listHeld: Promise<void> | undefined;
 
   const notifyInspects = () => {
     inspectWaiters = inspectWaiters.filter((w) => {
@@ -320,6 +339,11 @@ export async function fakeDocker(options: FakeDockerOptions = {}): Promise<FakeD
       for (const w of waiters) w();
     } else if (path === '/containers/json') {
       listQueries.push(url.search);
+      if (listHeld !== undefined) {
+        void listHeld.then(() => (res.destroyed ? undefined : handler(req, res)));
+        listQueries.pop();
+        return;
+      }
       json(
         res,
         200,
@@ -340,7 +364,11 @@ export async function fakeDocker(options: FakeDockerOptions = {}): Promise<FakeD
         if (res.destroyed) return;
         answered = true;
         const c = containers.get(id) ?? [...containers.values()].find((x) => x.name === id);
-        if (options.inspectError) {
+        inspections.set(id, (inspections.get(id) ?? 0) + 1);
+        const fault = inspectFaults.get(id);
+        if (fault !== undefined) {
+          json(res, 'status' in fault ? fault.status : 200, fault.body);
+        } else if (options.inspectError) {
           json(res, options.inspectError.status, { message: options.inspectError.message });
         } else if (c === undefined && options.goneAs500) {
           json(res, 500, { cause: 'no such container', message: `container ${id} does not exist in database: no such container`, response: 500 });
@@ -371,6 +399,13 @@ export async function fakeDocker(options: FakeDockerOptions = {}): Promise<FakeD
     if (options.socketMode !== undefined) await chmod(socketPath, options.socketMode);
   }
   const close = closer(server, t.sockets, dir);
+  const restart = async (meanwhile?: () => void | Promise<void>) => {
+    for (const s of t.sockets) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await rm(socketPath, { force: true });
+    await meanwhile?.();
+    await listen(server, socketPath);
+  };
 
   return {
     url,
@@ -448,6 +483,20 @@ export async function fakeDocker(options: FakeDockerOptions = {}): Promise<FakeD
       if (inFlight >= n) return Promise.resolve();
       return new Promise((resolve) => inspectWaiters.push({ n, resolve }));
     },
+    inspectFaults,
+    inspections,
+    stallList() {
+      let release!: () => void;
+      listHeld = new Promise<void>((resolve) => (release = resolve));
+      return () => {
+        listHeld = undefined;
+        release();
+      };
+    },
+    breakFraming() {
+      for (const res of streams) res.socket?.write('zz\r\nnot a chunk\r\n');
+    },
+    restart,
     async close() {
       for (const release of [...holds.keys()].map((id) => id)) holds.delete(release);
       holdingAll = undefined;

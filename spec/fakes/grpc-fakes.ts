@@ -470,6 +470,8 @@ export interface FakeCri extends FakeSocket {
   hold(id: string): () => void;
   /** Ids left out of the native task list (as if started after it was made). */
   readonly untasked: Set<string>;
+  /** Per container or sandbox id: its status calls fail with this gRPC error (removed: answered as usual again). */
+  readonly statusFaults: Map<string, { readonly code: number; readonly details: string }>;
 }
 
 const FAKE_VERSION: VersionResponse = Object.freeze({ version: '0.1.0', runtimeName: 'fake-cri', runtimeVersion: '9.9.9', runtimeApiVersion: 'v1' });
@@ -492,6 +494,7 @@ export async function fakeCri(options: FakeCriOptions = {}): Promise<FakeCri> {
   };
   const streams = new Set<ServerWritableStream<GetEventsRequest, ContainerEventResponse>>();
   const held = new Map<string, Promise<void>>();
+  const statusFaults = new Map<string, { readonly code: number; readonly details: string }>();
   let streamWaiters: { n: number; resolve: () => void }[] = [];
   const notifyStreams = () => {
     streamWaiters = streamWaiters.filter((w) => {
@@ -557,7 +560,9 @@ export async function fakeCri(options: FakeCriOptions = {}): Promise<FakeCri> {
       calls.push(`containerStatus:${id}`);
       void later(id).then(() => {
         const c = containers.get(id);
-        if (c === undefined) callback({ code: status.NOT_FOUND, details: `an error occurred when try to find container "${id}": not found` });
+        const fault = statusFaults.get(id);
+        if (fault !== undefined) callback(fault);
+        else if (c === undefined) callback({ code: status.NOT_FOUND, details: `an error occurred when try to find container "${id}": not found` });
         else callback(null, { status: c.status, info: call.request.verbose ? c.info : {} });
       });
     },
@@ -566,7 +571,9 @@ export async function fakeCri(options: FakeCriOptions = {}): Promise<FakeCri> {
       calls.push(`podSandboxStatus:${id}`);
       void later(id).then(() => {
         const s = sandboxes.get(id);
-        if (s === undefined) callback({ code: status.NOT_FOUND, details: 'an error occurred when try to find sandbox: not found' });
+        const fault = statusFaults.get(id);
+        if (fault !== undefined) callback(fault);
+        else if (s === undefined) callback({ code: status.NOT_FOUND, details: 'an error occurred when try to find sandbox: not found' });
         else callback(null, { status: s.status, info: call.request.verbose ? s.info : {}, containersStatuses: [], timestamp: 0n });
       });
     },
@@ -646,6 +653,7 @@ export async function fakeCri(options: FakeCriOptions = {}): Promise<FakeCri> {
     calls,
     selectors,
     untasked,
+    statusFaults,
     get streams() {
       return streams.size;
     },

@@ -30,7 +30,13 @@ export interface AdapterOptions {
    * engine's order.
    */
   readonly concurrency?: number;
-  /** Longest wait in ms for one answer (a call, a list, the event stream's first answer); default 30,000. */
+  /**
+   * Longest wait in ms for one answer (a call, the list call, one
+   * inspection, the event stream's first answer); default 30,000. An
+   * inspection of a list that runs out of it leaves just that container out
+   * (`live` with `incomplete`, asked again later); the watcher's
+   * `syncTimeout` bounds the whole list and defaults to at least twice this.
+   */
   readonly requestTimeout?: number;
   /** Scheduler for request timeouts, periodic work and the time of events that carry none (`TestScheduler` in tests). */
   readonly scheduler?: SchedulerLike;

@@ -1,10 +1,11 @@
 import { type Observable, map } from 'rxjs';
-import type { EngineAdapter, EngineFeed, EngineInfo, ExitDetails } from '../../core/engine.js';
+import type { ContainerList, EngineAdapter, EngineFeed, EngineInfo, ExitDetails } from '../../core/engine.js';
 import type { EngineError } from '../../errors.js';
 import type { Container } from '../../model/container.js';
 import { type AdapterOptions, type AdapterSettings, adapterSettings } from './adapter-options.js';
 import { type EngineCalls, engineCalls } from './engine-call.js';
 import { type EngineErrors, type EngineTerms, engineErrors } from './engine-error.js';
+import { containerList } from './inspect-all.js';
 import { matchesLabels } from './label-selector.js';
 import { resolveStarts } from './resolve-starts.js';
 import type { RawFeed, StartHint } from './start-hint.js';
@@ -59,8 +60,8 @@ export function adapterBase(options: AdapterOptions, spec: AdapterBaseSpec): Ada
 export interface AdapterParts<C extends AdapterBase, H extends StartHint> {
   /** Raw events: `listening` once the engine accepted the subscription, then events and start hints in the engine's order. Cold. */
   rawEvents(client: C): Observable<RawFeed<H>>;
-  /** The list: the alive containers, emitted once. Cold. */
-  list(client: C): Observable<readonly Container[]>;
+  /** The list: the alive containers, emitted once, with a `gap` naming those whose inspection alone failed. Cold. */
+  list(client: C): Observable<ContainerList>;
   /** Inspects one started container: the alive container, or `null` when it is gone or not alive. Cold. */
   inspect(client: C, hint: H): Observable<Container | null>;
   /** The engine's identity. */
@@ -80,12 +81,22 @@ export function defineAdapter<C extends AdapterBase & { dispose(): void }, H ext
   const list =
     selectors.length === 0
       ? () => parts.list(client)
-      : () => parts.list(client).pipe(map((all) => Object.freeze(all.filter((c) => matchesLabels(c.labels, selectors)))));
+      : () =>
+          parts.list(client).pipe(
+            map((all) => {
+              const matching = all.filter((c) => matchesLabels(c.labels, selectors));
+              const gap = all.gap;
+              // what is asked again is filtered the same way: a container that does not match is no container of the list
+              const reinspect = gap === undefined ? undefined : (id: string) => gap.reinspect(id).pipe(map((c) => (c !== null && matchesLabels(c.labels, selectors) ? c : null)));
+              return containerList(matching, gap === undefined || reinspect === undefined ? undefined : Object.freeze({ ...gap, reinspect }));
+            }),
+          );
   const starts = resolveStarts<H>(inspect, client.settings.concurrency);
   const exit = parts.exit;
   return {
     engine: client.engine,
     endpoint: client.endpoint,
+    requestTimeout: client.settings.requestTimeout,
     events: (): Observable<EngineFeed> => parts.rawEvents(client).pipe(starts),
     snapshot: list,
     info: () => parts.info(client),

@@ -1,4 +1,6 @@
 import { Observable, type Subscription } from 'rxjs';
+import type { ContainerList, ListGap } from '../../core/engine.js';
+import { type EngineError, type EngineErrorCode, isEngineError } from '../../errors.js';
 import type { Container } from '../../model/container.js';
 import type { CallDone } from './engine-call.js';
 
@@ -39,18 +41,41 @@ export function inspectOneOf<T>(inspect: (target: T) => Observable<Container | n
 }
 
 /**
+ * Failures of one inspection that are the engine's or the connection's, not
+ * the container's: they fail the whole list (and the session) instead of
+ * leaving one container out.
+ */
+const LIST_FATAL: ReadonlySet<EngineErrorCode> = new Set<EngineErrorCode>(['unreachable', 'permission', 'protocol', 'unsupported', 'closed', 'config']);
+
+/** True when a failed inspection is the container's own trouble (an HTTP 500, a timeout, a body that does not decode): the rest of the list goes on. @internal */
+export function isContainerFault(err: unknown): boolean {
+  return isEngineError(err) && !LIST_FATAL.has(err.code);
+}
+
+/** `list` (frozen) with `gap` attached when there is one. @internal */
+export function containerList(list: readonly Container[], gap: ListGap | undefined): ContainerList {
+  return Object.freeze(gap === undefined ? list : Object.assign(list.slice(), { gap }));
+}
+
+/**
  * Inspects every target of a list, up to `concurrency` at once (`Infinity`
  * when the transport bounds the calls in flight itself), and emits the alive
- * containers once, in the list's order, then completes. The first failure
- * fails it all; unsubscribing cancels every inspection in flight. Iterative
- * and in callback form: a list of any length neither recurses nor makes an
- * observable per item.
+ * containers once, in the list's order, then completes. One bad container
+ * never hides the others: an inspection that fails for the container's own
+ * sake ({@link isContainerFault}: an HTTP 500, a timeout, a body that does not
+ * decode) leaves it out and names it (by `idOf`) in the list's `gap`, whose
+ * `reinspect` asks again; any other failure fails it all. Unsubscribing
+ * cancels every inspection in flight. Iterative and in callback form: a list
+ * of any length neither recurses nor makes an observable per item.
  * @internal
  */
-export function inspectAll<T>(targets: readonly T[], inspect: InspectOne<T>, concurrency: number): Observable<readonly Container[]> {
-  return new Observable<readonly Container[]>((subscriber) => {
-    // What each target's inspection found, by list position (null: gone or not alive).
+export function inspectAll<T>(targets: readonly T[], inspect: InspectOne<T>, concurrency: number, idOf: (target: T) => string): Observable<ContainerList> {
+  return new Observable<ContainerList>((subscriber) => {
+    // What each target's inspection found, by list position (null: gone, not alive, or failed).
     const found = new Array<Container | null>(targets.length).fill(null);
+    // The targets whose inspection failed for their own sake, by id, and the first such failure.
+    const failed = new Map<string, T>();
+    let firstFailure: EngineError | undefined;
     // Cancels the inspections running, by list position.
     const running = new Map<number, () => void>();
     // The next list position to start.
@@ -70,8 +95,12 @@ export function inspectAll<T>(targets: readonly T[], inspect: InspectOne<T>, con
         const cancel = inspect(targets[i] as T, (err, c) => {
           ended = true;
           running.delete(i);
-          if (err !== null) return subscriber.error(err);
-          found[i] = c ?? null;
+          if (err !== null) {
+            if (!isContainerFault(err)) return subscriber.error(err);
+            const target = targets[i] as T;
+            failed.set(idOf(target), target);
+            firstFailure ??= err;
+          } else found[i] = c ?? null;
           finished += 1;
           if (!draining) drain();
         });
@@ -79,7 +108,10 @@ export function inspectAll<T>(targets: readonly T[], inspect: InspectOne<T>, con
       }
       draining = false;
       if (!subscriber.closed && finished === targets.length) {
-        subscriber.next(Object.freeze(found.filter((c): c is Container => c !== null)));
+        const alive = found.filter((c): c is Container => c !== null);
+        const gap: ListGap | undefined =
+          firstFailure === undefined ? undefined : Object.freeze({ ids: Object.freeze([...failed.keys()]), error: firstFailure, reinspect: reinspectOf(failed, inspect) });
+        subscriber.next(containerList(alive, gap));
         subscriber.complete();
       }
     };
@@ -90,4 +122,22 @@ export function inspectAll<T>(targets: readonly T[], inspect: InspectOne<T>, con
       for (const cancel of cancels) cancel();
     };
   });
+}
+
+/** The `reinspect` of a gap: one more inspection of a failed target, by its id. */
+function reinspectOf<T>(failed: ReadonlyMap<string, T>, inspect: InspectOne<T>): (id: string) => Observable<Container | null> {
+  return (id) =>
+    new Observable<Container | null>((subscriber) => {
+      if (!failed.has(id)) {
+        // not one of the gap's: nothing to ask, it is no container of this list
+        subscriber.next(null);
+        subscriber.complete();
+        return;
+      }
+      return inspect(failed.get(id) as T, (err, c) => {
+        if (err !== null) return subscriber.error(err);
+        subscriber.next(c ?? null);
+        subscriber.complete();
+      });
+    });
 }

@@ -369,7 +369,7 @@ function criList(client: CriClient): Observable<readonly Container[]> {
         targets.push({ kind: 'container', id: c.id, sandboxId: c.podSandboxId === '' ? undefined : c.podSandboxId, sandbox: pod?.metadata, known });
       }
       // the entries the task list made whole answer at once; the others (or all, without it) get a verbose status
-      return inspectAll(targets, inspectOneOf((target: Target) => (target.known !== undefined ? of(target.known) : criInspect(client, target))), client.settings.concurrency);
+      return inspectAll(targets, inspectOneOf((target: Target) => (target.known !== undefined ? of(target.known) : criInspect(client, target))), client.settings.concurrency, (target) => target.id);
     }),
     tap((alive) => {
       // forget the start times of containers this list no longer has (their exits were missed)

@@ -187,6 +187,40 @@ export function normalizeDockerEvent(raw: unknown, fallbackTime = 0): DockerEven
   return null;
 }
 
+/** How much of an oversized event line {@link normalizeOversizedDockerEvent} reads. @internal */
+export const OVERSIZED_EVENT_HEAD = 64 * 1024;
+
+/**
+ * An event line too long to parse (Docker copies every label into the event's
+ * attributes: one label of a megabyte makes a megabyte line), from its first
+ * {@link OVERSIZED_EVENT_HEAD} characters only: Docker and Podman write
+ * `Type`, `Action` and `Actor.ID` before the attributes, so a bounded scan
+ * finds them. The attributes are lost, so a `start` or a `rename` is resolved
+ * by an inspection of the container (a start hint: the inspection has the
+ * name, labels and PID), a `die` becomes an exit without its code, and the
+ * rest map as usual. Throws a `decode` error when the head names no
+ * container. Pure.
+ * @internal
+ */
+export function normalizeOversizedDockerEvent(head: string, fallbackTime: number): DockerEventResult {
+  const text = head.slice(0, OVERSIZED_EVENT_HEAD);
+  const field = (pattern: RegExp): string | undefined => {
+    const m = pattern.exec(text);
+    if (m?.[1] === undefined) return undefined;
+    try {
+      return JSON.parse(`"${m[1]}"`) as string;
+    } catch {
+      return undefined;
+    }
+  };
+  const type = field(/"Type"\s*:\s*"((?:[^"\\]|\\.)*)"/);
+  const action = field(/"Action"\s*:\s*"((?:[^"\\]|\\.)*)"/);
+  const id = field(/"Actor"\s*:\s*\{\s*"ID"\s*:\s*"((?:[^"\\]|\\.)*)"/) ?? field(/"id"\s*:\s*"((?:[^"\\]|\\.)*)"/);
+  if (id === undefined || id === '') throw decodeError(`docker event line too long to read, without a container id in its first ${OVERSIZED_EVENT_HEAD} characters`, text.slice(0, 200));
+  if ((type ?? 'container') === 'container' && action === 'rename') return Object.freeze({ type: 'inspect', id, time: fallbackTime });
+  return normalizeDockerEvent({ Type: type ?? 'container', Action: action, Actor: { ID: id, Attributes: {} } }, fallbackTime);
+}
+
 function stripSlash(name: string): string {
   return name.startsWith('/') ? name.slice(1) : name;
 }
@@ -213,15 +247,21 @@ function stripSlash(name: string): string {
  * @internal
  */
 export function normalizeDockerInspect(raw: unknown, options: DockerInspectOptions = {}): Container | null {
-  if (!isObject(raw) || typeof raw['Id'] !== 'string' || !isObject(raw['State'])) {
+  if (!isObject(raw) || raw instanceof Uint8Array) {
     throw new EngineError(DOCKER_ENGINE, 'protocol', 'the engine answered a container inspection with something that is not a Docker container: is this a Docker or Podman API endpoint?');
   }
+  // a JSON object lacking what the picture needs is this container's trouble (decode), not the endpoint's
   const id = raw['Id'];
   const state = raw['State'];
+  if (typeof id !== 'string' || id === '') throw kitDecodeError(DOCKER_ENGINE, 'a container inspection without a string Id', { raw: shortPreview(raw) });
+  if (!isObject(state)) throw kitDecodeError(DOCKER_ENGINE, `the inspection of container ${id.slice(0, 12)} has no State object`, { raw: shortPreview(raw) });
   const pid = state['Pid'];
-  const running = state['Running'] === true;
-  const paused = state['Paused'] === true;
-  if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0 || !(running || paused)) return null;
+  const running = state['Running'];
+  const paused = state['Paused'];
+  if (typeof pid !== 'number' || !Number.isInteger(pid) || (running !== undefined && typeof running !== 'boolean') || (paused !== undefined && typeof paused !== 'boolean')) {
+    throw kitDecodeError(DOCKER_ENGINE, `the inspection of container ${id.slice(0, 12)} has no integer State.Pid or a State.Running/Paused that is not a boolean`, { raw: shortPreview(state) });
+  }
+  if (pid <= 0 || !(running === true || paused === true)) return null;
 
   const config = raw['Config'];
   const rawLabels = isObject(config) ? config['Labels'] : undefined;
@@ -245,6 +285,16 @@ export function normalizeDockerInspect(raw: unknown, options: DockerInspectOptio
 
   const rucksack = packRucksack(options.packer, raw, id, options.onPackerError);
   return newContainer({ id, name: name === '' ? id : name, labels, pid, paused, rucksack, image, createdAt, startedAt, health });
+}
+
+/** The top-level fields of a JSON object, each value cut short (a 1 MB label must not make a 1 MB message). */
+function shortPreview(raw: Json): Json {
+  const out: Json = Object.create(null) as Json;
+  for (const key of Object.keys(raw).slice(0, 16)) {
+    const v = raw[key];
+    Object.defineProperty(out, key, { value: typeof v === 'object' && v !== null ? (Array.isArray(v) ? '[…]' : '{…}') : v, enumerable: true });
+  }
+  return out;
 }
 
 /** An RFC 3339 time of an inspection, or undefined for none, garbage and Go's zero time (year 1). */

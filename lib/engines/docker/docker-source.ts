@@ -17,7 +17,7 @@ import type { Container } from '../../model/container.js';
 import { type AdapterOptions, type PackerOptions, packerOptions } from '../common/adapter-options.js';
 import { type AdapterBase, type AdapterParts, adapterBase, defineAdapter } from '../common/define-adapter.js';
 import { type CallDone, type Transport, fromAbortable } from '../common/engine-call.js';
-import type { EngineErrors } from '../common/engine-error.js';
+import { type EngineErrors, engineError } from '../common/engine-error.js';
 import { engineInfo } from '../common/engine-info.js';
 import { inspectAll } from '../common/inspect-all.js';
 import { OomNotes } from '../common/oom-notes.js';
@@ -26,7 +26,7 @@ import { type DockerEndpoint, type DockerEndpointOptions, type DockerEnv, resolv
 import { DOCKER_TERMS, isDockerGone, toDockerError } from './docker-errors.js';
 import { labelFilterValues } from '../common/label-selector.js';
 import { dockerExitOf } from './docker-exit.js';
-import { DOCKER_ENGINE, DOCKER_EVENT_ACTIONS, DOCKER_OOM_NOTES, dockerProduct, type DockerStartHint, eventLabelFilter, normalizeDockerEvent, normalizeDockerInspect } from './docker-normalize.js';
+import { DOCKER_ENGINE, DOCKER_EVENT_ACTIONS, DOCKER_OOM_NOTES, dockerProduct, type DockerStartHint, eventLabelFilter, normalizeDockerEvent, normalizeDockerInspect, normalizeOversizedDockerEvent } from './docker-normalize.js';
 
 /**
  * Options of {@link dockerAdapter} (and of `watchDocker`).
@@ -68,7 +68,13 @@ function listPath(labels: readonly string[]): string {
   if (labels.length > 0) filters['label'] = [...labels];
   return `/containers/json?filters=${encodeURIComponent(JSON.stringify(filters))}`;
 }
-/** An event line longer than this without a newline is not Docker talking. */
+/**
+ * An event line longer than this without a newline is read no further: Docker
+ * copies every label into an event's attributes, so a label of a megabyte
+ * makes such a line. It is resolved from its head (see
+ * `normalizeOversizedDockerEvent`: a start by an inspection) and the rest of
+ * it is skipped, on the same stream: no reconnect, no relist.
+ */
 const MAX_LINE = 1 << 20;
 
 /** Docker's and Podman's `since`: unix seconds with a nanosecond fraction. @internal */
@@ -254,7 +260,14 @@ function dockerEvents(client: DockerClient): Observable<RawFeed<DockerStartHint>
           return;
         }
         stream = res;
-        res.on('error', (err) => fail(toDockerError(err, url, what)));
+        // Node's HTTP parser reports broken framing (a bad chunk size) on the request, then aborts the
+        // response with a bare ECONNRESET: the first says what happened, and it is no lost connection
+        let framing: Error | undefined;
+        const req = (res as IncomingMessage & { req?: { on(event: 'error', listener: (err: Error) => void): void } }).req;
+        req?.on('error', (err: Error) => {
+          if (framing === undefined && String((err as { code?: unknown }).code ?? '').startsWith('HPE_')) framing = err;
+        });
+        res.on('error', (err) => fail(framing === undefined ? toDockerError(err, url, what) : brokenFraming(client, what, framing)));
         const type = String(res.headers['content-type'] ?? '');
         if (!type.includes('json') && res.headers['api-version'] === undefined) {
           fail(errors.of('protocol', 'opening the event stream', `a response of type ${JSON.stringify(type)}`));
@@ -266,9 +279,20 @@ function dockerEvents(client: DockerClient): Observable<RawFeed<DockerStartHint>
         const decoder = new StringDecoder('utf8');
         // Bytes after the last complete line.
         let buffered = '';
+        // True while the rest of an oversized line (already resolved from its head) is skipped.
+        let skipping = false;
         const ended = () => fail(errors.streamEnded(what, buffered.trim() === '' ? undefined : 'in the middle of an event'));
         res.on('data', (chunk: Buffer) => {
           buffered += decoder.write(chunk);
+          if (skipping) {
+            const end = buffered.indexOf('\n');
+            if (end < 0) {
+              buffered = '';
+              return;
+            }
+            buffered = buffered.slice(end + 1);
+            skipping = false;
+          }
           let nl: number;
           while (!subscriber.closed && (nl = buffered.indexOf('\n')) >= 0) {
             const line = buffered.slice(0, nl).trim();
@@ -283,7 +307,18 @@ function dockerEvents(client: DockerClient): Observable<RawFeed<DockerStartHint>
             }
             if (result !== null) subscriber.next(result);
           }
-          if (buffered.length > MAX_LINE) fail(errors.of('decode', what, `more than ${MAX_LINE} bytes without a line break: not a Docker event stream`));
+          if (!subscriber.closed && buffered.length > MAX_LINE) {
+            let result: RawFeed<DockerStartHint> | null;
+            try {
+              result = ooms.apply(normalizeOversizedDockerEvent(buffered, settings.scheduler.now()));
+            } catch (err) {
+              fail(toDockerError(err, url, what));
+              return;
+            }
+            buffered = '';
+            skipping = true;
+            if (result !== null) subscriber.next(result);
+          }
         });
         res.on('end', ended);
         res.on('close', ended);
@@ -294,6 +329,17 @@ function dockerEvents(client: DockerClient): Observable<RawFeed<DockerStartHint>
       },
     );
     return release;
+  });
+}
+
+/** The `protocol` error of an event stream whose HTTP framing broke (chunked encoding that is not). */
+function brokenFraming(client: DockerClient, what: string, err: Error): EngineError {
+  return engineError(client.errors.terms, client.endpoint, 'protocol', {
+    what,
+    said: `${String((err as { code?: unknown }).code)}: ${err.message}`,
+    cause: err,
+    headline: `${client.errors.terms.name} at ${client.endpoint} broke the HTTP framing (chunked encoding) of its event stream`,
+    advice: 'a proxy in the way, or an engine bug; whalewatcher reconnects',
   });
 }
 
@@ -321,7 +367,7 @@ function dockerList(client: DockerClient): Observable<readonly Container[]> {
     return ids;
   }).pipe(
     // all at once: the pipelined client keeps at most `concurrency` in flight
-    mergeMap((ids) => inspectAll(ids, (id, done) => dockerInspectOne(client, id, done), Infinity)),
+    mergeMap((ids) => inspectAll(ids, (id, done) => dockerInspectOne(client, id, done), Infinity, (id) => id)),
   );
 }
 

@@ -21,7 +21,7 @@ describe('inspectAll (the list\'s inspections, for every engine)', () => {
       const b = cold('-(b|)', { b: null });
       const c = cold('--(c|)', { c: box('c') });
       const by: Record<string, Observable<Container | null>> = { a, b, c };
-      expectObservable(inspectAll(['a', 'b', 'c'], inspectOneOf((t: string) => by[t]!), Infinity)).toBe('---(x|)', { x: [box('a'), box('c')] });
+      expectObservable(inspectAll(['a', 'b', 'c'], inspectOneOf((t: string) => by[t]!), Infinity, (t) => String(t))).toBe('---(x|)', { x: [box('a'), box('c')] });
       expectSubscriptions(a.subscriptions).toBe('^--!');
       expectSubscriptions(b.subscriptions).toBe('^!');
     });
@@ -33,14 +33,14 @@ describe('inspectAll (the list\'s inspections, for every engine)', () => {
       const b = cold('-(b|)', { b: box('b') });
       const c = cold('-(c|)', { c: box('c') });
       const by: Record<string, Observable<Container | null>> = { a, b, c };
-      expectObservable(inspectAll(['a', 'b', 'c'], inspectOneOf((t: string) => by[t]!), 2)).toBe('---(x|)', { x: [box('a'), box('b'), box('c')] });
+      expectObservable(inspectAll(['a', 'b', 'c'], inspectOneOf((t: string) => by[t]!), 2, (t) => String(t))).toBe('---(x|)', { x: [box('a'), box('b'), box('c')] });
       expectSubscriptions(c.subscriptions).toBe('-^!');
     });
   });
 
   it('an empty list is an empty picture at once', () => {
     ts.run(({ expectObservable }) => {
-      expectObservable(inspectAll([], inspectOneOf(() => of(null)), 4)).toBe('(x|)', { x: [] });
+      expectObservable(inspectAll([], inspectOneOf(() => of(null)), 4, (t) => String(t))).toBe('(x|)', { x: [] });
     });
   });
 
@@ -49,7 +49,7 @@ describe('inspectAll (the list\'s inspections, for every engine)', () => {
       const slow = cold('-----(a|)', { a: box('a') });
       const bad = cold<Container | null>('--#', undefined, new Error('boom'));
       const by: Record<string, Observable<Container | null>> = { slow, bad };
-      expectObservable(inspectAll(['slow', 'bad'], inspectOneOf((t: string) => by[t]!), Infinity)).toBe('--#', undefined, new Error('boom'));
+      expectObservable(inspectAll(['slow', 'bad'], inspectOneOf((t: string) => by[t]!), Infinity, (t) => String(t))).toBe('--#', undefined, new Error('boom'));
       expectSubscriptions(slow.subscriptions).toBe('^-!');
     });
   });
@@ -58,7 +58,7 @@ describe('inspectAll (the list\'s inspections, for every engine)', () => {
     ts.run(({ cold, expectObservable, expectSubscriptions }) => {
       const slow = cold('-----(a|)', { a: box('a') });
       const project = sinon.spy(() => slow);
-      expectObservable(inspectAll(['1', '2', '3'], inspectOneOf(project), 2), '^--!').toBe('---');
+      expectObservable(inspectAll(['1', '2', '3'], inspectOneOf(project), 2, (t) => String(t)), '^--!').toBe('---');
       expectSubscriptions(slow.subscriptions).toBe(['^--!', '^--!']);
       ts.flush();
       expect(project.callCount).to.equal(2);
@@ -79,7 +79,7 @@ describe('inspectAll (the list\'s inspections, for every engine)', () => {
       return () => undefined;
     };
     let got: readonly Container[] | undefined;
-    inspectAll(ids, inspect, 64).subscribe((v) => (got = v));
+    inspectAll(ids, inspect, 64, (t) => String(t)).subscribe((v) => (got = v));
     expect(got).to.have.length(n - n / 10);
     expect(got![0]!.id).to.equal('c0');
     expect(got![got!.length - 1]!.id).to.equal(`c${n - 1}`);
@@ -94,7 +94,7 @@ describe('inspectAll (the list\'s inspections, for every engine)', () => {
       const inspect = (i: number) => (i % 1000 === 0 ? cold('5ms (c|)', { c: box(`c${i}`) }) : throwErrorIf(i));
       const want = ids.map((i) => box(`c${i}`));
       // 20 slow ones, 16 places: the last 4 slow ones start when the first slow ones end, at 5 ms
-      expectObservable(inspectAll(ids, inspectOneOf(inspect), 16)).toBe('10ms (x|)', { x: want });
+      expectObservable(inspectAll(ids, inspectOneOf(inspect), 16, (t) => String(t))).toBe('10ms (x|)', { x: want });
     });
   });
 });

@@ -353,11 +353,21 @@ describe('docker-normalize', () => {
     for (const [name, raw] of [
       ['a string', 'oops'],
       ['an HTML page as bytes', new Uint8Array([60, 104, 116, 109, 108, 62])],
-      ['an object without Id', { State: { Pid: 1, Running: true } }],
-      ['an object without State', { Id: 'abc' }],
     ] as const) {
       it(`throws a protocol EngineError for ${name}`, () => {
         expect(() => normalizeDockerInspect(raw)).to.throw(EngineError).with.property('code', 'protocol');
+      });
+    }
+    for (const [name, raw] of [
+      ['an object without Id', { State: { Pid: 1, Running: true } }],
+      ['an object without State', { Id: 'abc' }],
+      ['a State that is null', { Id: 'abc', State: null }],
+      ['a State without Pid', { Id: 'abc', State: { Running: true } }],
+      ['a Pid that is a string', { Id: 'abc', State: { Pid: '42', Running: true } }],
+      ['a Running that is a string', { Id: 'abc', State: { Pid: 42, Running: 'yes' } }],
+    ] as const) {
+      it(`throws a decode EngineError (this container's trouble, not the endpoint's) for ${name}`, () => {
+        expect(() => normalizeDockerInspect(raw)).to.throw(EngineError).with.property('code', 'decode');
       });
     }
   });
