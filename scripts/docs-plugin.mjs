@@ -5,7 +5,25 @@
 // (treatWarningsAsErrors turns it into a failed build). The suite compiles every
 // `@example` (spec/package/examples.spec.ts), so what this requires is also true.
 
+import { readFileSync } from 'node:fs';
 import { Application, ReflectionKind } from 'typedoc';
+
+/**
+ * `, defined in FILE:LINE` of a reflection, from its symbol's declaration (typedoc.json sets
+ * `disableSources`: source links need a hosted git remote, which a local clone lacks).
+ */
+function definedIn(project, reflection) {
+  const id = project.getSymbolIdFromReflection(reflection);
+  if (id === undefined || !Number.isFinite(id.pos)) return '';
+  let line = 1;
+  try {
+    const text = readFileSync(id.fileName, 'utf8');
+    for (let i = 0; i < id.pos && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
+  } catch {
+    return `, defined in ${id.packagePath}`;
+  }
+  return `, defined in ${id.packagePath}:${line}`;
+}
 
 /** The kinds of top-level exports that must carry an example. */
 const NEEDS_EXAMPLE = ReflectionKind.Class | ReflectionKind.Interface | ReflectionKind.TypeAlias | ReflectionKind.Function | ReflectionKind.Variable;
@@ -21,8 +39,7 @@ export function load(app) {
         const comment = r.comment ?? r.signatures?.find((s) => s.comment)?.comment;
         if (comment === undefined) continue; // notDocumented reports it
         if (comment.blockTags.some((t) => t.tag === '@example')) continue;
-        const source = r.sources?.[0];
-        const where = source ? `, defined in ${source.fileName}:${source.line}` : '';
+        const where = definedIn(project, r);
         app.logger.warn(`${module === project ? '' : `${module.name}.`}${r.name} (${ReflectionKind.singularString(r.kind)})${where}, has no @example (a \`\`\`ts block importing from the package)`);
       }
     }

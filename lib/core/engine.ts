@@ -196,8 +196,22 @@ export interface ListGap {
   reinspect(id: string): Observable<Container | null>;
 }
 
-/** What {@link EngineAdapter.snapshot} emits: the alive containers, and `gap` when some could not be inspected. */
-export type ContainerList = readonly Container[] & { readonly gap?: ListGap };
+/**
+ * What {@link EngineAdapter.snapshot} emits: the alive containers, and `gap` when some could not be inspected.
+ *
+ * @example
+ * ```ts
+ * import { of } from 'rxjs';
+ * import { type ContainerList, newContainer } from 'whalewatcher';
+ * // a whole list: a plain array is a ContainerList
+ * const list: ContainerList = [newContainer({ id: 'c1', name: 'web', pid: 4242 })];
+ * of(list).subscribe((l) => console.log(l.length, l.gap === undefined)); // 1 true
+ * ```
+ */
+export type ContainerList = readonly Container[] & {
+  /** The containers the list found but could not inspect, and why; absent when every inspection answered. */
+  readonly gap?: ListGap;
+};
 
 /**
  * The seam between I/O and the pure core. An adapter is the only code that
