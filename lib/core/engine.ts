@@ -1,5 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { Container, ContainerHealth } from '../model/container.js';
+import type { Portfolio } from '../model/portfolio.js';
 
 /** The engine kinds whalewatcher knows. */
 export type EngineType = 'docker.com' | 'containerd.io' | 'k8s.io/cri-api';
@@ -54,6 +55,7 @@ export type EngineEvent =
  * lost), then engine events in the engine's order. The watcher lists the
  * containers after every `listening`: an adapter whose events are only hints
  * (CRI) emits it again whenever it wants a resync; the picture stays live.
+ * Periodic relists are the watcher's (see `EngineAdapter.resyncInterval`).
  */
 export type EngineFeed = { readonly type: 'listening' } | EngineEvent;
 
@@ -93,8 +95,23 @@ export interface EngineAdapter {
    * unless the engine ends the stream (which is then an `EngineError` too).
    */
   events(): Observable<EngineFeed>;
-  /** Cold: lists and inspects the alive containers, emits them once, completes. */
-  snapshot(): Observable<readonly Container[]>;
+  /**
+   * Cold: lists and inspects the alive containers, emits them once, completes.
+   *
+   * `previous` is the picture the watcher shows when it relists (absent for
+   * the first sync): an adapter may reuse a container of it, instead of
+   * inspecting it again, for a list entry that shows the same container
+   * unchanged (same id, and the same PID or state where the list tells them).
+   * Ignoring it is always correct, only dearer.
+   */
+  snapshot(previous?: Portfolio): Observable<readonly Container[]>;
+  /**
+   * Optional. Time in ms from the end of one list to the next periodic relist
+   * (anti-entropy: events are hints, the list is the truth); `0` or absent:
+   * no periodic relist. The built-in adapters take it from their
+   * `resyncInterval` option (default per engine).
+   */
+  readonly resyncInterval?: number;
   /** Asks the engine for its identity and version. */
   info(): Promise<EngineInfo>;
   /**

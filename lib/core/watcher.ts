@@ -132,8 +132,8 @@ function describe(err: unknown, withName: boolean): string {
  *
  * @internal
  */
-export function watchInputs(adapter: EngineAdapter, options: WatchOptions = {}): Observable<FoldInput> {
-  return sessions(adapter, options, (input) => input);
+export function watchInputs(adapter: EngineAdapter, options: WatchOptions = {}, previous: () => Portfolio | undefined = () => undefined): Observable<FoldInput> {
+  return sessions(adapter, options, (input) => input, previous);
 }
 
 /**
@@ -149,11 +149,17 @@ function watchSteps(adapter: EngineAdapter, options: WatchOptions = {}): Observa
     // The fold's accumulator (what `scan` would keep), outside the sessions: a retry resumes
     // from the last good picture, and a step that threw leaves it as it was.
     let state = INITIAL_STATE;
-    return sessions(adapter, options, (input) => {
-      const step = fold(state, input);
-      state = step.state;
-      return step;
-    });
+    return sessions(
+      adapter,
+      options,
+      (input) => {
+        const step = fold(state, input);
+        state = step.state;
+        return step;
+      },
+      // a relist may reuse what the picture shows (the adapter decides what it can trust)
+      () => (state.everSynced ? state.portfolio : undefined),
+    );
   });
 }
 
@@ -163,14 +169,14 @@ function watchSteps(adapter: EngineAdapter, options: WatchOptions = {}): Observa
  * becomes `disconnected` and the next session after the backoff, or `stopped`
  * once the policy gives up (then the output completes).
  */
-function sessions<T>(adapter: EngineAdapter, options: WatchOptions, stage: (input: FoldInput) => T): Observable<T> {
+function sessions<T>(adapter: EngineAdapter, options: WatchOptions, stage: (input: FoldInput) => T, previous: () => Portfolio | undefined): Observable<T> {
   const scheduler = options.scheduler ?? asyncScheduler;
   const syncTimeout = options.syncTimeout ?? 60_000;
   return defer(() => {
     // The retry bookkeeping across this watcher's sessions (see backoff.ts): how many consecutive
     // failures count, when the latest list arrived, and whether the policy gave up.
     let backoff = initialBackoff(options.retry);
-    return session(adapter, scheduler, syncTimeout).pipe(
+    return session(adapter, scheduler, syncTimeout, previous).pipe(
       tap((input) => {
         if (input.type === 'snapshot') backoff = backoffOnLive(backoff, scheduler.now());
       }),
@@ -202,13 +208,46 @@ function fromAdapter<T>(adapter: EngineAdapter, open: () => Observable<T>): Obse
   return defer(open).pipe(catchError((err: unknown) => throwError(() => toEngineError(adapter.engine, err))));
 }
 
+/** The fold input of a periodic relist: a `listening` the watcher makes itself. */
+const RELISTING: FoldInput = Object.freeze({ type: 'listening' });
+
+/** The adapter's periodic relist interval in ms, 0 when off. */
+function resyncIntervalOf(adapter: EngineAdapter): number {
+  const interval = adapter.resyncInterval;
+  return typeof interval === 'number' && Number.isFinite(interval) && interval > 0 ? interval : 0;
+}
+
 /**
  * One connection attempt: `connecting`, then the adapter's events with a list
- * after every `listening`. Never completes: an event stream that ends is an
- * error. Cold; each subscription opens the adapter's streams afresh.
+ * after every `listening`, and (with the adapter's `resyncInterval`) a
+ * periodic relist that long after each list arrived: a `listening` of the
+ * watcher's own, then a list. The period runs from the end of a list, so a
+ * list slower than the period is never cancelled by the next one; a
+ * `listening` of the adapter starts the cycle afresh. Never completes: an
+ * event stream that ends is an error. Cold; each subscription opens the
+ * adapter's streams afresh.
  */
-function session(adapter: EngineAdapter, scheduler: SchedulerLike, syncTimeout: number): Observable<FoldInput> {
+function session(adapter: EngineAdapter, scheduler: SchedulerLike, syncTimeout: number, previous: () => Portfolio | undefined): Observable<FoldInput> {
   const ended = () => new EngineError(adapter.engine, 'engine', `${adapter.engine} event stream at ${adapter.endpoint} ended`);
+  const interval = resyncIntervalOf(adapter);
+  // one list; `previous` is read when it starts, after the fold took its `listening`
+  const list$ = fromAdapter(adapter, () => adapter.snapshot(previous())).pipe(
+    take(1),
+    timeout({
+      first: syncTimeout,
+      scheduler,
+      with: () => throwError(() => new EngineError(adapter.engine, 'engine', `${adapter.engine} at ${adapter.endpoint} did not list its containers within ${syncTimeout} ms`)),
+    }),
+    map((containers): FoldInput => ({ type: 'snapshot', containers, time: scheduler.now() })),
+  );
+  // after a list: wait, relist, wait, relist, … (flat: `repeat`, no nesting that grows with time)
+  const relists$: Observable<FoldInput> =
+    interval === 0
+      ? EMPTY
+      : concat(
+          timer(interval, scheduler).pipe(ignoreElements()),
+          concat(of(RELISTING), list$).pipe(repeat({ delay: () => timer(interval, scheduler) })),
+        );
   return defer(() =>
     concat(
       of<FoldInput>({ type: 'connecting' }),
@@ -220,18 +259,7 @@ function session(adapter: EngineAdapter, scheduler: SchedulerLike, syncTimeout: 
             feed$.pipe(
               // every `listening` asks for a list: the first one syncs, later ones resync
               filter((f) => f.type === 'listening'),
-              switchMap(() =>
-                fromAdapter(adapter, () => adapter.snapshot()).pipe(
-                  take(1),
-                  timeout({
-                    first: syncTimeout,
-                    scheduler,
-                    with: () =>
-                      throwError(() => new EngineError(adapter.engine, 'engine', `${adapter.engine} at ${adapter.endpoint} did not list its containers within ${syncTimeout} ms`)),
-                  }),
-                  map((containers): FoldInput => ({ type: 'snapshot', containers, time: scheduler.now() })),
-                ),
-              ),
+              switchMap(() => concat(list$, relists$)),
             ),
           ),
         ),

@@ -45,15 +45,36 @@ export function inspectOneOf<T>(inspect: (target: T) => Observable<Container | n
  * fails it all; unsubscribing cancels every inspection in flight. Iterative
  * and in callback form: a list of any length neither recurses nor makes an
  * observable per item.
+ *
+ * `known` (a relist): the container a target stands for when the list shows
+ * it unchanged (the watcher's picture has it), `undefined` when it must be
+ * inspected; known targets cost no call and keep their place in the order.
  * @internal
  */
-export function inspectAll<T>(targets: readonly T[], inspect: InspectOne<T>, concurrency: number): Observable<readonly Container[]> {
+export function inspectAll<T>(
+  targets: readonly T[],
+  inspect: InspectOne<T>,
+  concurrency: number,
+  known?: (target: T) => Container | undefined,
+): Observable<readonly Container[]> {
   return new Observable<readonly Container[]>((subscriber) => {
     // What each target's inspection found, by list position (null: gone or not alive).
     const found = new Array<Container | null>(targets.length).fill(null);
+    // The list positions to inspect: all, or those `known` does not stand for.
+    let todo: readonly number[] | undefined;
+    if (known !== undefined) {
+      const positions: number[] = [];
+      for (let i = 0; i < targets.length; i++) {
+        const c = known(targets[i] as T);
+        if (c === undefined) positions.push(i);
+        else found[i] = c;
+      }
+      todo = positions;
+    }
+    const total = todo === undefined ? targets.length : todo.length;
     // Cancels the inspections running, by list position.
     const running = new Map<number, () => void>();
-    // The next list position to start.
+    // The next entry of `todo` (or list position) to start.
     let next = 0;
     // Inspections finished.
     let finished = 0;
@@ -63,8 +84,9 @@ export function inspectAll<T>(targets: readonly T[], inspect: InspectOne<T>, con
     const drain = (): void => {
       if (draining) return;
       draining = true;
-      while (!subscriber.closed && next < targets.length && running.size < concurrency) {
-        const i = next++;
+      while (!subscriber.closed && next < total && running.size < concurrency) {
+        const i = todo === undefined ? next : (todo[next] as number);
+        next += 1;
         // Set once this inspection ended, also when that happened before `inspect` returned.
         let ended = false;
         const cancel = inspect(targets[i] as T, (err, c) => {
@@ -78,7 +100,7 @@ export function inspectAll<T>(targets: readonly T[], inspect: InspectOne<T>, con
         if (!ended) running.set(i, cancel);
       }
       draining = false;
-      if (!subscriber.closed && finished === targets.length) {
+      if (!subscriber.closed && finished === total) {
         subscriber.next(Object.freeze(found.filter((c): c is Container => c !== null)));
         subscriber.complete();
       }

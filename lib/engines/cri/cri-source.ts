@@ -15,6 +15,7 @@ import { isGrpcServiceError } from '../../grpc/grpc-errors.js';
 import { fromServerStream } from '../../grpc/server-stream.js';
 import { type UnaryMethod, unaryTransport } from '../../grpc/unary.js';
 import type { Container } from '../../model/container.js';
+import type { Portfolio } from '../../model/portfolio.js';
 import { type AdapterOptions, packerOptions } from '../common/adapter-options.js';
 import { type AdapterBase, type AdapterParts, adapterBase, defineAdapter } from '../common/define-adapter.js';
 import { engineInfo } from '../common/engine-info.js';
@@ -43,7 +44,7 @@ export const DEFAULT_CRI_ENDPOINTS: readonly string[] = Object.freeze([
   'unix:///var/run/cri-dockerd.sock',
 ]);
 
-/** @internal Default time in ms between two periodic relists (CRI events are only hints). */
+/** @internal Default `resyncInterval` of CRI in ms (CRI events are only hints). */
 export const DEFAULT_CRI_RESYNC_INTERVAL = 30_000;
 
 /** The kubelet runtime API version sent with `Version` (what crictl sends). */
@@ -59,13 +60,6 @@ export interface CriOptions extends AdapterOptions, CriContainerOptions {
    * {@link DEFAULT_CRI_ENDPOINTS} that exists, else containerd's.
    */
   readonly endpoint?: string;
-  /**
-   * Time in ms from one relist to the next periodic one (default 30,000); `0`
-   * or `Infinity` turns periodic relists off (the relists on (re)subscribe and
-   * after the first event stay). CRI events are only hints: containerd 1.7
-   * loses and replays events, and only a relist repairs that.
-   */
-  readonly resyncInterval?: number;
 }
 
 /**
@@ -101,7 +95,6 @@ type Target =
 interface CriClient extends AdapterBase {
   readonly runtime: RuntimeServiceClient;
   readonly containerOptions: CriContainerOptions;
-  readonly resyncInterval: number;
   /** The `label_selector` of both lists: the `key=value` entries of the `labels` option the runtime can match. */
   readonly labelSelector: Readonly<Record<string, string>>;
   /** One unary call through the kit. */
@@ -123,7 +116,10 @@ interface CriClient extends AdapterBase {
  * runtime answered `Version` after the stream was opened (events that arrive
  * earlier follow it), again after the stream's first event if that came later
  * (it proves the stream is registered: the runtime sends nothing, not even
- * headers, before), and every `resyncInterval` ms after the last one. Started containers
+ * headers, before); the watcher relists every `resyncInterval` ms too. A
+ * relist asks for a status only of containers and sandboxes the watcher's
+ * picture lacks (CRI ids are never reused: a restart is a new container), so
+ * a relist of an unchanged picture is the two list calls. Started containers
  * and sandboxes are checked with a verbose status call (for the PID, and
  * because containerd 1.7 replays stale events), up to `concurrency` at once,
  * in the engine's order; a start whose container is gone or stopped is dropped.
@@ -157,14 +153,13 @@ const CRI_PARTS: AdapterParts<CriClient, CriStartHint> = {
 /** Resolves the endpoint and sets up the client (no I/O yet). */
 function criClient(options: CriOptions): CriClient {
   const config = grpcChannelConfig(resolveCriEndpoint(options, options.env ?? process.env), { engine: CRI_ENGINE });
-  const base = adapterBase(options, { terms: CRI_TERMS, endpoint: config.endpoint, concurrency: DEFAULT_CONCURRENCY, toError: toCriError, isNotFound: isCriNotFound });
+  const base = adapterBase(options, { terms: CRI_TERMS, endpoint: config.endpoint, concurrency: DEFAULT_CONCURRENCY, resyncInterval: DEFAULT_CRI_RESYNC_INTERVAL, toError: toCriError, isNotFound: isCriNotFound });
   const { calls } = base;
   const runtime = new RuntimeServiceClient(config.target, config.credentials, config.options);
   return {
     ...base,
     runtime,
     containerOptions: packerOptions(options),
-    resyncInterval: options.resyncInterval ?? DEFAULT_CRI_RESYNC_INTERVAL,
     labelSelector: criLabelSelector(base.settings.labels),
     unary: (what, method, request) => calls.request(what, unaryTransport(method, request)),
     unaryOrNull: (what, method, request) => calls.request(what, unaryTransport(method, request), { notFound: 'null' }),
@@ -192,7 +187,7 @@ function criEvents(client: CriClient): Observable<RawFeed<CriStartHint>> {
     );
     return stream$.pipe(
       // the Version round trip, made after the stream was opened, also tells a non-CRI peer apart before any list
-      criResync<ContainerEventResponse, typeof LISTENING>({ marker: LISTENING, interval: client.resyncInterval, scheduler: client.settings.scheduler, gate$: version(client) }),
+      criResync<ContainerEventResponse, typeof LISTENING>({ marker: LISTENING, gate$: version(client) }),
       map((item): CriEventResult | typeof LISTENING => (item === LISTENING ? LISTENING : normalizeCriEvent(item as ContainerEventResponse, client.settings.scheduler.now()))),
       filter((item): item is NonNullable<CriEventResult> | typeof LISTENING => item !== null),
       // a STOPPED without its container's status: ask for it, in the engine's order (nothing overtakes it)
@@ -230,12 +225,12 @@ function eventsFailed(client: CriClient, err: unknown): Observable<never> {
 
 /**
  * The list: running containers and ready sandboxes, each inspected (the PID is
- * only in the verbose status). With a label selector the runtime lists only
+ * only in the verbose status), but on a relist only those `previous` lacks. With a label selector the runtime lists only
  * the matching ones; the pods of matching containers whose sandbox does not
  * match are then looked up with one more (unfiltered) sandbox list, never one
  * call per container.
  */
-function criList(client: CriClient): Observable<readonly Container[]> {
+function criList(client: CriClient, previous?: Portfolio): Observable<readonly Container[]> {
   const { runtime } = client;
   const labelSelector = { ...client.labelSelector };
   const selective = Object.keys(labelSelector).length > 0;
@@ -263,7 +258,9 @@ function criList(client: CriClient): Observable<readonly Container[]> {
         const pod = podById.get(c.podSandboxId);
         targets.push({ kind: 'container', id: c.id, sandboxId: c.podSandboxId === '' ? undefined : c.podSandboxId, sandbox: pod?.metadata });
       }
-      return inspectAll(targets, inspectOneOf((target: Target) => criInspect(client, target)), client.settings.concurrency);
+      // a relist: what the picture has (same id: the same process, CRI never restarts a container in place) needs no status call
+      const known = previous === undefined ? undefined : (target: Target) => previous.byIdOnly(target.id);
+      return inspectAll(targets, inspectOneOf((target: Target) => criInspect(client, target)), client.settings.concurrency, known);
     }),
   );
 }
