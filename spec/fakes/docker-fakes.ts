@@ -188,6 +188,8 @@ export interface FakeDocker extends FakeEndpoint {
   readonly maxInspectsInFlight: number;
   /** Inspection requests that were aborted by the client before the fake answered them. */
   readonly inspectsAborted: number;
+  /** Inspection requests received so far (each `GET /containers/{id}/json`). */
+  readonly inspections: number;
   /** Resolves once an event stream is open (headers sent, or requested when headers are held). */
   eventStreamOpened(): Promise<void>;
   /** Sends the held `/events` headers. */
@@ -252,6 +254,7 @@ export async function fakeDocker(options: FakeDockerOptions = {}): Promise<FakeD
   let inFlight = 0;
   let maxInFlight = 0;
   let aborted = 0;
+  let inspections = 0;
   let streamWaiters: (() => void)[] = [];
   let inspectWaiters: { n: number; resolve: () => void }[] = [];
 
@@ -305,6 +308,7 @@ export async function fakeDocker(options: FakeDockerOptions = {}): Promise<FakeD
       );
     } else if (m?.[1] !== undefined) {
       const id = decodeURIComponent(m[1]);
+      inspections += 1;
       inFlight += 1;
       maxInFlight = Math.max(maxInFlight, inFlight);
       notifyInspects();
@@ -372,6 +376,9 @@ export async function fakeDocker(options: FakeDockerOptions = {}): Promise<FakeD
     },
     get inspectsAborted() {
       return aborted;
+    },
+    get inspections() {
+      return inspections;
     },
     eventStreamOpened() {
       if (streams.size + heldHeaders.size > 0) return Promise.resolve();
