@@ -280,7 +280,8 @@ export function fold(state: WatchState, input: FoldInput): Step {
     }
     case 'snapshot': {
       if (!state.listInFlight) return unchanged(state); // a list without a session: ignore
-      let truth = Portfolio.of(input.containers);
+      const listed = Portfolio.of(input.containers);
+      let truth = listed;
       // first sync: the containers an event brought (id → the time of its start), not the list
       const byEvent = state.everSynced ? undefined : new Map<string, number>();
       for (const event of replayOrder(state.pending)) {
@@ -290,7 +291,7 @@ export function fold(state: WatchState, input: FoldInput): Step {
         if (event.type === 'exited') byEvent.delete(event.id);
         else if (event.type === 'started' && applied.changes.length > 0) byEvent.set(event.container.id, event.time);
       }
-      const { portfolio, changes } = byEvent === undefined ? reconcile(state.portfolio, truth, input.time) : firstSync(truth, byEvent, input.time);
+      const { portfolio, changes } = byEvent === undefined ? reconcile(state.portfolio, truth, input.time) : firstSync(listed, truth, byEvent, input.time);
       return {
         state: { portfolio, status: LIVE, everSynced: true, pending: null, listInFlight: false },
         changes: changes.length === 0 ? NO_CHANGES : Object.freeze(changes),
@@ -321,15 +322,18 @@ export function fold(state: WatchState, input: FoldInput): Step {
 
 /**
  * The changes of the first sync: a `started` for every container of `truth`,
- * synthetic (at the list's `time`) unless an event during the list brought it
- * (then real, at the event's time).
+ * synthetic (at the list's `time`) unless only an event during the list
+ * brought it, i.e. the list lacks it or shows another process under its id
+ * (then real, at the event's time). A container the list shows as it is
+ * stays synthetic, also when a start event during the list told it too.
  */
-function firstSync(truth: Portfolio, byEvent: ReadonlyMap<string, number>, time: number): { portfolio: Portfolio; changes: LifecycleEvent[] } {
+function firstSync(listed: Portfolio, truth: Portfolio, byEvent: ReadonlyMap<string, number>, time: number): { portfolio: Portfolio; changes: LifecycleEvent[] } {
   if (byEvent.size === 0) return reconcile(Portfolio.EMPTY, truth, time);
   const changes: LifecycleEvent[] = [];
   for (const c of truth.containers) {
     const at = byEvent.get(c.id);
-    changes.push(at === undefined ? change('started', c, time, true) : change('started', c, at, false));
+    const real = at !== undefined && listed.byIdOnly(c.id)?.pid !== c.pid;
+    changes.push(real ? change('started', c, at, false) : change('started', c, time, true));
   }
   return { portfolio: truth, changes };
 }
