@@ -1,4 +1,15 @@
-/** What went wrong talking to an engine; each code says what to do about it. */
+/**
+ * What went wrong talking to an engine; each code says what to do about it.
+ *
+ * @example
+ * ```ts
+ * import type { EngineErrorCode } from 'whalewatcher';
+ * import { isEngineError } from 'whalewatcher';
+ * const advice: Partial<Record<EngineErrorCode, string>> = { unreachable: 'start the engine', permission: 'join the docker group' };
+ * const explain = (e: unknown): string => (isEngineError(e) ? (advice[e.code] ?? e.message) : String(e));
+ * console.log(explain(new Error('other')));
+ * ```
+ */
 export type EngineErrorCode =
   /** Nothing answers at the endpoint (no socket, connection refused, host unreachable): start the engine or fix the endpoint. */
   | 'unreachable'
@@ -31,10 +42,13 @@ export type EngineErrorCode =
  * ```
  */
 export class EngineError extends Error {
+  /** Always `'EngineError'` (what {@link isEngineError} checks across module copies). */
   override readonly name = 'EngineError';
+  /** Makes an error of `engine` with a `code` and a message that says what to do. */
   constructor(
     /** Engine name: `docker`, `containerd`, `cri`. */
     readonly engine: string,
+    /** What went wrong, and so what to do. */
     readonly code: EngineErrorCode,
     message: string,
     options?: { cause?: unknown; endpoint?: string },

@@ -8,6 +8,17 @@
 // the compiler would strip the first export too). A new export here is a
 // conscious change: spec/package/public-surface.spec.ts lists them all.
 
+/**
+ * An always-current, in-memory picture of the alive containers of Docker,
+ * Podman, containerd and CRI engines, grouped into composer projects, with
+ * their lifecycle as RxJS observables. Start with {@link watchDocker} (or
+ * {@link watchContainerd}, {@link watchCri}, {@link watch} over any
+ * {@link EngineAdapter}) and read its {@link Watcher}; {@link discoverEngines}
+ * finds the engines of a host.
+ *
+ * @module whalewatcher
+ */
+
 // --- model: what a watcher holds
 export type { Container, ContainerHealth, ContainerInit } from './model/container.js';
 export { PRIVILEGED_LABEL, PROJECT_LABEL, newContainer } from './model/container.js';

@@ -1,6 +1,17 @@
 import { EngineError } from '../errors.js';
 
-/** Capped exponential backoff with jitter: how the watcher retries by default, each knob optional. */
+/**
+ * Capped exponential backoff with jitter: how the watcher retries by default, each knob optional.
+ *
+ * @example
+ * ```ts
+ * import { watchDocker, type RetryPolicy } from 'whalewatcher';
+ * // 1 s, 2 s, 4 s, … at most 10 s apart; give up after 20 consecutive failures
+ * const retry: RetryPolicy = { initialDelay: 1_000, maxDelay: 10_000, maxAttempts: 20 };
+ * const ww = watchDocker({ retry });
+ * await ww.close();
+ * ```
+ */
 export interface RetryPolicy {
   /** First delay in ms (default 500). */
   readonly initialDelay?: number;
@@ -18,7 +29,17 @@ export interface RetryPolicy {
   readonly random?: () => number;
 }
 
-/** The defaults of {@link RetryPolicy}. */
+/**
+ * The defaults of {@link RetryPolicy}.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_RETRY, watchDocker } from 'whalewatcher';
+ * console.log(DEFAULT_RETRY.initialDelay, DEFAULT_RETRY.maxDelay); // 500 30000
+ * const ww = watchDocker({ retry: { maxDelay: DEFAULT_RETRY.maxDelay / 3 } }); // the defaults, but a 10 s cap
+ * await ww.close();
+ * ```
+ */
 export const DEFAULT_RETRY: Required<RetryPolicy> = Object.freeze({
   initialDelay: 500,
   maxDelay: 30_000,
@@ -57,6 +78,14 @@ export type RetryFunction = (attempt: number, error: EngineError) => number | fa
  * backoff with jitter; `{}` or omitted for the defaults), a constant delay in
  * ms (a plain number: retry forever, that long after each failure), a
  * {@link RetryFunction}, or `false` to give up at the first failure.
+ *
+ * @example
+ * ```ts
+ * import { watchDocker, type RetryOption } from 'whalewatcher';
+ * const retry: RetryOption = process.env['CI'] ? false : 2_000; // fail fast in CI, else every 2 s forever
+ * const ww = watchDocker({ retry });
+ * await ww.close();
+ * ```
  */
 export type RetryOption = RetryPolicy | RetryFunction | number | false;
 

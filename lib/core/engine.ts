@@ -2,13 +2,36 @@ import type { Observable } from 'rxjs';
 import type { Container, ContainerHealth } from '../model/container.js';
 import type { Portfolio } from '../model/portfolio.js';
 
-/** The engine kinds whalewatcher knows. */
+/**
+ * The engine kinds whalewatcher knows.
+ *
+ * @example
+ * ```ts
+ * import { watchDocker, type EngineType } from 'whalewatcher';
+ * const ww = watchDocker();
+ * const type: EngineType = (await ww.info()).type; // 'docker.com', also for Podman
+ * console.log(type);
+ * await ww.close();
+ * ```
+ */
 export type EngineType = 'docker.com' | 'containerd.io' | 'k8s.io/cri-api';
 
-/** What an engine says about itself. */
+/**
+ * What an engine says about itself.
+ *
+ * @example
+ * ```ts
+ * import { watchDocker, type EngineInfo } from 'whalewatcher';
+ * const ww = watchDocker();
+ * const info: EngineInfo = await ww.info();
+ * console.log(`${info.product ?? info.type} ${info.version} at ${info.api}`); // e.g. podman 5.4.2 at unix:///run/podman/podman.sock
+ * await ww.close();
+ * ```
+ */
 export interface EngineInfo {
   /** Engine identity: Docker `Info.ID`, containerd server UUID, CRI runtime name. */
   readonly id: string;
+  /** The engine kind (Podman's Docker-compatible API is `docker.com`, with `product` `podman`). */
   readonly type: EngineType;
   /** Engine (server) version, e.g. `26.1.5`, `1.7.24`. */
   readonly version: string;
@@ -24,6 +47,16 @@ export interface EngineInfo {
  * How a container ended, as far as the engine told: all fields are optional,
  * since engines report different parts (and an exit the watcher only inferred
  * from a list may carry none).
+ *
+ * @example
+ * ```ts
+ * import { watchDocker, type ExitDetails } from 'whalewatcher';
+ * const ww = watchDocker();
+ * ww.lifecycle$.subscribe((e) => {
+ *   const exit: ExitDetails | undefined = e.exit;
+ *   if (e.type === 'exited') console.log(e.container.name, exit?.code, exit?.oomKilled ? 'OOM' : '');
+ * });
+ * ```
  */
 export interface ExitDetails {
   /** The exit code of the container's initial process (137 for a kill by SIGKILL). */
@@ -40,14 +73,73 @@ export interface ExitDetails {
  * A normalised engine change. `time` is the engine's own timestamp in
  * milliseconds since the epoch (fractions allowed); adapters that have none
  * use the scheduler's `now()`.
+ *
+ * @example
+ * ```ts
+ * import { NEVER, concat, from } from 'rxjs';
+ * import { newContainer, type EngineEvent, type EngineFeed } from 'whalewatcher';
+ * // what an adapter's events() may emit: listening first, then engine events in the engine's order
+ * const started: EngineEvent = { type: 'started', container: newContainer({ id: 'c1', name: 'web', pid: 4242 }), time: Date.now() };
+ * const exited: EngineEvent = { type: 'exited', id: 'c1', time: Date.now(), exit: { code: 0 } };
+ * const feed: EngineFeed[] = [{ type: 'listening' }, started, exited];
+ * concat(from(feed), NEVER).subscribe((f) => console.log(f.type));
+ * ```
  */
 export type EngineEvent =
-  | { readonly type: 'started'; readonly container: Container; readonly time: number }
-  | { readonly type: 'exited'; readonly id: string; readonly time: number; readonly exit?: ExitDetails }
-  | { readonly type: 'paused'; readonly id: string; readonly time: number }
-  | { readonly type: 'unpaused'; readonly id: string; readonly time: number }
-  | { readonly type: 'renamed'; readonly id: string; readonly name: string; readonly time: number }
-  | { readonly type: 'health'; readonly id: string; readonly health: ContainerHealth; readonly time: number };
+  | {
+      /** The container became alive. */
+      readonly type: 'started';
+      /** The container, inspected by the adapter (with its PID). */
+      readonly container: Container;
+      /** The engine's timestamp, ms since the epoch. */
+      readonly time: number;
+    }
+  | {
+      /** The container's initial process ended (an exec's exit is not the container's). */
+      readonly type: 'exited';
+      /** The container's id. */
+      readonly id: string;
+      /** The engine's timestamp, ms since the epoch. */
+      readonly time: number;
+      /** How it ended, as far as the event says. */
+      readonly exit?: ExitDetails;
+    }
+  | {
+      /** The container was paused (frozen). */
+      readonly type: 'paused';
+      /** The container's id. */
+      readonly id: string;
+      /** The engine's timestamp, ms since the epoch. */
+      readonly time: number;
+    }
+  | {
+      /** The container was unpaused. */
+      readonly type: 'unpaused';
+      /** The container's id. */
+      readonly id: string;
+      /** The engine's timestamp, ms since the epoch. */
+      readonly time: number;
+    }
+  | {
+      /** The container was renamed. */
+      readonly type: 'renamed';
+      /** The container's id. */
+      readonly id: string;
+      /** The container's new name. */
+      readonly name: string;
+      /** The engine's timestamp, ms since the epoch. */
+      readonly time: number;
+    }
+  | {
+      /** The container's health check changed its state. */
+      readonly type: 'health';
+      /** The container's id. */
+      readonly id: string;
+      /** The new state of the health check. */
+      readonly health: ContainerHealth;
+      /** The engine's timestamp, ms since the epoch. */
+      readonly time: number;
+    };
 
 /**
  * What an adapter's `events()` emits: first `{ type: 'listening' }` once the
@@ -56,8 +148,22 @@ export type EngineEvent =
  * containers after every `listening`: an adapter whose events are only hints
  * (CRI) emits it again whenever it wants a resync; the picture stays live.
  * Periodic relists are the watcher's (see `EngineAdapter.resyncInterval`).
+ *
+ * @example
+ * ```ts
+ * import { NEVER, type Observable, concat, of } from 'rxjs';
+ * import type { EngineFeed } from 'whalewatcher';
+ * // an engine with no events at all: listening once, then silence until unsubscribed
+ * const events = (): Observable<EngineFeed> => concat(of({ type: 'listening' } as const), NEVER);
+ * events().subscribe((f) => console.log(f.type)); // listening
+ * ```
  */
-export type EngineFeed = { readonly type: 'listening' } | EngineEvent;
+export type EngineFeed =
+  | {
+      /** The engine accepted the subscription: list now (and again after every further `listening`). */
+      readonly type: 'listening';
+    }
+  | EngineEvent;
 
 /**
  * The seam between I/O and the pure core. An adapter is the only code that

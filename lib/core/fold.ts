@@ -11,6 +11,14 @@ import type { EngineEvent, ExitDetails } from './engine.js';
  * reconnect or a periodic one: only what no event explained) or replays the
  * current picture to a new subscriber. An event the engine reported is never
  * synthetic, also when it arrives while a list is in flight.
+ *
+ * @example
+ * ```ts
+ * import { watchDocker, type LifecycleEvent } from 'whalewatcher';
+ * const ww = watchDocker();
+ * const log = (e: LifecycleEvent) => console.log(e.time.toISOString(), e.type, e.container.name, e.synthetic ? '(already alive)' : '');
+ * ww.lifecycle$.subscribe(log);
+ * ```
  */
 export interface LifecycleEvent {
   /**
@@ -22,7 +30,9 @@ export interface LifecycleEvent {
   readonly type: 'started' | 'exited' | 'paused' | 'unpaused' | 'renamed' | 'health';
   /** The container as it is after the change (for `exited`: as it was last). */
   readonly container: Container;
+  /** When it happened: the engine's timestamp, or the watcher's clock (its scheduler) for a synthetic event. */
   readonly time: Date;
+  /** True when the watcher inferred the change from a list or replays the current picture, false for an engine event. */
   readonly synthetic: boolean;
   /** On `exited`: how the container ended, as far as the engine said (absent when the watcher only inferred the exit). */
   readonly exit?: ExitDetails;
@@ -30,23 +40,56 @@ export interface LifecycleEvent {
   readonly previousName?: string;
 }
 
-/** The watcher's health. */
+/**
+ * The watcher's health.
+ *
+ * @example
+ * ```ts
+ * import { watchDocker, type WatcherStatus } from 'whalewatcher';
+ * const ww = watchDocker();
+ * const describe = (s: WatcherStatus): string => (s.state === 'degraded' ? `degraded (${s.error.code}), retry ${s.attempt} in ${s.retryIn} ms` : s.state);
+ * ww.status$.subscribe((s) => console.log(describe(s)));
+ * ```
+ */
 export type WatcherStatus =
   /** Opening the event stream for the first time. */
-  | { readonly state: 'connecting' }
+  | {
+      /** Opening the event stream for the first time. */
+      readonly state: 'connecting';
+    }
   /** Event stream open; listing the alive containers. */
-  | { readonly state: 'syncing' }
+  | {
+      /** Event stream open; listing the alive containers. */
+      readonly state: 'syncing';
+    }
   /** In sync: the portfolio follows the engine's events. */
-  | { readonly state: 'live' }
+  | {
+      /** In sync: the portfolio follows the engine's events. */
+      readonly state: 'live';
+    }
   /**
    * The engine or its stream failed (or whalewatcher's own pipeline did: a
    * bug, and the error's message says so); the last good portfolio stays visible
    * while the watcher retries (`attempt` counts consecutive failures, `retryIn`
    * is the backoff in ms before the next try).
    */
-  | { readonly state: 'degraded'; readonly error: EngineError; readonly attempt: number; readonly retryIn: number }
+  | {
+      /** The engine, its stream or the pipeline failed; the last good portfolio stays visible. */
+      readonly state: 'degraded';
+      /** What failed, and what to do about it. */
+      readonly error: EngineError;
+      /** Consecutive failures so far, 1 for the first. */
+      readonly attempt: number;
+      /** The backoff in ms before the next try. */
+      readonly retryIn: number;
+    }
   /** The watcher gave up (only with a bounded retry policy) or was closed. */
-  | { readonly state: 'stopped'; readonly error?: EngineError };
+  | {
+      /** The watcher gave up or was closed: it will not change any more. */
+      readonly state: 'stopped';
+      /** Why it gave up (or what failed while closing); absent after a clean `close()`. */
+      readonly error?: EngineError;
+    };
 
 /** @internal What drives the fold: connection milestones and engine events. */
 export type FoldInput =

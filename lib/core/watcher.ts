@@ -34,7 +34,17 @@ import { type RetryOption, backoffOnFailure, backoffOnLive, initialBackoff } fro
 import type { EngineAdapter, EngineFeed, EngineInfo, ExitDetails } from './engine.js';
 import { type FoldInput, INITIAL_STATE, type LifecycleEvent, type Step, type WatchState, type WatcherStatus, fold } from './fold.js';
 
-/** Options every watcher takes. */
+/**
+ * Options every watcher takes.
+ *
+ * @example
+ * ```ts
+ * import { watchDocker, type WatchOptions } from 'whalewatcher';
+ * const options: WatchOptions = { retry: { maxDelay: 5_000 }, syncTimeout: 10_000 };
+ * const ww = watchDocker(options);
+ * await ww.close();
+ * ```
+ */
 export interface WatchOptions {
   /**
    * How to retry after failures: a {@link RetryPolicy} (capped exponential backoff with jitter), a constant
@@ -67,23 +77,37 @@ export interface WatchOptions {
  * yours that throws is reported by RxJS (`config.onUnhandledError`, else
  * re-thrown asynchronously) and breaks neither the watcher nor its other
  * subscribers.
+ *
+ * Its observables are hot: subscribing opens nothing (they share the
+ * watcher's one session); unsubscribing stops only that subscriber; `close()`
+ * (or `await using`) completes them all and releases the engine connection.
+ *
+ * @example
+ * ```ts
+ * import { watchDocker } from 'whalewatcher';
+ * await using ww = watchDocker(); // closed when the scope ends
+ * await ww.ready;
+ * console.log(ww.portfolio.total, ww.status.state); // e.g. 3 live
+ * const sub = ww.containers$.subscribe((cs) => console.log(cs.length, 'alive'));
+ * sub.unsubscribe();
+ * ```
  */
 export interface Watcher extends AsyncDisposable {
   /** Resolves after the first full synchronisation; rejects (with an `EngineError`) only if the watcher stops first. Never an unhandled rejection. */
   readonly ready: Promise<void>;
-  /** Emits once (`void`) after the first full synchronisation, then completes. */
+  /** Emits once (`void`) after the first full synchronisation, then completes (at once for a late subscriber); errors with the `EngineError` if the watcher stops first. Hot. */
   readonly ready$: Observable<void>;
   /** The current portfolio, synchronously. */
   readonly portfolio: Portfolio;
-  /** The portfolio, current value first, then every change; completes on close. */
+  /** The portfolio, current value first, then every change; completes on close. Hot. */
   readonly portfolio$: Observable<Portfolio>;
-  /** All projects (unnamed first), current value first: `Portfolio.projects`, one array per portfolio version, shared by all subscribers. */
+  /** All projects (unnamed first), current value first: `Portfolio.projects`, one array per portfolio version, shared by all subscribers. Hot; completes on close. */
   readonly projects$: Observable<readonly ComposerProject[]>;
-  /** All alive containers, current value first: `Portfolio.containers`, one array per portfolio version (one copy per event, no index walk), shared by all subscribers. */
+  /** All alive containers, current value first: `Portfolio.containers`, one array per portfolio version (one copy per event, no index walk), shared by all subscribers. Hot; completes on close. */
   readonly containers$: Observable<readonly Container[]>;
-  /** Synthetic `started` for every alive container, then every change; no gap, no duplicate. */
+  /** Synthetic `started` for every alive container, then every change; no gap, no duplicate. Hot (each subscriber gets its own replay of the current picture first); completes on close. */
   readonly lifecycle$: Observable<LifecycleEvent>;
-  /** The watcher's health, current value first. */
+  /** The watcher's health, current value first. Hot; completes on close. */
   readonly status$: Observable<WatcherStatus>;
   /** The current health, synchronously. */
   readonly status: WatcherStatus;
@@ -276,6 +300,8 @@ function toInput(feed: EngineFeed): FoldInput {
  * Starts watching the engine behind `adapter` at once and keeps an
  * always-current picture of its alive containers. The watcher is the only hot
  * part: it subscribes once; all its observables share that one session.
+ * Hot from the call on; `close()` (or `await using`) ends the session,
+ * completes its observables and disposes of the adapter.
  *
  * @example
  * ```ts

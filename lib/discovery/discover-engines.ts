@@ -17,7 +17,17 @@ import { type DiscoveryUnreadable, fsReason, scanProc } from './proc-scan.js';
 /** Default longest wait in ms for one probe's answer. */
 const DEFAULT_PROBE_TIMEOUT = 2_000;
 
-/** Options of {@link discoverEngines}. */
+/**
+ * Options of {@link discoverEngines}.
+ *
+ * @example
+ * ```ts
+ * import { discoverEngines, type DiscoveryOptions } from 'whalewatcher';
+ * // only what the environment names and the usual sockets: no /proc scan, a short probe
+ * const options: DiscoveryOptions = { scan: false, timeout: 500 };
+ * console.log((await discoverEngines(options)).engines.length);
+ * ```
+ */
 export interface DiscoveryOptions {
   /** Environment to read `DOCKER_HOST`, `CONTAINERD_ADDRESS`, `CONTAINER_RUNTIME_ENDPOINT` and `XDG_RUNTIME_DIR` from; default `process.env`. */
   readonly env?: Readonly<Record<string, string | undefined>>;
@@ -38,7 +48,20 @@ export interface DiscoveryOptions {
   readonly scheduler?: SchedulerLike;
 }
 
-/** An engine that answered, and how it was found. */
+/**
+ * An engine that answered, and how it was found.
+ *
+ * @example
+ * ```ts
+ * import { discoverEngines, watchDocker, type DiscoveredEngine } from 'whalewatcher';
+ * const { engines } = await discoverEngines();
+ * const docker: DiscoveredEngine | undefined = engines.find((e) => e.type === 'docker.com' && e.product !== 'podman');
+ * if (docker !== undefined) {
+ *   const ww = watchDocker({ host: docker.endpoint });
+ *   await ww.close();
+ * }
+ * ```
+ */
 export interface DiscoveredEngine {
   /** The API it answered on. A containerd socket yields two engines: `containerd.io` and (with its CRI plugin) `k8s.io/cri-api`. */
   readonly type: EngineType;
@@ -65,17 +88,37 @@ export interface DiscoveredEngine {
   readonly routes: readonly DiscoveryRoute[];
 }
 
-/** A socket that was found but where no engine answered. */
+/**
+ * A socket that was found but where no engine answered.
+ *
+ * @example
+ * ```ts
+ * import { discoverEngines, type DiscoveryUnanswered } from 'whalewatcher';
+ * const silent: readonly DiscoveryUnanswered[] = (await discoverEngines()).unanswered;
+ * for (const u of silent) console.warn(`${u.endpoint}: no ${u.tried.join('/')} engine answered (${u.reason})`);
+ * ```
+ */
 export interface DiscoveryUnanswered {
+  /** The socket, as a watcher's endpoint (`unix:///path`). */
   readonly endpoint: string;
   /** The APIs that were tried. */
   readonly tried: readonly ('docker' | 'containerd' | 'cri')[];
   /** The probes' errors. */
   readonly reason: string;
+  /** Every way discovery reached this socket. */
   readonly routes: readonly DiscoveryRoute[];
 }
 
-/** What {@link discoverEngines} found. */
+/**
+ * What {@link discoverEngines} found.
+ *
+ * @example
+ * ```ts
+ * import { discoverEngines, type Discovery } from 'whalewatcher';
+ * const found: Discovery = await discoverEngines();
+ * console.log(`${found.engines.length} engines, ${found.unanswered.length} silent sockets, ${found.unreadable.length} unreadable`);
+ * ```
+ */
 export interface Discovery {
   /** The engines that answered, one per socket and API (same socket reached by several routes: once). */
   readonly engines: readonly DiscoveredEngine[];

@@ -3,17 +3,47 @@
 
 import type { DiscoveryApi } from './proc-parse.js';
 
-/** How discovery came upon an engine's socket. */
+/**
+ * How discovery came upon an engine's socket.
+ *
+ * @example
+ * ```ts
+ * import { discoverEngines, type DiscoveryRoute } from 'whalewatcher';
+ * const how = (r: DiscoveryRoute): string => (r.by === 'env' ? `$${r.variable}` : r.by === 'well-known' ? r.path : `${r.process} (PID ${r.pid}) at ${r.path}`);
+ * for (const e of (await discoverEngines()).engines) console.log(e.endpoint, 'found by', e.routes.map(how).join(', '));
+ * ```
+ */
 export type DiscoveryRoute =
   /** An environment variable (`DOCKER_HOST`, `CONTAINERD_ADDRESS`, `CONTAINER_RUNTIME_ENDPOINT`) named it. */
-  | { readonly by: 'env'; readonly variable: string; readonly endpoint: string }
+  | {
+      /** Found through the environment. */
+      readonly by: 'env';
+      /** The variable, e.g. `DOCKER_HOST`. */
+      readonly variable: string;
+      /** What it named, as a watcher's endpoint. */
+      readonly endpoint: string;
+    }
   /** A well-known socket path (`/run/docker.sock`, …, or the `wellKnown` option) exists. */
-  | { readonly by: 'well-known'; readonly path: string }
+  | {
+      /** Found at a well-known path. */
+      readonly by: 'well-known';
+      /** The socket's path. */
+      readonly path: string;
+    }
   /**
    * The /proc scan: process `pid` named `process` listens on `path` (as that
    * process sees it, in its own mount namespace).
    */
-  | { readonly by: 'process'; readonly pid: number; readonly process: string; readonly path: string };
+  | {
+      /** Found by the /proc scan. */
+      readonly by: 'process';
+      /** The engine process's PID. */
+      readonly pid: number;
+      /** The process name (`/proc/PID/comm`), e.g. `dockerd`. */
+      readonly process: string;
+      /** The socket's path as that process sees it. */
+      readonly path: string;
+    };
 
 /** One way to one socket, before probing. @internal */
 export interface Candidate {

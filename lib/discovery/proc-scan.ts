@@ -7,7 +7,16 @@
 import { lstat, readFile, readdir, readlink, stat } from 'node:fs/promises';
 import { type DiscoveryApi, engineProcessApis, isApiSocketPath, listeningPaths, parseUnixSockets, socketInode } from './proc-parse.js';
 
-/** What discovery could not read, and why (e.g. another user's `/proc/PID/fd` without root). */
+/**
+ * What discovery could not read, and why (e.g. another user's `/proc/PID/fd` without root).
+ *
+ * @example
+ * ```ts
+ * import { discoverEngines, type DiscoveryUnreadable } from 'whalewatcher';
+ * const unreadable: readonly DiscoveryUnreadable[] = (await discoverEngines()).unreadable;
+ * if (unreadable.length > 0) console.warn(`${unreadable.length} places unreadable: run as root to see every engine`);
+ * ```
+ */
 export interface DiscoveryUnreadable {
   /** The file or folder, e.g. `/proc/812/fd`, `/run/user/1000/podman/podman.sock`. */
   readonly path: string;

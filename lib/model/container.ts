@@ -43,26 +43,80 @@ export interface Container {
   readonly health?: ContainerHealth;
 }
 
-/** The state of a container's health check: Docker's and Podman's `State.Health.Status`. */
+/**
+ * The state of a container's health check: Docker's and Podman's `State.Health.Status`.
+ *
+ * @example
+ * ```ts
+ * import type { ContainerHealth } from 'whalewatcher';
+ * import { watchDocker } from 'whalewatcher';
+ * const ww = watchDocker();
+ * const health: ContainerHealth | undefined = ww.portfolio.container('shop-web-1')?.health;
+ * if (health === 'unhealthy') console.log('shop-web-1 fails its health check');
+ * await ww.close();
+ * ```
+ */
 export type ContainerHealth = 'starting' | 'healthy' | 'unhealthy';
 
-/** Label of the composer project a container belongs to (docker compose, nerdctl compose). */
+/**
+ * Label of the composer project a container belongs to (docker compose, nerdctl compose).
+ *
+ * @example
+ * ```ts
+ * import { PROJECT_LABEL, newContainer } from 'whalewatcher';
+ * const c = newContainer({ id: 'c1', name: 'shop-db-1', pid: 42, labels: { [PROJECT_LABEL]: 'shop' } });
+ * console.log(c.labels[PROJECT_LABEL], c.project); // shop shop
+ * ```
+ */
 export const PROJECT_LABEL = 'com.docker.compose.project';
-/** Label (value '') added to privileged Docker containers: the same name as the Go original's. */
+/**
+ * Label (value '') added to privileged Docker containers: the same name as the Go original's.
+ *
+ * @example
+ * ```ts
+ * import { PRIVILEGED_LABEL, watchDocker } from 'whalewatcher';
+ * const ww = watchDocker();
+ * await ww.ready;
+ * const privileged = ww.portfolio.containers.filter((c) => PRIVILEGED_LABEL in c.labels);
+ * console.log(privileged.map((c) => c.name));
+ * await ww.close();
+ * ```
+ */
 export const PRIVILEGED_LABEL = 'github.com/thediveo/whalewatcher/moby/privileged';
 
-/** Fields to build a {@link Container} from; labels may be any plain record. */
+/**
+ * Fields to build a {@link Container} from with {@link newContainer}; labels may be any plain record.
+ *
+ * @example
+ * ```ts
+ * import type { ContainerInit } from 'whalewatcher';
+ * import { newContainer } from 'whalewatcher';
+ * const init: ContainerInit = { id: 'c1', name: 'web', pid: 4242, labels: { tier: 'front' }, paused: true };
+ * console.log(newContainer(init).paused); // true
+ * ```
+ */
 export interface ContainerInit {
+  /** Engine-unique id ({@link Container.id}). */
   readonly id: string;
+  /** Name ({@link Container.name}). */
   readonly name: string;
+  /** Labels, copied into a frozen null-prototype record; default none. */
   readonly labels?: Readonly<Record<string, string>> | undefined;
+  /** PID of the container's initial process. */
   readonly pid: number;
+  /** Composer project name; default the `com.docker.compose.project` label, `''` without it. */
   readonly project?: string | undefined;
+  /** Whether the container is paused; default false. */
   readonly paused?: boolean | undefined;
+  /** Application data ({@link Container.rucksack}); absent when undefined. */
   readonly rucksack?: unknown;
+  /** The image reference; absent when undefined or `''`. */
   readonly image?: string | undefined;
+  /** When the engine created the container; absent when undefined or an invalid date. */
   readonly createdAt?: Date | undefined;
+  /** When the container's current process started; absent when undefined or an invalid date. */
   readonly startedAt?: Date | undefined;
+  /** The health check's state; absent when undefined. */
   readonly health?: ContainerHealth | undefined;
 }
 

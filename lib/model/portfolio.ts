@@ -110,6 +110,16 @@ function derive(base: readonly Container[], edits: readonly Edit[], positions: M
  * A composer project: the alive containers sharing one
  * `com.docker.compose.project` label value. The unnamed project `''` holds all
  * containers without a project. Immutable; reading it never touches an engine.
+ *
+ * @example
+ * ```ts
+ * import { watchDocker } from 'whalewatcher';
+ * const ww = watchDocker();
+ * await ww.ready;
+ * const shop = ww.portfolio.project('shop');
+ * console.log(shop?.total, shop?.containers.map((c) => c.name), shop?.container('shop-db-1')?.pid);
+ * await ww.close();
+ * ```
  */
 export class ComposerProject {
   /** @internal */

@@ -3,7 +3,21 @@ import type { EngineAdapter, EngineEvent, EngineFeed, EngineInfo, ExitDetails } 
 import { EngineError } from '../errors.js';
 import { type Container, type ContainerHealth, type ContainerInit, newContainer, withHealth, withName, withPaused } from '../model/container.js';
 
-/** Options of {@link fakeEngine}. */
+/**
+ * Options of {@link fakeEngine}.
+ *
+ * @example
+ * ```ts
+ * import { fakeEngine, type FakeEngineOptions } from 'whalewatcher/testing';
+ * const options: FakeEngineOptions = {
+ *   engine: 'docker',
+ *   containers: [{ id: 'c1', name: 'shop-web-1', pid: 4242, labels: { 'com.docker.compose.project': 'shop' } }],
+ *   info: { product: 'podman', version: '5.4.2' },
+ * };
+ * const fake = fakeEngine(options);
+ * console.log(fake.containers.length, (await fake.adapter.info()).product); // 1 podman
+ * ```
+ */
 export interface FakeEngineOptions {
   /** The adapter's engine name, in errors and logs (default `fake`). */
   readonly engine?: string;
@@ -25,6 +39,21 @@ export interface FakeEngineOptions {
  * the engine's truth and tells the open event streams at once, synchronously.
  * Events that happen while no event stream is open are lost, as with a real
  * engine, and the next list shows their outcome.
+ *
+ * @example
+ * ```ts
+ * import { watch } from 'whalewatcher';
+ * import { fakeEngine, type FakeEngine } from 'whalewatcher/testing';
+ * const fake: FakeEngine = fakeEngine();
+ * const ww = watch(fake.adapter);
+ * await ww.ready;
+ * fake.start({ id: 'c1', name: 'web', pid: 4242 }); // the watcher sees it at once
+ * console.log(ww.portfolio.total, fake.streams); // 1 1
+ * fake.exit('c1', { code: 0 });
+ * console.log(ww.portfolio.total); // 0
+ * await ww.close();
+ * console.log(fake.streams, fake.disposed); // 0 true
+ * ```
  */
 export interface FakeEngine {
   /** The adapter to give to `watch`: cold, like a real one (each `events()` subscription is a stream of its own; unsubscribing closes it). */

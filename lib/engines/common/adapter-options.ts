@@ -9,6 +9,15 @@ export const DEFAULT_REQUEST_TIMEOUT = 30_000;
 /**
  * Options every engine adapter (and so every `watchX` factory) takes, with
  * the same name and meaning for every engine.
+ *
+ * @example
+ * ```ts
+ * import { watchContainerd, watchDocker, type AdapterOptions } from 'whalewatcher';
+ * const common: AdapterOptions = { labels: ['com.docker.compose.project=shop'], requestTimeout: 10_000 };
+ * const docker = watchDocker({ ...common, pid: 1234 });
+ * const containerd = watchContainerd(common);
+ * await Promise.all([docker.close(), containerd.close()]);
+ * ```
  */
 export interface AdapterOptions {
   /** The engine's PID, reported by `info()` (whalewatcher cannot learn it through the engine's API). */
@@ -51,6 +60,20 @@ export interface AdapterOptions {
 /**
  * The rucksack options every adapter takes: `packer` keeps what an
  * application needs from the engine's raw data of an alive container.
+ *
+ * @example
+ * ```ts
+ * import { watchDocker, type PackerOptions } from 'whalewatcher';
+ * // Docker's packer gets the inspection JSON (GET /containers/{id}/json)
+ * const packing: PackerOptions<unknown> = {
+ *   packer: (raw) => ({ restarts: (raw as { RestartCount?: number }).RestartCount ?? 0 }),
+ *   onPackerError: (error, id) => console.warn(`no rucksack for ${id}:`, error),
+ * };
+ * const ww = watchDocker(packing);
+ * await ww.ready;
+ * for (const c of ww.portfolio.containers) console.log(c.name, c.rucksack);
+ * await ww.close();
+ * ```
  */
 export interface PackerOptions<Raw> {
   /** Packs application data from the engine's raw records of one container into `Container.rucksack`. */

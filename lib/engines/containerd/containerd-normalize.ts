@@ -37,7 +37,18 @@ export const CONTAINERD_DEFAULT_NAMESPACE = 'default';
  */
 export const DEFAULT_IGNORED_NAMESPACES: readonly string[] = Object.freeze(['moby', 'k8s.io']);
 
-/** Label nerdctl keeps a container's name in. */
+/**
+ * Label nerdctl keeps a container's name in.
+ *
+ * @example
+ * ```ts
+ * import { NERDCTL_NAME_LABEL, watchContainerd } from 'whalewatcher';
+ * const ww = watchContainerd();
+ * await ww.ready;
+ * console.log(ww.portfolio.containers.filter((c) => NERDCTL_NAME_LABEL in c.labels).map((c) => c.name)); // nerdctl's containers
+ * await ww.close();
+ * ```
+ */
 export const NERDCTL_NAME_LABEL = 'nerdctl/name';
 
 /** The task event topics the adapter subscribes to (`/tasks/oom` only marks the exit that follows it). */
@@ -128,7 +139,7 @@ export interface ContainerdEventOptions {
   readonly watched?: ((namespace: string) => boolean) | undefined;
 }
 
-/** What the packer of the containerd adapter gets: the raw (generated) records of one alive container. */
+/** What the packer of the containerd adapter gets: the raw (generated) records of one alive container. @inline */
 export interface ContainerdRaw<C = ContainerdContainerRecord, T = ContainerdTask> {
   readonly namespace: string;
   /** The container record (`Containers.Get`/`List`), or undefined if containerd had none. */
@@ -168,7 +179,12 @@ export function containerdDisplayId(namespace: string, id: string): string {
  * await ww.close();
  * ```
  */
-export function parseContainerdDisplayId(displayId: string): { readonly namespace: string; readonly id: string } {
+export function parseContainerdDisplayId(displayId: string): {
+  /** The containerd namespace. */
+  readonly namespace: string;
+  /** The container's id in that namespace. */
+  readonly id: string;
+} {
   const slash = displayId.indexOf('/');
   if (slash < 0) return { namespace: CONTAINERD_DEFAULT_NAMESPACE, id: displayId };
   return { namespace: displayId.slice(0, slash), id: displayId.slice(slash + 1) };

@@ -42,7 +42,15 @@ import {
   normalizeContainerdTask,
 } from './containerd-normalize.js';
 
-/** Where containerd listens unless told otherwise (and `CONTAINERD_ADDRESS` is unset). */
+/**
+ * Where containerd listens unless told otherwise (and `CONTAINERD_ADDRESS` is unset).
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_CONTAINERD_ADDRESS, resolveContainerdAddress } from 'whalewatcher';
+ * console.log(resolveContainerdAddress({}, {}) === DEFAULT_CONTAINERD_ADDRESS); // true
+ * ```
+ */
 export const DEFAULT_CONTAINERD_ADDRESS = '/run/containerd/containerd.sock';
 
 /** gRPC metadata key that selects the containerd namespace of a call. */
@@ -56,7 +64,18 @@ const DEFAULT_CONCURRENCY = 16;
 /** Most `/tasks/oom` notes kept per event stream for exits still to come. */
 const MAX_OOM_NOTES = 1024;
 
-/** Options of {@link containerdAdapter} (and of `watchContainerd`). */
+/**
+ * Options of {@link containerdAdapter} (and of `watchContainerd`).
+ *
+ * @example
+ * ```ts
+ * import { watchContainerd, type ContainerdOptions } from 'whalewatcher';
+ * // nerdctl's default namespace only, each container's snapshotter in its rucksack
+ * const options: ContainerdOptions = { namespaces: ['default'], packer: ({ container }) => container?.snapshotter };
+ * const ww = watchContainerd(options);
+ * await ww.close();
+ * ```
+ */
 export interface ContainerdOptions extends AdapterOptions, ContainerdContainerOptions<ContainerRecord, Process> {
   /**
    * containerd's socket: `/path`, `unix:///path` (or `tcp://host:port`). Default:

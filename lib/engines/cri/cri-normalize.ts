@@ -25,9 +25,33 @@ export const CRI_ENGINE = 'cri';
  * Label that marks a pod sandbox: sandboxes are containers too, holding the
  * pod's namespaces. Its value is `''`, as in the Go whalewatcher: test for the
  * key (`CRI_SANDBOX_LABEL in c.labels`), not for a value.
+ *
+ * @example
+ * ```ts
+ * import { CRI_SANDBOX_LABEL, watchCri } from 'whalewatcher';
+ * const ww = watchCri();
+ * await ww.ready;
+ * const sandboxes = ww.portfolio.containers.filter((c) => CRI_SANDBOX_LABEL in c.labels);
+ * console.log(`${sandboxes.length} pods, ${ww.portfolio.total - sandboxes.length} containers`);
+ * await ww.close();
+ * ```
  */
 export const CRI_SANDBOX_LABEL = 'io.kubernetes.sandbox';
-/** Label of a (non-sandbox) container naming the id of its pod's sandbox, when known. */
+/**
+ * Label of a (non-sandbox) container naming the id of its pod's sandbox, when known.
+ *
+ * @example
+ * ```ts
+ * import { CRI_SANDBOX_ID_LABEL, watchCri } from 'whalewatcher';
+ * const ww = watchCri();
+ * await ww.ready;
+ * for (const c of ww.portfolio.containers) {
+ *   const sandboxId = c.labels[CRI_SANDBOX_ID_LABEL];
+ *   if (sandboxId !== undefined) console.log(c.name, 'in pod sandbox', ww.portfolio.container(sandboxId)?.name);
+ * }
+ * await ww.close();
+ * ```
+ */
 export const CRI_SANDBOX_ID_LABEL = 'io.kubernetes.sandbox.id';
 /**
  * Label with the pod name (from the sandbox metadata), as the kubelet and the Go whalewatcher set it.
@@ -49,27 +73,70 @@ export const CRI_SANDBOX_ID_LABEL = 'io.kubernetes.sandbox.id';
  * ```
  */
 export const CRI_POD_NAME_LABEL = 'io.kubernetes.pod.name';
-/** Label with the pod's Kubernetes namespace. */
+/**
+ * Label with the pod's Kubernetes namespace.
+ *
+ * @example
+ * ```ts
+ * import { CRI_POD_NAMESPACE_LABEL, watchCri } from 'whalewatcher';
+ * const ww = watchCri({ labels: [`${CRI_POD_NAMESPACE_LABEL}=kube-system`] }); // only kube-system's pods
+ * await ww.ready;
+ * console.log(ww.portfolio.total);
+ * await ww.close();
+ * ```
+ */
 export const CRI_POD_NAMESPACE_LABEL = 'io.kubernetes.pod.namespace';
-/** Label with the pod's UID. */
+/**
+ * Label with the pod's UID.
+ *
+ * @example
+ * ```ts
+ * import { CRI_POD_UID_LABEL, watchCri } from 'whalewatcher';
+ * const ww = watchCri();
+ * ww.lifecycle$.subscribe((e) => console.log(e.type, e.container.name, 'pod', e.container.labels[CRI_POD_UID_LABEL] ?? '?'));
+ * ```
+ */
 export const CRI_POD_UID_LABEL = 'io.kubernetes.pod.uid';
-/** Label with the container's name inside its pod (CRI container metadata); on sandboxes the sandbox id, as in the Go whalewatcher. */
+/**
+ * Label with the container's name inside its pod (CRI container metadata); on sandboxes the sandbox id, as in the Go whalewatcher.
+ *
+ * @example
+ * ```ts
+ * import { CRI_CONTAINER_NAME_LABEL, CRI_POD_NAME_LABEL, watchCri } from 'whalewatcher';
+ * const ww = watchCri();
+ * await ww.ready;
+ * for (const c of ww.portfolio.containers) console.log(`${c.labels[CRI_POD_NAME_LABEL] ?? '?'}/${c.labels[CRI_CONTAINER_NAME_LABEL] ?? '?'}`);
+ * await ww.close();
+ * ```
+ */
 export const CRI_CONTAINER_NAME_LABEL = 'io.kubernetes.container.name';
 /**
  * Prefix of the labels that carry CRI annotations
  * (`io.kubernetes.annotation/<key>`), as the Go whalewatcher's code sets
  * them: whalewatcher has labels only, and the prefix keeps annotation keys
  * from clashing with label keys.
+ *
+ * @example
+ * ```ts
+ * import { CRI_ANNOTATION_PREFIX, watchCri } from 'whalewatcher';
+ * const ww = watchCri();
+ * await ww.ready;
+ * for (const c of ww.portfolio.containers) {
+ *   const annotations = Object.keys(c.labels).filter((k) => k.startsWith(CRI_ANNOTATION_PREFIX)).map((k) => k.slice(CRI_ANNOTATION_PREFIX.length));
+ *   console.log(c.name, annotations);
+ * }
+ * await ww.close();
+ * ```
  */
 export const CRI_ANNOTATION_PREFIX = 'io.kubernetes.annotation/';
 
 /** The key of the verbose status `info` map whose JSON value holds the `pid` (containerd, cri-o). */
 const CRI_INFO_KEY = 'info';
 
-/** What the packer of the CRI adapter gets: the raw (generated) records of one alive container or sandbox. */
+/** What the packer of the CRI adapter gets: the raw (generated) records of one alive container or sandbox. @inline */
 export type CriRaw = CriContainerRaw | CriSandboxRaw;
 
-/** A container as the CRI adapter saw it: its verbose status and what is known about its pod. */
+/** A container as the CRI adapter saw it: its verbose status and what is known about its pod. @inline */
 export interface CriContainerRaw {
   readonly kind: 'container';
   /** From `ContainerStatus` (verbose). */
@@ -82,7 +149,7 @@ export interface CriContainerRaw {
   readonly sandbox?: PodSandboxMetadata | undefined;
 }
 
-/** A pod sandbox as the CRI adapter saw it. */
+/** A pod sandbox as the CRI adapter saw it. @inline */
 export interface CriSandboxRaw {
   readonly kind: 'sandbox';
   /** From `PodSandboxStatus` (verbose). */

@@ -37,7 +37,17 @@ import {
 } from './cri-normalize.js';
 import { criResync } from './cri-resync.js';
 
-/** Where CRI runtimes listen by default, tried in this order (containerd, cri-o, cri-dockerd), as crictl does. */
+/**
+ * Where CRI runtimes listen by default, tried in this order (containerd, cri-o, cri-dockerd), as crictl does.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_CRI_ENDPOINTS, watchCri } from 'whalewatcher';
+ * const crio = DEFAULT_CRI_ENDPOINTS.find((e) => e.includes('crio')) ?? 'unix:///run/crio/crio.sock';
+ * const ww = watchCri({ endpoint: crio }); // cri-o, even where containerd's socket exists
+ * await ww.close();
+ * ```
+ */
 export const DEFAULT_CRI_ENDPOINTS: readonly string[] = Object.freeze([
   'unix:///run/containerd/containerd.sock',
   'unix:///run/crio/crio.sock',
@@ -52,7 +62,22 @@ const KUBE_RUNTIME_API_VERSION = '0.1.0';
 /** Status calls in flight by default. */
 const DEFAULT_CONCURRENCY = 16;
 
-/** Options of {@link criAdapter} (and of `watchCri`). */
+/**
+ * Options of {@link criAdapter} (and of `watchCri`).
+ *
+ * @example
+ * ```ts
+ * import { watchCri, type CriOptions } from 'whalewatcher';
+ * // cri-o, relisted every 10 s, each container's image reference in its rucksack
+ * const options: CriOptions = {
+ *   endpoint: 'unix:///run/crio/crio.sock',
+ *   resyncInterval: 10_000,
+ *   packer: (raw) => (raw.kind === 'container' ? raw.status.imageRef : undefined),
+ * };
+ * const ww = watchCri(options);
+ * await ww.close();
+ * ```
+ */
 export interface CriOptions extends AdapterOptions, CriContainerOptions {
   /**
    * The CRI runtime's socket: `unix:///path`, `/path` (or `tcp://host:port`).

@@ -8,10 +8,28 @@ import { join } from 'node:path';
 import { EngineError } from '../../errors.js';
 import { DOCKER_ENGINE } from './docker-normalize.js';
 
-/** The Docker engine's conventional system socket. */
+/**
+ * The Docker engine's conventional system socket.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_DOCKER_HOST, resolveDockerEndpoint } from 'whalewatcher';
+ * console.log(resolveDockerEndpoint({}, {}).url === DEFAULT_DOCKER_HOST); // true: no host option, no DOCKER_HOST
+ * ```
+ */
 export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
 
-/** TLS settings of a tcp endpoint; each field overrides the environment. */
+/**
+ * TLS settings of a tcp endpoint; each field overrides the environment.
+ *
+ * @example
+ * ```ts
+ * import { watchDocker, type DockerTlsOptions } from 'whalewatcher';
+ * const tls: DockerTlsOptions = { verify: true, certPath: '/etc/docker/client' }; // ca.pem, cert.pem, key.pem
+ * const ww = watchDocker({ host: 'tcp://10.0.0.1:2376', tls });
+ * await ww.close();
+ * ```
+ */
 export interface DockerTlsOptions {
   /** Verify the engine's certificate against `ca.pem` (default: `DOCKER_TLS_VERIFY` non-empty, i.e. true when TLS comes from it). */
   readonly verify?: boolean;
@@ -19,7 +37,16 @@ export interface DockerTlsOptions {
   readonly certPath?: string;
 }
 
-/** What {@link resolveDockerEndpoint} needs. */
+/**
+ * What {@link resolveDockerEndpoint} needs (part of `DockerOptions`).
+ *
+ * @example
+ * ```ts
+ * import { resolveDockerEndpoint, type DockerEndpointOptions } from 'whalewatcher';
+ * const options: DockerEndpointOptions = { host: 'unix:///run/podman/podman.sock' };
+ * console.log(resolveDockerEndpoint(options).socketPath); // /run/podman/podman.sock
+ * ```
+ */
 export interface DockerEndpointOptions {
   /**
    * `unix:///path/to/docker.sock`, `tcp://host:port`, `http://host:port` or
@@ -35,26 +62,41 @@ export interface DockerEndpointOptions {
   readonly tls?: boolean | DockerTlsOptions;
 }
 
-/** A resolved endpoint: a canonical URL for messages and `info().api`, plus how to connect. */
+/**
+ * A resolved endpoint: a canonical URL for messages and `info().api`, plus how to connect.
+ *
+ * @example
+ * ```ts
+ * import { resolveDockerEndpoint, type DockerEndpoint } from 'whalewatcher';
+ * const e: DockerEndpoint = resolveDockerEndpoint({ host: 'tcp://10.0.0.1:2375' }, {});
+ * console.log(e.url, e.protocol, e.hostname, e.port); // tcp://10.0.0.1:2375 http 10.0.0.1 2375
+ * ```
+ */
 export interface DockerEndpoint {
   /** Canonical endpoint, e.g. `unix:///var/run/docker.sock`, `tcp://10.0.0.1:2376`. */
   readonly url: string;
+  /** `https` when TLS is on, else `http` (unix sockets too). */
   readonly protocol: 'http' | 'https';
   /** Set for unix sockets. */
   readonly socketPath?: string;
   /** Set for tcp endpoints. */
   readonly hostname?: string;
+  /** Set for tcp endpoints. */
   readonly port?: number;
   /** Set when `protocol` is `https`. */
   readonly tls?: {
+    /** The CA certificate (`ca.pem`) to verify the engine against, when verifying. */
     readonly ca?: Buffer;
+    /** The client certificate (`cert.pem`), when there is one. */
     readonly cert?: Buffer;
+    /** The client key (`key.pem`), when there is one. */
     readonly key?: Buffer;
+    /** Whether the engine's certificate is verified. */
     readonly rejectUnauthorized: boolean;
   };
 }
 
-/** Environment variables the resolution reads. */
+/** Environment variables the resolution reads. @inline */
 export type DockerEnv = Readonly<Record<string, string | undefined>>;
 
 function configError(message: string, cause?: unknown): EngineError {

@@ -41,7 +41,17 @@ import {
 } from './docker-normalize.js';
 import type { Portfolio } from '../../model/portfolio.js';
 
-/** Options of {@link dockerAdapter} (and of `watchDocker`). */
+/**
+ * Options of {@link dockerAdapter} (and of `watchDocker`).
+ *
+ * @example
+ * ```ts
+ * import { watchDocker, type DockerOptions } from 'whalewatcher';
+ * const options: DockerOptions = { host: 'unix:///run/podman/podman.sock', labels: ['app'], eventOverlap: 0 };
+ * const ww = watchDocker(options);
+ * await ww.close();
+ * ```
+ */
 export interface DockerOptions extends AdapterOptions, DockerEndpointOptions, PackerOptions<unknown> {
   /** Environment to read `DOCKER_HOST`, `DOCKER_TLS_VERIFY`, `DOCKER_CERT_PATH` from (default `process.env`). */
   readonly env?: DockerEnv;
