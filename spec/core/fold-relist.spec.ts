@@ -4,50 +4,16 @@
 import { expect } from 'chai';
 import { EngineError } from '../../lib/errors.js';
 import type { EngineEvent } from '../../lib/core/engine.js';
+import { BEFORE, CHANGES, c, unexplained } from '../helpers/relist-cases.js';
 import { type FoldInput, INITIAL_STATE, type LifecycleEvent, type WatchState, fold } from '../../lib/core/fold.js';
-import { type Container, newContainer } from '../../lib/model/container.js';
+import type { Container } from '../../lib/model/container.js';
 import type { Portfolio } from '../../lib/model/portfolio.js';
 
-const c = (id: string, pid = 100, extra: { paused?: boolean; name?: string } = {}): Container =>
-  newContainer({ id, name: extra.name ?? `n-${id}`, pid, paused: extra.paused ?? false });
 const ev = (event: EngineEvent): FoldInput => ({ type: 'event', event });
 const snapshot = (containers: readonly Container[]): FoldInput => ({ type: 'snapshot', containers, time: 50 });
 const LISTENING: FoldInput = { type: 'listening' };
 const CONNECTING: FoldInput = { type: 'connecting' };
 const DISCONNECTED: FoldInput = { type: 'disconnected', error: new EngineError('test', 'unreachable', 'gone'), attempt: 1, retryIn: 500 };
-
-/** The world before: a and g running, b paused. */
-const BEFORE: readonly Container[] = [c('a'), c('b', 100, { paused: true }), c('g')];
-/** What no event tells: g exits and u starts silently (only a list shows it). */
-const unexplained = (world: readonly Container[]): Container[] => [...world.filter((x) => x.id !== 'g'), c('u', 900)];
-
-/** One engine change: its events, the world after each, and the lifecycle changes each event must make at once. */
-interface Change {
-  readonly name: string;
-  readonly steps: readonly { readonly event: EngineEvent; readonly after: readonly Container[]; readonly live: readonly string[] }[];
-}
-const replace = (world: readonly Container[], id: string, next: Container | undefined) => {
-  const out = world.filter((x) => x.id !== id);
-  return next === undefined ? out : [...out, next];
-};
-const CHANGES: readonly Change[] = [
-  { name: 'start', steps: [{ event: { type: 'started', container: c('n', 7), time: 10 }, after: [...BEFORE, c('n', 7)], live: ['started n'] }] },
-  { name: 'exit', steps: [{ event: { type: 'exited', id: 'a', time: 10 }, after: replace(BEFORE, 'a', undefined), live: ['exited a'] }] },
-  { name: 'pause', steps: [{ event: { type: 'paused', id: 'a', time: 10 }, after: replace(BEFORE, 'a', c('a', 100, { paused: true })), live: ['paused a'] }] },
-  { name: 'unpause', steps: [{ event: { type: 'unpaused', id: 'b', time: 10 }, after: replace(BEFORE, 'b', c('b')), live: ['unpaused b'] }] },
-  { name: 'rename', steps: [{ event: { type: 'renamed', id: 'a', name: 'fresh', time: 10 }, after: replace(BEFORE, 'a', c('a', 100, { name: 'fresh' })), live: ['renamed a'] }] },
-  {
-    name: 'restart with a new PID',
-    steps: [
-      { event: { type: 'exited', id: 'a', time: 10 }, after: replace(BEFORE, 'a', undefined), live: ['exited a'] },
-      { event: { type: 'started', container: c('a', 200), time: 11 }, after: replace(BEFORE, 'a', c('a', 200)), live: ['started a'] },
-    ],
-  },
-  {
-    name: 'restart whose exit the engine did not send (a start with a new PID)',
-    steps: [{ event: { type: 'started', container: c('a', 200), time: 11 }, after: replace(BEFORE, 'a', c('a', 200)), live: ['exited a', 'started a'] }],
-  },
-];
 
 const show = (changes: readonly LifecycleEvent[]) => changes.map((ch) => `${ch.type} ${ch.container.id}${ch.synthetic ? '*' : ''}`);
 const view = (p: Portfolio | readonly Container[]) =>

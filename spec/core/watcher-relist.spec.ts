@@ -9,6 +9,7 @@ import { type Watcher, watch } from '../../lib/core/watcher.js';
 import { EngineError } from '../../lib/errors.js';
 import { type Container, newContainer } from '../../lib/model/container.js';
 import type { Portfolio } from '../../lib/model/portfolio.js';
+import { BEFORE, CHANGES, unexplained } from '../helpers/relist-cases.js';
 
 const c = (id: string, pid = 100, paused = false): Container => newContainer({ id, name: `n-${id}`, pid, paused });
 const feed = {
@@ -178,4 +179,61 @@ describe('watcher: periodic relist and live events during lists (virtual time)',
       expect(changes.map((e) => `${e.type} ${e.container.id}${e.synthetic ? '*' : ''} @${e.time.getTime()}`)).to.deep.equal(['started b* @5', 'started n @1000']);
     });
   });
+});
+
+describe('watcher: every interleaving of an engine change with a relist, in marbles (virtual time)', () => {
+  /** A marble of `length` frames with `at[frame] = char`. */
+  const marble = (length: number, at: ReadonlyMap<number, string>) => Array.from({ length }, (_, f) => at.get(f) ?? '-').join('');
+  const view = (cs: readonly Container[]) => cs.map((x) => `${x.id}:${x.pid}:${x.name}${x.paused ? ':paused' : ''}`).sort();
+
+  for (const scenario of ['periodic relist', 'relist after a reconnect'] as const) {
+    describe(scenario, () => {
+      for (const change of CHANGES) {
+        const n = change.steps.length;
+        const placements: { name: string; where: 'before' | 'during' | 'after'; listSees: number }[] = [{ name: 'before the list', where: 'before', listSees: n }];
+        for (let k = 0; k <= n; k++) placements.push({ name: k === 0 ? 'during the list, taken before it' : k === n ? 'during the list, taken after it' : `during the list, taken after ${k} of its ${n} events`, where: 'during', listSees: k });
+        placements.push({ name: 'after the list', where: 'after', listSees: 0 });
+        for (const at of placements) {
+          it(`${change.name} ${at.name}: each event delivered at its frame, real; the list adds only the silent changes, synthetic`, () => {
+            const ts = new TestScheduler((actual, expected) => {
+              expect(actual).to.deep.equal(expected);
+            });
+            ts.run(({ cold, flush }) => {
+              const world = (k: number) => (k === 0 ? BEFORE : change.steps[k - 1]!.after);
+              const values: Record<string, EngineFeed> = { L: feed.L };
+              change.steps.forEach((s, i) => (values[String(i)] = s.event));
+              // periodic: one session; the first list ends at 1, the relist starts at 11 and its list arrives at 15.
+              // reconnect: the first session fails at 6, the second starts at 16 (backoff 10), its list arrives at 20.
+              const periodic = scenario === 'periodic relist';
+              const relistAt = periodic ? 11 : 16;
+              const listArrives = relistAt + 4;
+              const frames = at.where === 'before' ? [3, 4] : at.where === 'during' ? [relistAt + 1, relistAt + 2] : [listArrives + 2, listArrives + 3];
+              const first = new Map<number, string>([[0, 'L']]);
+              const second = new Map<number, string>([[0, 'L']]);
+              frames.slice(0, n).forEach((f, i) => {
+                if (periodic || f < relistAt) first.set(f, String(i));
+                else second.set(f - relistAt, String(i));
+              });
+              const sessions = periodic ? [cold(marble(30, first), values)] : [cold(`${marble(6, first)}#`, values, boom), cold(marble(20, second), values)];
+              const listed = at.where === 'during' ? unexplained(world(at.listSees)) : at.where === 'before' ? unexplained(world(n)) : unexplained(BEFORE);
+              const lists = [cold('-(l|)', { l: BEFORE }), cold('----(l|)', { l: listed })];
+              const adapter = relistAdapter(sessions, lists, periodic ? 10 : undefined, () => ts.now());
+              const ww = watch(adapter, { scheduler: ts, retry: { random: () => 0, initialDelay: 10 }, exitDetailsTimeout: 0 });
+              const seen = recordLife(ww, () => ts.now());
+              ts.schedule(() => void ww.close(), 24);
+              flush();
+              const expected: string[] = [];
+              const silent = [`${listArrives}:exited g*`, `${listArrives}:started u*`];
+              const events = change.steps.map((s, i) => s.live.map((l) => `${frames[i]}:${l}`));
+              if (at.where === 'after') expected.push(...silent, ...events.flat());
+              else expected.push(...events.flat(), ...silent);
+              expect(seen.filter((s) => !s.startsWith('1:'))).to.deep.equal(expected);
+              expect(view(ww.portfolio.containers)).to.deep.equal(view(unexplained(world(n))));
+              expect(adapter.calls.map((call) => call.split(':')[0])).to.deep.equal(['0', String(relistAt)]);
+            });
+          });
+        }
+      }
+    });
+  }
 });
