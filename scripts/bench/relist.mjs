@@ -36,11 +36,11 @@ try {
     const adapter = dockerAdapter({ host: fake.url });
     try {
       if (variant !== 'full') await firstValueFrom(adapter.snapshot()); // the first list of a session is full
-      const { inspections } = fake;
+      const inspections = fake.inspectsSeen;
       const lists = fake.listQueries.length;
       const t0 = performance.now();
       await firstValueFrom(variant === 'full' ? adapter.snapshot() : adapter.snapshot(previous));
-      return { ms: performance.now() - t0, inspections: fake.inspections - inspections, lists: fake.listQueries.length - lists };
+      return { ms: performance.now() - t0, inspections: fake.inspectsSeen - inspections, lists: fake.listQueries.length - lists };
     } finally {
       adapter.dispose();
     }

@@ -5,7 +5,8 @@
 //
 //   1. tsc -p tsconfig.json (dist/, imported by docker.mjs) and tsc -p tsconfig.spec.json (build/, imported
 //      by persistent-map.mjs)
-//   2. persistent-map.mjs, first-sync.mjs, portfolio-arrays.mjs (pure, no engine)
+//   2. persistent-map.mjs, first-sync.mjs, portfolio-arrays.mjs (pure, no engine), scale.mjs (a fake Docker 26
+//      with 1,000-30,000 containers in a child process; no root, no engine)
 //   3. as root: an engine lab with a private Docker 20.10 (scripts/engines/lab.mjs: install.sh, mk-images.sh,
 //      a fresh WW_LAB, start.sh docker20), then docker.mjs against it (200 containers, created and removed
 //      by docker.mjs); the lab is stopped (stop.sh) and removed always (also on SIGINT/SIGTERM/SIGHUP,
@@ -27,6 +28,11 @@ const ENGINE = 'docker20';
 const ALL = ['persistent-map', 'first-sync', 'portfolio-arrays', 'docker', 'containerd'];
 /** Pure benchmarks of build/ (tsconfig.spec.json), no engine. */
 const PURE = ['persistent-map', 'first-sync', 'portfolio-arrays'];
+// scale.mjs runs with the pure ones (built by tsconfig.spec.json, no engine: the specs' fake Docker)
+ALL.splice(ALL.indexOf('docker'), 0, 'scale');
+PURE.push('scale');
+/** Benchmarks that measure the heap (node --expose-gc). */
+const GC = ['scale'];
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const w of wanted) if (!ALL.includes(w)) die(`unknown benchmark ${w} (known: ${ALL.join(', ')})`);
 const selected = wanted.length > 0 ? wanted : ALL;
@@ -101,7 +107,7 @@ async function main() {
   for (const name of PURE) {
     if (!selected.includes(name) || interrupted) continue;
     log(`${name}.mjs`);
-    const r = await run(process.execPath, [join(BENCH, `${name}.mjs`)], { timeoutMs: 300_000 });
+    const r = await run(process.execPath, [...(GC.includes(name) ? ['--expose-gc'] : []), join(BENCH, `${name}.mjs`)], { timeoutMs: 600_000 });
     if (r.code !== 0) { warn(`${name}.mjs failed (exit ${r.code})`); failures += 1; }
   }
 

@@ -116,6 +116,11 @@ export interface FakeContainer {
   readonly running?: boolean;
   readonly labels?: Record<string, string> | null;
   readonly privileged?: boolean;
+  /**
+   * The rest of a real inspection (`Created`, `Mounts`, `GraphDriver`, `Config.Env`, …), answered with the
+   * fields above laid over it: for bodies of a real engine's size (the scale benchmark's).
+   */
+  readonly inspect?: Readonly<Record<string, unknown>>;
 }
 
 /** Options of {@link fakeDocker}. */
@@ -183,13 +188,15 @@ export interface FakeDocker extends FakeEndpoint {
   readonly eventQueries: readonly string[];
   /** Query strings of the `/containers/json` requests seen. */
   readonly listQueries: readonly string[];
+  /** Requests answered or in flight so far, by kind (`other`: `/_ping`, `/info`, `/version`, unknown paths). */
+  readonly requests: Readonly<Record<'list' | 'inspect' | 'events' | 'other', number>>;
   /** Inspections currently in flight (held or not yet answered), and the most ever at once. */
   readonly inspectsInFlight: number;
   readonly maxInspectsInFlight: number;
   /** Inspection requests that were aborted by the client before the fake answered them. */
   readonly inspectsAborted: number;
-  /** Inspection requests received so far (each `GET /containers/{id}/json`). */
-  readonly inspections: number;
+  /** Inspection requests received since the start (answered or not). */
+  readonly inspectsSeen: number;
   /** Resolves once an event stream is open (headers sent, or requested when headers are held). */
   eventStreamOpened(): Promise<void>;
   /** Sends the held `/events` headers. */
@@ -225,17 +232,27 @@ export function dockerEvent(action: string, id: string, attributes: Record<strin
 
 function inspectBody(c: FakeContainer): unknown {
   const running = c.running ?? c.pid > 0;
+  const rest = (c.inspect ?? {}) as Record<string, Record<string, unknown> | undefined>;
   return {
+    ...rest,
     Id: c.id,
     Name: `/${c.name}`,
-    State: { Status: c.paused ? 'paused' : running ? 'running' : 'exited', Running: running, Paused: c.paused ?? false, Pid: running ? c.pid : 0 },
-    HostConfig: { Privileged: c.privileged ?? false, NetworkMode: 'none' },
-    Config: { Labels: c.labels === undefined ? {} : c.labels },
+    State: { ...rest['State'], Status: c.paused ? 'paused' : running ? 'running' : 'exited', Running: running, Paused: c.paused ?? false, Pid: running ? c.pid : 0 },
+    HostConfig: { NetworkMode: 'none', ...rest['HostConfig'], Privileged: c.privileged ?? false },
+    Config: { ...rest['Config'], Labels: c.labels === undefined ? {} : c.labels },
   };
 }
 
-function json(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
+/** Inspection bodies as JSON text, made once per container object (the fake's containers are replaced, never mutated). */
+const inspectTexts = new WeakMap<FakeContainer, string>();
+/** The fake's inspection of `c` as JSON text (made on the first call for that object, then kept with it). */
+export function inspectText(c: FakeContainer): string {
+  let text = inspectTexts.get(c);
+  if (text === undefined) inspectTexts.set(c, (text = JSON.stringify(inspectBody(c))));
+  return text;
+}
+
+function json(res: ServerResponse, status: number, body: unknown, text = JSON.stringify(body)): void {
   res.writeHead(status, { 'content-type': 'application/json', 'api-version': '1.45', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
@@ -248,13 +265,14 @@ export async function fakeDocker(options: FakeDockerOptions = {}): Promise<FakeD
   const heldHeaders = new Set<ServerResponse>();
   const eventQueries: string[] = [];
   const listQueries: string[] = [];
+  const requests = { list: 0, inspect: 0, events: 0, other: 0 };
   const holds = new Map<string, Promise<void>>();
   let holdingAll: Promise<void> | undefined;
   let stalled = false;
   let inFlight = 0;
+  let seen = 0;
   let maxInFlight = 0;
   let aborted = 0;
-  let inspections = 0;
   let streamWaiters: (() => void)[] = [];
   let inspectWaiters: { n: number; resolve: () => void }[] = [];
 
@@ -277,6 +295,7 @@ export async function fakeDocker(options: FakeDockerOptions = {}): Promise<FakeD
     const url = new URL(req.url ?? '/', 'http://fake');
     const path = url.pathname.replace(/^\/v[0-9.]+\//, '/');
     const m = /^\/containers\/([^/]+)\/json$/.exec(path);
+    requests[path === '/events' ? 'events' : path === '/containers/json' ? 'list' : m?.[1] !== undefined ? 'inspect' : 'other'] += 1;
     if (path === '/_ping') {
       res.writeHead(200, { 'content-type': 'text/plain', 'api-version': '1.45' });
       res.end('OK');
@@ -308,8 +327,8 @@ export async function fakeDocker(options: FakeDockerOptions = {}): Promise<FakeD
       );
     } else if (m?.[1] !== undefined) {
       const id = decodeURIComponent(m[1]);
-      inspections += 1;
       inFlight += 1;
+      seen += 1;
       maxInFlight = Math.max(maxInFlight, inFlight);
       notifyInspects();
       let answered = false;
@@ -326,7 +345,7 @@ export async function fakeDocker(options: FakeDockerOptions = {}): Promise<FakeD
         } else if (c === undefined && options.goneAs500) {
           json(res, 500, { cause: 'no such container', message: `container ${id} does not exist in database: no such container`, response: 500 });
         } else if (c === undefined) json(res, 404, { message: `No such container: ${id}` });
-        else json(res, 200, inspectBody(c));
+        else json(res, 200, undefined, inspectText(c));
       };
       if (stalled) return;
       const held = holds.get(id) ?? holdingAll;
@@ -368,6 +387,7 @@ export async function fakeDocker(options: FakeDockerOptions = {}): Promise<FakeD
     },
     eventQueries,
     listQueries,
+    requests,
     get inspectsInFlight() {
       return inFlight;
     },
@@ -377,8 +397,8 @@ export async function fakeDocker(options: FakeDockerOptions = {}): Promise<FakeD
     get inspectsAborted() {
       return aborted;
     },
-    get inspections() {
-      return inspections;
+    get inspectsSeen() {
+      return seen;
     },
     eventStreamOpened() {
       if (streams.size + heldHeaders.size > 0) return Promise.resolve();

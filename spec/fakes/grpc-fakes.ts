@@ -12,7 +12,9 @@
  *
  * CRI ({@link fakeCri}): answer GetContainerEvents with UNIMPLEMENTED while the rest works (like
  * containerd 1.6, but quickly and anywhere), replay a stale STARTED for a container that is long gone,
- * hold a status answer back until the spec lets it go, end the event stream.
+ * hold a status answer back until the spec lets it go, end the event stream; serve containerd's
+ * native Tasks and Containers services in `k8s.io` on the same socket (as containerd does), or not,
+ * or without some task (started after the task list), counting every call.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { type ServerHttp2Stream, createServer as createHttp2Server } from 'node:http2';
@@ -431,7 +433,17 @@ export interface FakeCriOptions {
   /** `unimplemented`: GetContainerEvents answers UNIMPLEMENTED "method GetContainerEvents not implemented", like containerd 1.6. */
   readonly events?: 'stream' | 'unimplemented';
   readonly version?: VersionResponse;
+  /**
+   * containerd's native services on the same socket: `serve` answers Tasks.List and Containers.List
+   * in namespace `k8s.io` from the fake's pods (a task per ready sandbox and running container, its
+   * PID from `info`), `unimplemented` (the default) does not serve them, `refuse` answers
+   * PERMISSION_DENIED. Either way only a Version with `runtimeName: 'containerd'` makes the adapter ask.
+   */
+  readonly native?: 'serve' | 'unimplemented' | 'refuse';
 }
+
+/** A `Version` answer as containerd 1.7's CRI plugin gives it (the runtime name the adapter looks for). */
+export const CONTAINERD_CRI_VERSION: VersionResponse = Object.freeze({ version: '0.1.0', runtimeName: 'containerd', runtimeVersion: 'v1.7.24-fake', runtimeApiVersion: 'v1' });
 
 /** A controllable fake CRI runtime. */
 export interface FakeCri extends FakeSocket {
@@ -456,6 +468,8 @@ export interface FakeCri extends FakeSocket {
   waitForStreams(n?: number): Promise<void>;
   /** Holds the status answers for `id` back until the returned function is called. */
   hold(id: string): () => void;
+  /** Ids left out of the native task list (as if started after it was made). */
+  readonly untasked: Set<string>;
 }
 
 const FAKE_VERSION: VersionResponse = Object.freeze({ version: '0.1.0', runtimeName: 'fake-cri', runtimeVersion: '9.9.9', runtimeApiVersion: 'v1' });
@@ -574,7 +588,47 @@ export async function fakeCri(options: FakeCriOptions = {}): Promise<FakeCri> {
     },
   };
 
-  const base = await grpcServer('cri', [[RuntimeServiceService, impl]]);
+  const untasked = new Set<string>();
+  const pidIn = (info: Record<string, string>) => (JSON.parse(info['info'] ?? '{}') as { pid?: number }).pid ?? 0;
+  const nativeAnswer = (name: string, call: ServerUnaryCall<unknown, unknown>): { code: status; details: string } | null => {
+    calls.push(name);
+    if (options.native === 'refuse') return { code: status.PERMISSION_DENIED, details: 'permission denied' };
+    const ns = call.metadata.get('containerd-namespace')[0];
+    if (ns !== 'k8s.io') return { code: status.FAILED_PRECONDITION, details: `fake CRI: namespace ${String(ns)} is not k8s.io` };
+    return null;
+  };
+  const nativeTasks: Partial<TasksServer> = {
+    list: (call, callback) => {
+      const refused = nativeAnswer('tasks.list', call);
+      if (refused !== null) return callback(refused);
+      const tasks: Process[] = [];
+      const add = (id: string, pid: number, running: boolean) => {
+        if (!untasked.has(id)) tasks.push({ containerId: '', id, pid, status: running ? Status.RUNNING : Status.STOPPED, stdin: '', stdout: '', stderr: '', terminal: false, exitStatus: 0 });
+      };
+      for (const sb of sandboxes.values()) add(sb.status.id, pidIn(sb.info), sb.status.state === PodSandboxState.SANDBOX_READY);
+      for (const c of containers.values()) add(c.status.id, pidIn(c.info), c.status.state === ContainerState.CONTAINER_RUNNING);
+      callback(null, { tasks });
+    },
+  };
+  const nativeContainers: Partial<ContainersServer> = {
+    list: (call, callback) => {
+      const refused = nativeAnswer('containers.list', call);
+      if (refused !== null) return callback(refused);
+      const meta = (kind: 'container' | 'sandbox', privileged: boolean) => ({
+        [`io.cri-containerd.${kind}.metadata`]: { typeUrl: `github.com/containerd/cri/pkg/store/${kind}/Metadata`, value: Buffer.from(JSON.stringify({ Version: 'v1', Metadata: { Config: { linux: { security_context: { privileged } } } } })) },
+      });
+      const records: ContainerRecord[] = [];
+      const privileged = (info: Record<string, string>) => JSON.stringify(JSON.parse(info['info'] ?? '{}')).includes('"privileged":true');
+      for (const sb of sandboxes.values()) records.push({ id: sb.status.id, labels: { 'io.cri-containerd.kind': 'sandbox' }, image: String(JSON.parse(sb.info['info'] ?? '{}').image ?? ''), snapshotter: 'overlayfs', snapshotKey: sb.status.id, extensions: meta('sandbox', privileged(sb.info)), sandbox: '' } as ContainerRecord);
+      for (const c of containers.values()) records.push({ id: c.status.id, labels: { 'io.cri-containerd.kind': 'container' }, image: c.status.image?.image ?? '', snapshotter: 'overlayfs', snapshotKey: c.status.id, extensions: meta('container', privileged(c.info)), sandbox: '' } as ContainerRecord);
+      callback(null, { containers: records });
+    },
+  };
+  const served: [ServiceDefinition, UntypedServiceImplementation][] = [[RuntimeServiceService, impl]];
+  if (options.native === 'serve' || options.native === 'refuse') {
+    served.push([TasksService, nativeTasks as UntypedServiceImplementation], [ContainersService, nativeContainers as UntypedServiceImplementation]);
+  }
+  const base = await grpcServer('cri', served);
 
   const eventFor = (type: ContainerEventType, containerId: string, createdAt: bigint): ContainerEventResponse => {
     const sandbox = sandboxes.get(containerId);
@@ -591,6 +645,7 @@ export async function fakeCri(options: FakeCriOptions = {}): Promise<FakeCri> {
     sandboxes,
     calls,
     selectors,
+    untasked,
     get streams() {
       return streams.size;
     },

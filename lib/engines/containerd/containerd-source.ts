@@ -212,7 +212,8 @@ function containerdClient(options: ContainerdOptions): ContainerdClient {
   };
 }
 
-function metadataFor(namespace: string | undefined): Metadata {
+/** @internal The gRPC metadata of a call in containerd `namespace` (none: a global call); the CRI adapter's native calls use it too. */
+export function metadataFor(namespace: string | undefined): Metadata {
   const md = new Metadata();
   if (namespace !== undefined) md.set(NAMESPACE_HEADER, namespace);
   return md;

@@ -9,10 +9,12 @@ import { type Json, decodeError as kitDecodeError, isObject } from '../common/de
 import type { LabelSelector } from '../common/label-selector.js';
 import type { StartHint } from '../common/start-hint.js';
 import {
+  type Container as CriListedContainer,
   type ContainerEventResponse,
   ContainerEventType,
   ContainerState,
   type ContainerStatus,
+  type PodSandbox,
   type PodSandboxMetadata,
   PodSandboxState,
   type PodSandboxStatus,
@@ -296,6 +298,14 @@ function pidOf(doc: Json | undefined): number | undefined {
   return typeof pid === 'number' && Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
+/** The `pid` inside a verbose status's `info["info"]` JSON (a positive integer), or undefined.
+ *
+ * @internal
+ */
+export function criVerbosePid(info: Readonly<Record<string, string>> | undefined): number | undefined {
+  return pidOf(criVerboseInfo(info));
+}
+
 /** The `sandboxID` inside a container's verbose `info["info"]` JSON (containerd), or undefined.
  *
  * @internal
@@ -362,33 +372,140 @@ export function normalizeCriContainer(raw: CriContainerRaw, options: CriContaine
   const status = raw.status;
   if (status.state !== ContainerState.CONTAINER_RUNNING || nonEmpty(status.id) === undefined) return null;
   const doc = criVerboseInfo(raw.info);
+  return criContainer({
+    id: status.id,
+    metadataName: status.metadata?.name,
+    labels: status.labels,
+    annotations: status.annotations,
+    sandbox: raw.sandbox,
+    sandboxId: nonEmpty(raw.sandboxId) ?? (typeof doc?.['sandboxID'] === 'string' ? nonEmpty(doc['sandboxID']) : undefined),
+    privileged: isPrivileged(doc),
+    pid: pidOf(doc),
+    rucksack: pack(options, raw, status.id),
+    image: nonEmpty(status.image?.image) ?? nonEmpty(status.imageRef),
+    createdAt: status.createdAt,
+    startedAt: status.startedAt,
+  });
+}
+
+/** What a CRI container's picture is made of, from its verbose status or from the lists and the task list. */
+interface CriContainerFields {
+  readonly id: string;
+  readonly metadataName: string | undefined;
+  readonly labels: Readonly<Record<string, string>> | undefined;
+  readonly annotations: Readonly<Record<string, string>> | undefined;
+  readonly sandbox: PodSandboxMetadata | undefined;
+  readonly sandboxId: string | undefined;
+  readonly privileged: boolean;
+  readonly pid: number | undefined;
+  readonly rucksack: unknown;
+  readonly image: string | undefined;
+  readonly createdAt: bigint;
+  readonly startedAt: bigint | undefined;
+}
+
+/** The one way a CRI container becomes a {@link Container} (name, labels, pid, image, times), whatever the source. */
+function criContainer(f: CriContainerFields): Container {
   const labels: Record<string, string> = Object.create(null);
-  copyStrings(labels, status.labels);
-  copyStrings(labels, status.annotations, CRI_ANNOTATION_PREFIX);
-  const pod = raw.sandbox;
+  copyStrings(labels, f.labels);
+  copyStrings(labels, f.annotations, CRI_ANNOTATION_PREFIX);
+  const pod = f.sandbox;
   const podName = nonEmpty(pod?.name) ?? nonEmpty(labels[CRI_POD_NAME_LABEL]);
   const podNamespace = nonEmpty(pod?.namespace) ?? nonEmpty(labels[CRI_POD_NAMESPACE_LABEL]);
   const podUid = nonEmpty(pod?.uid) ?? nonEmpty(labels[CRI_POD_UID_LABEL]);
-  const containerName = nonEmpty(status.metadata?.name) ?? nonEmpty(labels[CRI_CONTAINER_NAME_LABEL]);
+  const containerName = nonEmpty(f.metadataName) ?? nonEmpty(labels[CRI_CONTAINER_NAME_LABEL]);
   if (podName !== undefined) labels[CRI_POD_NAME_LABEL] = podName;
   if (podNamespace !== undefined) labels[CRI_POD_NAMESPACE_LABEL] = podNamespace;
   if (podUid !== undefined) labels[CRI_POD_UID_LABEL] = podUid;
   if (containerName !== undefined) labels[CRI_CONTAINER_NAME_LABEL] = containerName;
-  const sandboxId = nonEmpty(raw.sandboxId) ?? (typeof doc?.['sandboxID'] === 'string' ? nonEmpty(doc['sandboxID']) : undefined);
-  if (sandboxId !== undefined) labels[CRI_SANDBOX_ID_LABEL] = sandboxId;
-  if (isPrivileged(doc)) labels[PRIVILEGED_LABEL] = '';
+  if (f.sandboxId !== undefined) labels[CRI_SANDBOX_ID_LABEL] = f.sandboxId;
+  if (f.privileged) labels[PRIVILEGED_LABEL] = '';
 
   const inPod = podPath(podNamespace, podName);
-  const name = containerName === undefined ? status.id : inPod === undefined ? containerName : `${inPod}/${containerName}`;
+  const name = containerName === undefined ? f.id : inPod === undefined ? containerName : `${inPod}/${containerName}`;
   return newContainer({
-    id: status.id,
+    id: f.id,
     name,
     labels,
-    pid: pidOf(doc) ?? 0,
-    rucksack: pack(options, raw, status.id),
-    image: nonEmpty(status.image?.image) ?? nonEmpty(status.imageRef),
-    createdAt: criDate(status.createdAt),
-    startedAt: criDate(status.startedAt),
+    pid: f.pid ?? 0,
+    rucksack: f.rucksack,
+    image: f.image,
+    createdAt: criDate(f.createdAt),
+    startedAt: f.startedAt === undefined ? undefined : criDate(f.startedAt),
+  });
+}
+
+/**
+ * What containerd's own record of a CRI container or sandbox (namespace
+ * `k8s.io`, `Containers.List`) adds to the CRI lists: the image name
+ * (the pause image of a sandbox) and whether the CRI config asks for a
+ * privileged container (the `io.cri-containerd.*.metadata` extension's JSON
+ * `Metadata.Config`, the same config the verbose status shows).
+ *
+ * @internal
+ */
+export interface CriRecordDetails {
+  readonly image: string | undefined;
+  readonly privileged: boolean;
+}
+
+/** The extensions of containerd's CRI records that hold the CRI metadata (JSON, with the CRI config). */
+const CRI_RECORD_METADATA = ['io.cri-containerd.container.metadata', 'io.cri-containerd.sandbox.metadata'] as const;
+
+/**
+ * {@link CriRecordDetails} of one containerd record; an unreadable extension
+ * means not privileged (never throws).
+ *
+ * @internal
+ */
+export function criRecordDetails(record: { readonly image: string; readonly extensions: Readonly<Record<string, { readonly value: Uint8Array }>> }): CriRecordDetails {
+  let privileged = false;
+  for (const key of CRI_RECORD_METADATA) {
+    const value = record.extensions[key]?.value;
+    if (value === undefined) continue;
+    try {
+      const parsed: unknown = JSON.parse(new TextDecoder().decode(value));
+      const meta = isObject(parsed) ? parsed['Metadata'] : undefined;
+      const config = isObject(meta) ? meta['Config'] : undefined;
+      privileged = isPrivileged(isObject(config) ? { config } : undefined);
+    } catch {
+      privileged = false;
+    }
+  }
+  return Object.freeze({ image: nonEmpty(record.image), privileged });
+}
+
+/**
+ * A running container from `ListContainers`, its PID from containerd's task
+ * list instead of a verbose status: the same {@link Container} as
+ * {@link normalizeCriContainer} makes; image and privileged from
+ * {@link criRecordDetails} when known, else the listed image spec;
+ * `startedAt` only when the caller knows it (only the status has it: the
+ * adapter keeps those it saw). `null` when not running or without a PID.
+ *
+ * @internal
+ */
+export function normalizeCriListedContainer(
+  listed: CriListedContainer,
+  pid: number,
+  sandbox: PodSandboxMetadata | undefined,
+  details: CriRecordDetails | undefined,
+  startedAt?: bigint,
+): Container | null {
+  if (listed.state !== ContainerState.CONTAINER_RUNNING || nonEmpty(listed.id) === undefined || !(pid > 0)) return null;
+  return criContainer({
+    id: listed.id,
+    metadataName: listed.metadata?.name,
+    labels: listed.labels,
+    annotations: listed.annotations,
+    sandbox,
+    sandboxId: nonEmpty(listed.podSandboxId),
+    privileged: details?.privileged ?? false,
+    pid,
+    rucksack: undefined,
+    image: details?.image ?? nonEmpty(listed.image?.image) ?? nonEmpty(listed.imageRef),
+    createdAt: listed.createdAt,
+    startedAt,
   });
 }
 
@@ -411,29 +528,45 @@ export function normalizeCriSandbox(raw: CriSandboxRaw, options: CriContainerOpt
   const status = raw.status;
   if (status.state !== PodSandboxState.SANDBOX_READY || nonEmpty(status.id) === undefined) return null;
   const doc = criVerboseInfo(raw.info);
+  const image = doc?.['image'];
+  return criSandbox(status, pidOf(doc), isPrivileged(doc), typeof image === 'string' ? image : undefined, pack(options, raw, status.id));
+}
+
+/**
+ * A ready sandbox from `ListPodSandbox`, its PID from containerd's task list
+ * instead of a verbose status: the same {@link Container} as
+ * {@link normalizeCriSandbox} makes, image and privileged from
+ * {@link criRecordDetails}. `null` when not ready or without a PID.
+ *
+ * @internal
+ */
+export function normalizeCriListedSandbox(listed: PodSandbox, pid: number, details: CriRecordDetails | undefined): Container | null {
+  if (listed.state !== PodSandboxState.SANDBOX_READY || nonEmpty(listed.id) === undefined || !(pid > 0)) return null;
+  return criSandbox(listed, pid, details?.privileged ?? false, details?.image, undefined);
+}
+
+/** The one way a CRI sandbox becomes a {@link Container}, from its status or its list entry. */
+function criSandbox(
+  s: Pick<PodSandboxStatus, 'id' | 'metadata' | 'labels' | 'annotations' | 'createdAt'>,
+  pid: number | undefined,
+  privileged: boolean,
+  image: string | undefined,
+  rucksack: unknown,
+): Container {
   const labels: Record<string, string> = Object.create(null);
-  copyStrings(labels, status.labels);
-  copyStrings(labels, status.annotations, CRI_ANNOTATION_PREFIX);
-  const podName = nonEmpty(status.metadata?.name) ?? nonEmpty(labels[CRI_POD_NAME_LABEL]);
-  const podNamespace = nonEmpty(status.metadata?.namespace) ?? nonEmpty(labels[CRI_POD_NAMESPACE_LABEL]);
-  const podUid = nonEmpty(status.metadata?.uid) ?? nonEmpty(labels[CRI_POD_UID_LABEL]);
+  copyStrings(labels, s.labels);
+  copyStrings(labels, s.annotations, CRI_ANNOTATION_PREFIX);
+  const podName = nonEmpty(s.metadata?.name) ?? nonEmpty(labels[CRI_POD_NAME_LABEL]);
+  const podNamespace = nonEmpty(s.metadata?.namespace) ?? nonEmpty(labels[CRI_POD_NAMESPACE_LABEL]);
+  const podUid = nonEmpty(s.metadata?.uid) ?? nonEmpty(labels[CRI_POD_UID_LABEL]);
   if (podName !== undefined) labels[CRI_POD_NAME_LABEL] = podName;
   if (podNamespace !== undefined) labels[CRI_POD_NAMESPACE_LABEL] = podNamespace;
   if (podUid !== undefined) labels[CRI_POD_UID_LABEL] = podUid;
-  labels[CRI_CONTAINER_NAME_LABEL] = status.id;
+  labels[CRI_CONTAINER_NAME_LABEL] = s.id;
   labels[CRI_SANDBOX_LABEL] = '';
-  if (isPrivileged(doc)) labels[PRIVILEGED_LABEL] = '';
-  const name = podPath(podNamespace, podName) ?? status.id;
-  const image = doc?.['image'];
-  return newContainer({
-    id: status.id,
-    name,
-    labels,
-    pid: pidOf(doc) ?? 0,
-    rucksack: pack(options, raw, status.id),
-    image: typeof image === 'string' ? image : undefined,
-    createdAt: criDate(status.createdAt),
-  });
+  if (privileged) labels[PRIVILEGED_LABEL] = '';
+  const name = podPath(podNamespace, podName) ?? s.id;
+  return newContainer({ id: s.id, name, labels, pid: pid ?? 0, rucksack, image, createdAt: criDate(s.createdAt) });
 }
 
 function decodeError(message: string, raw: ContainerEventResponse): EngineError {

@@ -5,10 +5,13 @@
 // decoded by the pure cri-normalize.ts.
 
 import { existsSync } from 'node:fs';
-import { status as grpcStatus } from '@grpc/grpc-js';
-import { type Observable, catchError, concatWith, defer, filter, firstValueFrom, forkJoin, map, mergeMap, of, throwError } from 'rxjs';
+import { Channel, status as grpcStatus } from '@grpc/grpc-js';
+import { type Observable, catchError, concatWith, defer, filter, firstValueFrom, forkJoin, map, mergeMap, of, tap, throwError } from 'rxjs';
 import type { EngineAdapter, EngineEvent, EngineInfo, ExitDetails } from '../../core/engine.js';
 import { orderedMergeMap } from '../../core/operators/ordered-merge-map.js';
+import { ContainersClient } from '../../gen/containerd/services/containers/v1/containers.js';
+import { TasksClient } from '../../gen/containerd/services/tasks/v1/tasks.js';
+import { Status as TaskStatus } from '../../gen/containerd/types/task/task.js';
 import { type ContainerEventResponse, ContainerState, type PodSandboxMetadata, PodSandboxState, RuntimeServiceClient, type VersionResponse } from '../../gen/cri/api.js';
 import { grpcChannelConfig } from '../../grpc/channel.js';
 import { isGrpcServiceError } from '../../grpc/grpc-errors.js';
@@ -21,18 +24,24 @@ import { type AdapterBase, type AdapterParts, adapterBase, defineAdapter } from 
 import { engineInfo } from '../common/engine-info.js';
 import { inspectAll, inspectOneOf } from '../common/inspect-all.js';
 import { LISTENING, type RawFeed } from '../common/start-hint.js';
+import { metadataFor } from '../containerd/containerd-source.js';
 import { CRI_TERMS, criEventsUnsupported, isCriNotFound, toCriError } from './cri-errors.js';
 import {
   CRI_ENGINE,
   type CriContainerOptions,
   type CriEventResult,
   type CriExitHint,
+  type CriRecordDetails,
   type CriStartHint,
   criExitDetails,
   criInfoSandboxId,
   criLabelSelector,
+  criRecordDetails,
+  criVerbosePid,
   normalizeCriContainer,
   normalizeCriEvent,
+  normalizeCriListedContainer,
+  normalizeCriListedSandbox,
   normalizeCriSandbox,
 } from './cri-normalize.js';
 import { criResync } from './cri-resync.js';
@@ -61,6 +70,10 @@ export const DEFAULT_CRI_RESYNC_INTERVAL = 30_000;
 const KUBE_RUNTIME_API_VERSION = '0.1.0';
 /** Status calls in flight by default. */
 const DEFAULT_CONCURRENCY = 16;
+/** The `runtime_name` of containerd's CRI plugin in `Version`: its socket also serves containerd's native API. */
+const CONTAINERD_RUNTIME_NAME = 'containerd';
+/** The containerd namespace of CRI's containers and sandboxes (task id = CRI container or sandbox id). */
+const CRI_CONTAINERD_NAMESPACE = 'k8s.io';
 
 /**
  * Options of {@link criAdapter} (and of `watchCri`).
@@ -111,14 +124,44 @@ export function resolveCriEndpoint(
   return DEFAULT_CRI_ENDPOINTS[0] as string;
 }
 
-/** What to inspect: a sandbox, or a container with what is known of its pod. */
+/** What to inspect: a sandbox, or a container with what is known of its pod; `known` when the lists and the task list made it whole already. */
 type Target =
-  | { readonly kind: 'sandbox'; readonly id: string }
-  | { readonly kind: 'container' | 'unknown'; readonly id: string; readonly sandboxId?: string | undefined; readonly sandbox?: PodSandboxMetadata | undefined };
+  | { readonly kind: 'sandbox'; readonly id: string; readonly known?: Container | undefined }
+  | {
+      readonly kind: 'container' | 'unknown';
+      readonly id: string;
+      readonly sandboxId?: string | undefined;
+      readonly sandbox?: PodSandboxMetadata | undefined;
+      readonly known?: Container | undefined;
+    };
+
+/**
+ * What containerd's native API (same socket, namespace `k8s.io`) tells about
+ * all of CRI's containers and sandboxes in two calls: the PID of every alive
+ * task (RUNNING or PAUSED) and each record's image and privileged flag.
+ */
+interface CriNativeView {
+  /** PIDs by CRI container or sandbox id (the task id), alive tasks only. */
+  readonly pids: ReadonlyMap<string, number>;
+  /** Image and privileged flag by CRI container or sandbox id. */
+  readonly details: ReadonlyMap<string, CriRecordDetails>;
+}
 
 /** Everything the four parts share: the kit's base and the generated client. */
 interface CriClient extends AdapterBase {
   readonly runtime: RuntimeServiceClient;
+  /** containerd's native Tasks and Containers services on the same channel (answered only when the runtime is containerd). */
+  readonly tasks: TasksClient;
+  readonly records: ContainersClient;
+  /**
+   * Start times seen in verbose statuses (start inspections, lists without
+   * the task list), by container id with the PID, so that a list from the
+   * task list (which has none) keeps them. An entry goes with its container's
+   * exit and with every list that no longer has it.
+   */
+  readonly startTimes: Map<string, { readonly pid: number; readonly startedAt: bigint }>;
+  /** The `runtime_name` of the runtime's last `Version` answer (`containerd`: its native API serves the PIDs), once known. */
+  readonly runtimeName: { value: string | undefined };
   readonly containerOptions: CriContainerOptions;
   /** The `label_selector` of both lists: the `key=value` entries of the `labels` option the runtime can match. */
   readonly labelSelector: Readonly<Record<string, string>>;
@@ -126,6 +169,8 @@ interface CriClient extends AdapterBase {
   unary<Req, Res>(what: string, method: UnaryMethod<Req, Res>, request: Req): Observable<Res>;
   /** The same, `null` when the runtime says the container or sandbox is gone. */
   unaryOrNull<Req, Res>(what: string, method: UnaryMethod<Req, Res>, request: Req): Observable<Res | null>;
+  /** One unary call of containerd's native API in CRI's namespace `k8s.io`. */
+  native<Req, Res>(what: string, method: UnaryMethod<Req, Res>, request: Req): Observable<Res>;
   dispose(): void;
 }
 
@@ -150,6 +195,13 @@ interface CriClient extends AdapterBase {
  * in the engine's order; a start whose container is gone or stopped is dropped.
  * A runtime without `GetContainerEvents` (containerd 1.6) fails the stream
  * with an `EngineError` `unsupported`.
+ *
+ * `snapshot()` lists running containers and ready sandboxes; when `Version`
+ * names containerd, their PIDs come from one `Tasks.List` (and images from
+ * one `Containers.List`) of containerd's native API in namespace `k8s.io` on
+ * the same socket, else (and for ids the task list lacks, and with a
+ * `packer`) from a verbose status per entry. `startedAt` is only in a verbose
+ * status: the adapter keeps those it saw for later lists.
  *
  * @throws EngineError `config` when the endpoint is unusable.
  *
@@ -180,24 +232,34 @@ function criClient(options: CriOptions): CriClient {
   const config = grpcChannelConfig(resolveCriEndpoint(options, options.env ?? process.env), { engine: CRI_ENGINE });
   const base = adapterBase(options, { terms: CRI_TERMS, endpoint: config.endpoint, concurrency: DEFAULT_CONCURRENCY, resyncInterval: DEFAULT_CRI_RESYNC_INTERVAL, toError: toCriError, isNotFound: isCriNotFound });
   const { calls } = base;
-  const runtime = new RuntimeServiceClient(config.target, config.credentials, config.options);
+  // one channel (one connection) for the CRI service and containerd's native services; closed by dispose()
+  const channel = new Channel(config.target, config.credentials, config.options);
+  const shared = { channelOverride: channel };
+  const runtime = new RuntimeServiceClient(config.target, config.credentials, shared);
   return {
     ...base,
     runtime,
+    tasks: new TasksClient(config.target, config.credentials, shared),
+    records: new ContainersClient(config.target, config.credentials, shared),
+    runtimeName: { value: undefined },
+    startTimes: new Map(),
     containerOptions: packerOptions(options),
     labelSelector: criLabelSelector(base.settings.labels),
     unary: (what, method, request) => calls.request(what, unaryTransport(method, request)),
     unaryOrNull: (what, method, request) => calls.request(what, unaryTransport(method, request), { notFound: 'null' }),
+    native: (what, method, request) => calls.request(what, unaryTransport(method, request, metadataFor(CRI_CONTAINERD_NAMESPACE))),
     dispose() {
       if (calls.disposed) return;
       calls.dispose();
-      runtime.close();
+      channel.close();
     },
   };
 }
 
 function version(client: CriClient): Observable<VersionResponse> {
-  return client.unary('asking for the runtime version', client.runtime.version.bind(client.runtime), { version: KUBE_RUNTIME_API_VERSION });
+  return client
+    .unary('asking for the runtime version', client.runtime.version.bind(client.runtime), { version: KUBE_RUNTIME_API_VERSION })
+    .pipe(tap((v) => (client.runtimeName.value = v.runtimeName)));
 }
 
 // ------------------------------------------------------------------------------------------ raw events
@@ -217,6 +279,9 @@ function criEvents(client: CriClient): Observable<RawFeed<CriStartHint>> {
       filter((item): item is NonNullable<CriEventResult> | typeof LISTENING => item !== null),
       // a STOPPED without its container's status: ask for it, in the engine's order (nothing overtakes it)
       orderedMergeMap((item): Observable<RawFeed<CriStartHint>> => (item.type === 'exit-status' ? exitOf(client, item) : of(item)), client.settings.concurrency),
+      tap((item) => {
+        if (item.type === 'exited') client.startTimes.delete(item.id);
+      }),
     );
   });
 }
@@ -249,11 +314,16 @@ function eventsFailed(client: CriClient, err: unknown): Observable<never> {
 // ------------------------------------------------------------------------------------------ list
 
 /**
- * The list: running containers and ready sandboxes, each inspected (the PID is
- * only in the verbose status), but on a relist only those `previous` lacks. With a label selector the runtime lists only
- * the matching ones; the pods of matching containers whose sandbox does not
- * match are then looked up with one more (unfiltered) sandbox list, never one
- * call per container.
+ * The list: running containers and ready sandboxes with their PIDs. CRI has
+ * the PID only in the verbose status of each; when the runtime is containerd
+ * (and no packer wants the verbose statuses), containerd's own task list in
+ * `k8s.io` has them all in one call ({@link criNativeView}), and only the ids
+ * it lacks (started after it) are inspected one by one. With a label
+ * selector the runtime lists only the matching ones; the pods of matching
+ * containers whose sandbox does not match are then looked up with one more
+ * (unfiltered) sandbox list, never one call per container. On a relist
+ * (`previous`), what the picture already has (same id: the same process, CRI
+ * never restarts a container in place) is reused and gets no status call.
  */
 function criList(client: CriClient, previous?: Portfolio): Observable<readonly Container[]> {
   const { runtime } = client;
@@ -261,32 +331,90 @@ function criList(client: CriClient, previous?: Portfolio): Observable<readonly C
   const selective = Object.keys(labelSelector).length > 0;
   const listPods = (what: string, selector: Record<string, string>) =>
     client.unary(what, runtime.listPodSandbox.bind(runtime), selective ? { filter: { id: '', labelSelector: selector } } : {});
+  // a packer is promised the verbose statuses: then every entry is inspected, as without containerd
+  const native$ = client.containerOptions.packer === undefined ? criNativeView(client) : of(null);
   return forkJoin([
     client.unary('listing running containers', runtime.listContainers.bind(runtime), {
       filter: { id: '', podSandboxId: '', labelSelector, state: { state: ContainerState.CONTAINER_RUNNING } },
     }),
     // all (matching) sandboxes: the ready ones are containers, and every one names the pod of its containers
     listPods('listing pod sandboxes', labelSelector),
+    native$,
   ]).pipe(
-    mergeMap(([listed, pods]) => {
+    mergeMap(([listed, pods, native]) => {
       const known = new Set(pods.items.map((p) => p.id));
       const missing = selective && listed.containers.some((c) => c.podSandboxId !== '' && !known.has(c.podSandboxId));
       const all$ = missing ? listPods('listing all pod sandboxes (for the pods of matching containers)', {}) : of(pods);
-      return all$.pipe(map((all) => [listed, pods, all] as const));
+      return all$.pipe(map((all) => [listed, pods, all, native] as const));
     }),
-    mergeMap(([listed, pods, all]) => {
+    mergeMap(([listed, pods, all, native]) => {
       const podById = new Map(all.items.map((p) => [p.id, p]));
       const targets: Target[] = [];
-      for (const p of pods.items) if (p.state === PodSandboxState.SANDBOX_READY && p.id !== '') targets.push({ kind: 'sandbox', id: p.id });
+      for (const p of pods.items) {
+        if (p.state !== PodSandboxState.SANDBOX_READY || p.id === '') continue;
+        const pid = native?.pids.get(p.id);
+        const known = pid === undefined ? undefined : (normalizeCriListedSandbox(p, pid, native?.details.get(p.id)) ?? undefined);
+        targets.push({ kind: 'sandbox', id: p.id, known });
+      }
       for (const c of listed.containers) {
         if (c.state !== ContainerState.CONTAINER_RUNNING || c.id === '') continue;
         const pod = podById.get(c.podSandboxId);
-        targets.push({ kind: 'container', id: c.id, sandboxId: c.podSandboxId === '' ? undefined : c.podSandboxId, sandbox: pod?.metadata });
+        const pid = native?.pids.get(c.id);
+        const started = client.startTimes.get(c.id);
+        const startedAt = started !== undefined && started.pid === pid ? started.startedAt : undefined;
+        const known = pid === undefined ? undefined : (normalizeCriListedContainer(c, pid, pod?.metadata, native?.details.get(c.id), startedAt) ?? undefined);
+        targets.push({ kind: 'container', id: c.id, sandboxId: c.podSandboxId === '' ? undefined : c.podSandboxId, sandbox: pod?.metadata, known });
       }
-      // a relist: what the picture has (same id: the same process, CRI never restarts a container in place) needs no status call
-      const known = previous === undefined ? undefined : (target: Target) => previous.byIdOnly(target.id);
-      return inspectAll(targets, inspectOneOf((target: Target) => criInspect(client, target)), client.settings.concurrency, known);
+      // the entries the task list made whole answer at once; the others (or all, without it) get a verbose status;
+      // on a relist, what the picture has needs neither (same id: the same process, CRI never restarts a container in place)
+      const reuse = previous === undefined ? undefined : (target: Target) => previous.byIdOnly(target.id);
+      return inspectAll(targets, inspectOneOf((target: Target) => (target.known !== undefined ? of(target.known) : criInspect(client, target))), client.settings.concurrency, reuse);
     }),
+    tap((alive) => {
+      // forget the start times of containers this list no longer has (their exits were missed)
+      const ids = new Set(alive.map((c) => c.id));
+      for (const id of client.startTimes.keys()) if (!ids.has(id)) client.startTimes.delete(id);
+    }),
+  );
+}
+
+/**
+ * The PIDs (and images, privileged flags) of CRI's containers and sandboxes
+ * from containerd's native API on the same socket, in two calls whatever
+ * their number: one `Tasks.List` and one `Containers.List` in namespace
+ * `k8s.io`, where containerd's CRI plugin keeps them (task id = CRI id). Only
+ * when `Version` names containerd as the runtime; `null` otherwise, and when
+ * a native call fails (not served, refused, …): the caller then asks each
+ * entry's verbose status, as for any CRI runtime. Also what a relist can use
+ * to learn PIDs without a status call per container.
+ */
+function criNativeView(client: CriClient): Observable<CriNativeView | null> {
+  const { tasks, records } = client;
+  const view$ = forkJoin([
+    client.native('listing containerd tasks in namespace k8s.io (for the PIDs)', tasks.list.bind(tasks), { filter: '' }),
+    client.native('listing containerd containers in namespace k8s.io (for images)', records.list.bind(records), { filters: [] }),
+  ]).pipe(
+    map(([listedTasks, listedRecords]): CriNativeView => {
+      const pids = new Map<string, number>();
+      for (const task of listedTasks.tasks) {
+        // Tasks.List puts the container id in `id` and leaves `container_id` empty
+        const id = task.containerId !== '' ? task.containerId : task.id;
+        const alive = task.status === TaskStatus.RUNNING || task.status === TaskStatus.PAUSED;
+        if (id !== '' && alive && Number.isInteger(task.pid) && task.pid > 0) pids.set(id, task.pid);
+      }
+      const details = new Map<string, CriRecordDetails>();
+      for (const record of listedRecords.containers) details.set(record.id, criRecordDetails(record));
+      return { pids, details };
+    }),
+    // not served, refused, or not understood: the verbose statuses still work
+    catchError(() => of(null)),
+  );
+  // the runtime's name as of the last Version answer (the event stream asks before every list): no extra round trip
+  const runtime = client.runtimeName.value;
+  if (runtime !== undefined) return runtime === CONTAINERD_RUNTIME_NAME ? view$ : of(null);
+  return version(client).pipe(
+    catchError(() => of(null)),
+    mergeMap((v) => (v?.runtimeName === CONTAINERD_RUNTIME_NAME ? view$ : of(null))),
   );
 }
 
@@ -314,6 +442,10 @@ function inspectContainer(client: CriClient, target: Target & { kind: 'container
       }
       const status = res.status;
       if (status.state !== ContainerState.CONTAINER_RUNNING) return of(null);
+      if (status.startedAt > 0n) {
+        const pid = criVerbosePid(res.info);
+        if (pid !== undefined) client.startTimes.set(target.id, { pid, startedAt: status.startedAt });
+      }
       const sandboxId = target.sandboxId ?? criInfoSandboxId(res.info);
       const pod$ = target.sandbox !== undefined || sandboxId === undefined ? of(target.sandbox) : podOf(client, sandboxId);
       return pod$.pipe(map((sandbox) => normalizeCriContainer({ kind: 'container', status, info: res.info, sandboxId, sandbox }, client.containerOptions)));

@@ -63,12 +63,12 @@ describe('Docker relist: the list, and inspections only for what it shows change
       const a = adapter();
       const first = await firstValueFrom(a.snapshot());
       expect(first).to.have.length(N);
-      expect(fake.inspections).to.equal(N);
+      expect(fake.inspectsSeen).to.equal(N);
       const previous = Portfolio.of(first);
       const lists = fake.listQueries.length;
       const again = await firstValueFrom(a.snapshot(previous));
       expect(fake.listQueries.length - lists).to.equal(1);
-      expect(fake.inspections).to.equal(N);
+      expect(fake.inspectsSeen).to.equal(N);
       expect(again).to.have.length(N);
       again.forEach((c, i) => expect(c).to.equal(first[i]));
     });
@@ -81,9 +81,9 @@ describe('Docker relist: the list, and inspections only for what it shows change
       fake.containers.delete(ID(1));
       fake.containers.set(ID(2), { id: ID(2), name: 'renamed', pid: 1002 });
       fake.containers.set(ID(3), { id: ID(3), name: 'c3', pid: 1003, paused: true });
-      const before = fake.inspections;
+      const before = fake.inspectsSeen;
       const relisted = await firstValueFrom(a.snapshot(previous));
-      expect(fake.inspections - before).to.equal(3);
+      expect(fake.inspectsSeen - before).to.equal(3);
       const full = await firstValueFrom(adapter().snapshot());
       const view = (cs: readonly { id: string; name: string; pid: number; paused: boolean }[]) => cs.map((c) => `${c.id} ${c.name} ${c.pid} ${c.paused}`);
       expect(view(relisted)).to.deep.equal(view(full));
@@ -98,9 +98,9 @@ describe('Docker relist: the list, and inspections only for what it shows change
       const perRelist: number[] = [];
       let pid7 = 0;
       for (let i = 0; i < DOCKER_FULL_RELIST_EVERY; i++) {
-        const before = fake.inspections;
+        const before = fake.inspectsSeen;
         const list = await firstValueFrom(a.snapshot(previous));
-        perRelist.push(fake.inspections - before);
+        perRelist.push(fake.inspectsSeen - before);
         pid7 = list.find((c) => c.id === ID(7))!.pid;
       }
       expect(perRelist).to.deep.equal([...new Array<number>(DOCKER_FULL_RELIST_EVERY - 1).fill(0), N]);
@@ -109,10 +109,10 @@ describe('Docker relist: the list, and inspections only for what it shows change
       const sub = a.events().subscribe();
       try {
         await fake.eventStreamOpened();
-        const before = fake.inspections;
+        const before = fake.inspectsSeen;
         await firstValueFrom(a.snapshot(previous));
         await firstValueFrom(a.snapshot(previous));
-        expect(fake.inspections - before).to.equal(N);
+        expect(fake.inspectsSeen - before).to.equal(N);
       } finally {
         sub.unsubscribe();
       }
@@ -126,15 +126,15 @@ describe('Docker relist: the list, and inspections only for what it shows change
         await ww.ready;
         ww.lifecycle$.subscribe((e) => seen.push(e));
         expect(ww.portfolio.total).to.equal(N);
-        const inspected = fake.inspections;
+        const inspected = fake.inspectsSeen;
         const lists = fake.listQueries.length;
         await eventually(() => fake.listQueries.length >= lists + 3, 'three periodic relists');
-        expect(fake.inspections).to.equal(inspected);
+        expect(fake.inspectsSeen).to.equal(inspected);
         seen.length = 0;
         fake.containers.set(ID(N), { id: ID(N), name: 'silent', pid: 123_456 });
         fake.containers.delete(ID(0));
         await eventually(() => ww.portfolio.container('silent') !== undefined && ww.portfolio.byIdOnly(ID(0)) === undefined, 'the relist repaired the picture');
-        expect(fake.inspections - inspected).to.equal(1);
+        expect(fake.inspectsSeen - inspected).to.equal(1);
         expect(seen.map((e) => `${e.type} ${e.container.name}${e.synthetic ? '*' : ''}`).sort()).to.deep.equal(['exited c0*', 'started silent*']);
         expect(ww.status.state).to.equal('live');
       } finally {

@@ -1,0 +1,377 @@
+#!/usr/bin/env node
+// Benchmark: the Docker watcher at scale, against a fake Docker 26 (the specs' fake, a real HTTP server on a
+// unix socket, run in a child process by scale-engine.mjs so that its serving is not billed to the watcher)
+// with 1,000, 10,000 and 30,000 containers whose inspections are the size of a real engine's (~3-4 KB:
+// labels, env, mounts, graph driver, networks). Needs no root and no engine.
+//
+//   npm run bench -- scale                      (builds first), or, after `npm run build:spec`:
+//   node --expose-gc scripts/bench/scale.mjs    (WW_BENCH_SIZES=1000,10000 to run fewer sizes;
+//                                               WW_BENCH_DEBUG=1 shows the relist watcher's status changes)
+//
+// Prints, in one run, each figure with its goal and PASS/MISS (a MISS is a finding, not an error):
+//   1. initial sync: `watchDocker({ host })` → `ready`, as a ratio to a lean raw client doing the same list
+//      and inspections (node:http keep-alive agent with 4 sockets, JSON.parse of each body; 64 sockets, one
+//      request each like the adapter's 64 in flight, measured slower and is shown at the smallest size only),
+//      interleaved rounds (a warm-up round at the smallest size), medians, in wall time and in this process's CPU time (the machine is shared: CPU
+//      time is the steadier figure); at each size, and whether the ratio stays flat from the smallest to the
+//      largest (goal: largest ≤ 1.25 × smallest).
+//   2. heap per container held by the watcher with its picture (gc before and after, heapUsed delta ÷ N,
+//      the watcher alive; goal ≤ 4 KB: the Kubernetes informer holds ~13 KB per pod).
+//   3. events per second the watcher absorbs with 100 and with 10,000 alive: pause/unpause of random
+//      containers written by the fake on the event stream at once, timed from the first to the last
+//      applied (a lifecycle$ subscriber counts them), with no other subscriber and with a containers$
+//      subscriber; goal: µs per event at 10,000 within 2× of 100 (in CPU time). A short diagnostic of the
+//      same at the largest size when it is past 16,384 (where V8 allocates an array as a large object).
+//   4. relists at 10,000, on a watcher whose every list is timed (its adapter's snapshot() wrapped): engine
+//      requests and time of a periodic relist (the adapter option `resyncInterval`, 3 s here; a build without
+//      periodic relists says so after waiting 8 s), then of the reconnect's, from cutting the event stream
+//      to the watcher live again.
+import { fork } from 'node:child_process';
+import { Agent, request } from 'node:http';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Subject, defer, filter, firstValueFrom, tap } from 'rxjs';
+import { dockerAdapter, watch, watchDocker } from '../../build/lib/index.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const SIZES = (process.env.WW_BENCH_SIZES ?? '1000,10000,30000').split(',').map(Number);
+const EVENT_SIZES = [100, 10_000];
+const EVENTS_PER_ROUND = 10_000;
+const ROUNDS_OF_EVENTS = 3;
+/** Past 16,384 elements V8 allocates an array as a large object: a short diagnostic of containers$ at the largest size. */
+const LARGE_EVENTS = 300;
+const RELIST_AT = 10_000;
+/** `resyncInterval` of the relist watcher (ms), and how long to wait for its periodic relist. */
+const PERIODIC = 3_000;
+const PERIODIC_WAIT = 8_000;
+/** Sync rounds per size: fewer at the sizes whose rounds take seconds. */
+const syncRounds = (n) => (n <= 1_000 ? 5 : n <= 10_000 ? 2 : 1);
+/** Warm-up rounds (not counted): at the first size only (the JIT's; the engine makes its bodies when filled). */
+const warmUps = (n) => (n === SIZES[0] ? 1 : 0);
+/** The Docker adapter's default (DockerOptions.concurrency): requests in flight. */
+const IN_FLIGHT = 64;
+
+const gc = globalThis.gc;
+if (gc === undefined) {
+  console.error('scale.mjs needs --expose-gc (node --expose-gc scripts/bench/scale.mjs)');
+  process.exit(2);
+}
+const log = (msg = '') => console.log(msg);
+const progress = (msg) => console.error(`  … ${msg}`);
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const verdict = (ok) => (ok ? 'PASS' : 'MISS');
+const now = () => performance.now();
+function fullGc() {
+  gc();
+  gc();
+}
+
+// ------------------------------------------------------------------------------------------ the engine
+
+const engine = fork(join(HERE, 'scale-engine.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+let waiting = [];
+engine.on('message', (msg) => {
+  const w = waiting.find((x) => x.op === msg.op);
+  if (w !== undefined) {
+    waiting = waiting.filter((x) => x !== w);
+    w.resolve(msg);
+  }
+});
+engine.on('exit', (code) => {
+  if (waiting.length > 0) for (const w of waiting) w.reject(new Error(`scale-engine.mjs exited (${code})`));
+});
+/** Sends `msg` to the engine process and resolves with its answer `op`. */
+function ask(msg, op = msg.op) {
+  return new Promise((resolve, reject) => {
+    waiting.push({ op, resolve, reject });
+    engine.send(msg);
+  });
+}
+await new Promise((resolve) => engine.once('message', resolve)); // 'up'
+
+const requests = async () => (await ask({ op: 'requests' })).requests;
+
+// ------------------------------------------------------------------------------------------ the raw client
+
+/** GET `path` over `agent`: the parsed JSON body. */
+function getJson(socketPath, agent, path) {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, agent, path, method: 'GET' }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        } catch (e) {
+          reject(e);
+        }
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const LIST = `/v1.45/containers/json?filters=${encodeURIComponent(JSON.stringify({ status: ['running', 'paused'] }))}`;
+
+/** The lean raw client: list, then every inspection with `IN_FLIGHT` in flight over `sockets` keep-alive sockets; the PIDs. */
+async function rawSync(socketPath, sockets) {
+  const agent = new Agent({ keepAlive: true, maxSockets: sockets });
+  try {
+    const list = await getJson(socketPath, agent, LIST);
+    const pids = new Array(list.length);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(IN_FLIGHT, list.length) }, async () => {
+        while (next < list.length) {
+          const i = next++;
+          pids[i] = (await getJson(socketPath, agent, `/v1.45/containers/${list[i].Id}/json`)).State.Pid;
+        }
+      }),
+    );
+    return pids.length;
+  } finally {
+    agent.destroy();
+  }
+}
+
+/**
+ * The watcher's first sync: `watchDocker` → `ready`, then (untimed) `after(ww)` while it is alive, then
+ * closed. The caller took a full gc just before, so the heap it measures after is the watcher's.
+ */
+async function watcherSync(url, after) {
+  const ww = watchDocker({ host: url });
+  try {
+    await ww.ready;
+    const total = ww.portfolio.total;
+    await after?.(ww);
+    return total;
+  } finally {
+    await ww.close();
+  }
+}
+
+// ------------------------------------------------------------------------------------------ 1 + 2: sync, heap
+
+log(`node ${process.version}; fake Docker 26 in a child process; sizes ${SIZES.join(', ')}`);
+log();
+log('1. initial sync, watchDocker → ready vs a lean raw client (list + every inspection, JSON.parse), medians;');
+log('   wall ms and this process\'s CPU ms (the fake engine runs in another process); raw: node:http keep-alive, 4 sockets');
+log(['containers', 'inspect B', 'rounds', 'watcher ms', 'cpu', 'cpu µs/container', 'raw ms', 'cpu', 'cpu µs/container', 'wall ratio', 'cpu ratio', 'heap/container'].join('\t'));
+const ratios = [];
+/** The watcher's own CPU µs per container at each size. */
+const perContainerCpu = [];
+const heaps = [];
+/** The containers$ diagnostic at the largest size, when past 16,384. */
+let large;
+let sink = 0;
+for (const n of SIZES) {
+  const { url, bytes } = await ask({ op: 'fill', n }, 'filled');
+  const socketPath = url.slice('unix://'.length);
+  const rounds = syncRounds(n);
+  const samples = { watcher: [], raw: [], raw64: [] };
+  // In the last watcher round, after `ready` (untimed): the heap it holds and, past 16,384, the containers$ diagnostic.
+  let perContainer;
+  const last = async (ww) => {
+    const cpu = process.cpuUsage();
+    const t = now();
+    fullGc();
+    perContainer = (process.memoryUsage().heapUsed - heapBefore) / n;
+    if (n > 16_384 && n === SIZES.at(-1)) {
+      progress(`events at ${n}: a short diagnostic`);
+      large = { n, none: await perEvent(ww, () => undefined, LARGE_EVENTS, 1), containers: await perEvent(ww, (w) => w.containers$.subscribe((cs) => (sink += cs.length)), LARGE_EVENTS, 1) };
+    }
+    untimed = { ms: now() - t, cpu: process.cpuUsage(cpu) };
+  };
+  let heapBefore = 0;
+  let untimed;
+  const variants = [
+    ['watcher', (lastRound) => watcherSync(url, lastRound ? last : undefined)],
+    ['raw', () => rawSync(socketPath, 4)],
+    // 64 sockets (one request each, the adapter's 64 in flight) measured slower than 4: a diagnostic at the smallest size
+    ...(n === SIZES[0] ? [['raw64', () => rawSync(socketPath, 64)]] : []),
+  ];
+  const warm = warmUps(n);
+  for (let r = 0; r < rounds + warm; r++) {
+    progress(`sync of ${n}: round ${r + 1}/${rounds + warm}`);
+    for (let v = 0; v < variants.length; v++) {
+      const [name, run] = variants[(v + r) % variants.length]; // rotating order
+      fullGc();
+      heapBefore = process.memoryUsage().heapUsed;
+      untimed = undefined;
+      const c0 = process.cpuUsage();
+      const t0 = now();
+      const total = await run(r === rounds + warm - 1);
+      let ms = now() - t0;
+      const c = process.cpuUsage(c0);
+      let cpu = (c.user + c.system) / 1000;
+      if (untimed !== undefined) {
+        ms -= untimed.ms;
+        cpu -= (untimed.cpu.user + untimed.cpu.system) / 1000;
+      }
+      if (total !== n) throw new Error(`${name} synced ${total} containers, not ${n}`);
+      if (r >= warm) samples[name].push({ ms, cpu });
+    }
+  }
+  const med = (name, k) => median(samples[name].map((x) => x[k]));
+  const [w, wc, raw, rawc] = [med('watcher', 'ms'), med('watcher', 'cpu'), med('raw', 'ms'), med('raw', 'cpu')];
+  const ratio = { wall: w / raw, cpu: wc / rawc };
+  ratios.push(ratio);
+  perContainerCpu.push((wc * 1000) / n);
+  if (samples.raw64.length > 0) log(`(raw with 64 sockets at ${n}: ${med('raw64', 'ms').toFixed(1)} ms, cpu ${med('raw64', 'cpu').toFixed(1)} ms)`);
+
+  heaps.push(perContainer);
+  log([n, bytes, rounds, w.toFixed(1), wc.toFixed(1), ((wc * 1000) / n).toFixed(0), raw.toFixed(1), rawc.toFixed(1), ((rawc * 1000) / n).toFixed(0), `${ratio.wall.toFixed(2)}x`, `${ratio.cpu.toFixed(2)}x`, `${(perContainer / 1024).toFixed(2)} KB`].join('\t'));
+}
+for (const k of ['wall', 'cpu']) {
+  const flat = ratios.at(-1)[k] / ratios[0][k];
+  log(`sync ratio (${k}) from ${SIZES[0]} to ${SIZES.at(-1)}: ${ratios.map((r) => r[k].toFixed(2)).join(' → ')} (${flat.toFixed(2)}× the smallest's; goal ≤ 1.25: flat) ${verdict(flat <= 1.25)}`);
+}
+{
+  const growth = perContainerCpu.at(-1) / perContainerCpu[0];
+  log(`watcher's own CPU per container from ${SIZES[0]} to ${SIZES.at(-1)}: ${perContainerCpu.map((x) => `${x.toFixed(0)} µs`).join(' → ')} (${growth.toFixed(2)}×; goal ≤ 1.25: no superlinear term; the raw client's own figure swings with the machine's load) ${verdict(growth <= 1.25)}`);
+}
+log(`heap per container held at ${SIZES.at(-1)}: ${(heaps.at(-1) / 1024).toFixed(2)} KB (goal ≤ 4 KB; the Kubernetes informer ~13 KB per pod) ${verdict(heaps.at(-1) <= 4096)}`);
+
+// ------------------------------------------------------------------------------------------ 3 + 4: events, relist
+
+/**
+ * Best µs per event (wall and this process's CPU) over EVENT_ROUNDS after a warm-up round, fed by the
+ * engine's event stream to `ww` (`consume` subscribed), from the first event applied to the last.
+ */
+async function perEvent(ww, consume, EVENTS = EVENTS_PER_ROUND, EVENT_ROUNDS = ROUNDS_OF_EVENTS) {
+  const sub = consume(ww);
+  const best = { wall: Infinity, cpu: Infinity };
+  for (let r = 0; r < EVENT_ROUNDS + 1; r++) {
+    fullGc();
+    let seen = 0;
+    let t0 = 0;
+    let c0;
+    const done = firstValueFrom(
+      ww.lifecycle$.pipe(
+        filter((e) => !e.synthetic && (e.type === 'paused' || e.type === 'unpaused')),
+        filter(() => {
+          if (seen++ === 0) {
+            t0 = now();
+            c0 = process.cpuUsage();
+          }
+          return seen === EVENTS;
+        }),
+      ),
+    );
+    await ask({ op: 'churn', k: EVENTS }, 'churned');
+    await done;
+    const c = process.cpuUsage(c0);
+    const wall = ((now() - t0) * 1000) / (EVENTS - 1);
+    const cpu = (c.user + c.system) / (EVENTS - 1);
+    if (r > 0) {
+      best.wall = Math.min(best.wall, wall);
+      best.cpu = Math.min(best.cpu, cpu);
+    }
+  }
+  sub?.unsubscribe();
+  return best;
+}
+
+/** The Docker adapter with every list it makes timed, from subscribe to its value: the first sync, reconnects and periodic relists alike. */
+function timedDockerAdapter(url) {
+  const adapter = dockerAdapter({ host: url, resyncInterval: PERIODIC });
+  const lists$ = new Subject();
+  const timed = Object.create(adapter);
+  timed.snapshot = (...args) =>
+    defer(() => {
+      const t0 = now();
+      return adapter.snapshot(...args).pipe(tap(() => lists$.next(now() - t0)));
+    });
+  return { adapter: timed, lists$ };
+}
+
+/** Requests by kind made between two counts. */
+const minus = (after, before) => Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - before[k]]));
+
+/** A periodic relist (if the build has them), then a reconnect's, on a fresh watcher of the engine's `n` containers. */
+async function measureRelists(url, n) {
+  const out = [];
+  const { adapter, lists$ } = timedDockerAdapter(url);
+  const ww = watch(adapter, { retry: 1 });
+  if (process.env.WW_BENCH_DEBUG) ww.status$.subscribe((s) => progress(`status ${s.state} ${s.error?.message ?? ""}`));
+  try {
+    await ww.ready;
+    // periodic: the next list after the first sync, with nothing else going on
+    let before = await requests();
+    let timer;
+    const listMs = await Promise.race([
+      firstValueFrom(lists$),
+      new Promise((resolve) => (timer = setTimeout(() => resolve(undefined), PERIODIC_WAIT))),
+    ]).finally(() => clearTimeout(timer));
+    if (listMs === undefined) out.push({ kind: 'periodic' });
+    else out.push({ kind: `periodic, resyncInterval ${PERIODIC} ms`, ms: listMs, listMs, diff: minus(await requests(), before) });
+    // the reconnect's: cut the event stream, until live again
+    fullGc();
+    before = await requests();
+    const t0 = now();
+    const degraded = firstValueFrom(ww.status$.pipe(filter((s) => s.state === 'degraded')));
+    const listed = firstValueFrom(lists$);
+    await ask({ op: 'cut' });
+    await degraded;
+    const reconnectListMs = await listed;
+    await firstValueFrom(ww.status$.pipe(filter((s) => s.state === 'live')));
+    const ms = now() - t0;
+    out.push({ kind: 'reconnect: event stream cut → live again', ms, listMs: reconnectListMs, diff: minus(await requests(), before) });
+    if (ww.portfolio.total !== n) throw new Error(`after the relists the watcher has ${ww.portfolio.total} containers, not ${n}`);
+    return out;
+  } finally {
+    await ww.close();
+  }
+}
+
+const consumers = {
+  'no subscriber': () => undefined,
+  'containers$': (ww) => ww.containers$.subscribe((cs) => (sink += cs.length)),
+};
+log();
+log(`3. events absorbed (pause/unpause on the engine's event stream), best of ${ROUNDS_OF_EVENTS} rounds of ${EVENTS_PER_ROUND} after a warm-up round`);
+log(['consumer', ...EVENT_SIZES.map((n) => `µs/event at ${n}`), ...EVENT_SIZES.map((n) => `cpu µs at ${n}`), ...EVENT_SIZES.map((n) => `events/s at ${n}`), `ratio ${EVENT_SIZES[1]}/${EVENT_SIZES[0]}`, 'cpu ratio', 'goal ≤ 2x'].join('\t'));
+const eventCosts = Object.fromEntries(Object.keys(consumers).map((k) => [k, []]));
+let relists;
+for (const n of EVENT_SIZES) {
+  const { url } = await ask({ op: 'fill', n }, 'filled');
+  const ww = watchDocker({ host: url, resyncInterval: false }); // no periodic relist during the measure (where the build has them)
+  await ww.ready;
+  for (const [name, consume] of Object.entries(consumers)) {
+    progress(`events at ${n}, ${name}`);
+    eventCosts[name].push(await perEvent(ww, consume));
+  }
+  await ww.close();
+  if (n === RELIST_AT) {
+    progress(`relists at ${n}`);
+    relists = await measureRelists(url, n);
+  }
+}
+for (const [name, [small, big]] of Object.entries(eventCosts)) {
+  const ratio = big.wall / small.wall;
+  const cpuRatio = big.cpu / small.cpu;
+  log([name, small.wall.toFixed(2), big.wall.toFixed(2), small.cpu.toFixed(2), big.cpu.toFixed(2), Math.round(1e6 / small.wall), Math.round(1e6 / big.wall), `${ratio.toFixed(2)}x`, `${cpuRatio.toFixed(2)}x`, verdict(cpuRatio <= 2)].join('\t'));
+}
+if (large !== undefined) {
+  const f = (x) => `${x.wall.toFixed(1)} µs (cpu ${x.cpu.toFixed(1)})`;
+  log(`diagnostic at ${large.n} (1 round of ${LARGE_EVENTS} after a warm-up round): no subscriber ${f(large.none)}, containers$ ${f(large.containers)} per event`);
+}
+log();
+log(`4. relists at ${RELIST_AT}`);
+for (const r of relists) {
+  if (r.diff === undefined) {
+    log(`relist (${r.kind}): none within ${PERIODIC_WAIT / 1000} s of the first sync (this build has no periodic relist)`);
+    continue;
+  }
+  const total = Object.values(r.diff).reduce((a, b) => a + b, 0);
+  log(`relist: ${total} requests, ${r.ms.toFixed(0)} ms — ${r.kind} (list ${r.diff.list}, inspections ${r.diff.inspect}, event streams ${r.diff.events}, other ${r.diff.other}; the list itself ${r.listMs.toFixed(0)} ms)`);
+}
+
+await ask({ op: 'close' }, 'never').catch(() => undefined);
+if (sink === 0.5) log(sink);
