@@ -1,7 +1,7 @@
 /**
  * The CRI relist on the real containerd 1.7 CRI plugin: a relist of an unchanged picture makes the
- * two list calls and no status call; a new pod costs the status calls of its sandbox and containers
- * only; both end equal to the truth. The status calls are counted with spies on the generated client.
+ * two list calls and no status call; a new pod costs at most the status calls of its sandbox and
+ * containers (none where containerd's task list has their PIDs); both end equal to the truth. The status calls are counted with spies on the generated client.
  */
 import { expect } from 'chai';
 import { firstValueFrom } from 'rxjs';
@@ -50,7 +50,8 @@ describe(`CRI relist on ${ENGINE}`, function () {
     try {
       let before = counts();
       const first = await firstValueFrom(adapter.snapshot());
-      expect(delta(before)[2]).to.equal(first.length);
+      // the first list: a verbose status per entry, or none where containerd's task list had the PIDs (crisoak8)
+      expect(delta(before)[2]).to.be.at.most(first.length);
       expect(byId(first.map((c) => l.seen(c)))).to.deep.equal(await l.truth());
 
       before = counts();
@@ -61,7 +62,10 @@ describe(`CRI relist on ${ENGINE}`, function () {
       const fresh = await l.runPod('relist-c', ['one', 'two']);
       before = counts();
       const relisted = await firstValueFrom(adapter.snapshot(Portfolio.of(again)));
-      expect(delta(before)).to.deep.equal([1, 1, 3]);
+      const d = delta(before);
+      expect(d.slice(0, 2)).to.deep.equal([1, 1]);
+      // only the new pod's sandbox and two containers may need a status (none where the task list has them)
+      expect(d[2]).to.be.at.most(3);
       expect(byId(relisted.map((c) => l.seen(c)))).to.deep.equal(await l.truth());
       expect(relisted.map((c) => c.id)).to.include.members([fresh.sandboxId, ...Object.values(fresh.containers)]);
     } finally {
