@@ -1,6 +1,7 @@
 import type { Observable } from 'rxjs';
 import type { EngineError } from '../errors.js';
 import type { Container, ContainerHealth } from '../model/container.js';
+import type { Portfolio } from '../model/portfolio.js';
 
 /**
  * The engine kinds whalewatcher knows.
@@ -147,6 +148,7 @@ export type EngineEvent =
  * lost), then engine events in the engine's order. The watcher lists the
  * containers after every `listening`: an adapter whose events are only hints
  * (CRI) emits it again whenever it wants a resync; the picture stays live.
+ * Periodic relists are the watcher's (see `EngineAdapter.resyncInterval`).
  *
  * @example
  * ```ts
@@ -260,8 +262,21 @@ export interface EngineAdapter {
    * Containers whose inspection alone failed are left out and named in the
    * list's `gap` (see {@link ListGap}); a failure of the engine (the list
    * call, the connection) fails it all.
+   *
+   * `previous` is the picture the watcher shows when it relists (absent for
+   * the first sync): an adapter may reuse a container of it, instead of
+   * inspecting it again, for a list entry that shows the same container
+   * unchanged (same id, and the same PID or state where the list tells them).
+   * Ignoring it is always correct, only dearer.
    */
-  snapshot(): Observable<ContainerList>;
+  snapshot(previous?: Portfolio): Observable<ContainerList>;
+  /**
+   * Optional. Time in ms from the end of one list to the next periodic relist
+   * (anti-entropy: events are hints, the list is the truth); `0` or absent:
+   * no periodic relist. The built-in adapters take it from their
+   * `resyncInterval` option (default per engine).
+   */
+  readonly resyncInterval?: number;
   /** Asks the engine for its identity and version. */
   info(): Promise<EngineInfo>;
   /**

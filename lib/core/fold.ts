@@ -7,8 +7,10 @@ import type { EngineEvent, ExitDetails } from './engine.js';
 /**
  * A change in the set of alive containers.
  * `synthetic` is true when the engine did not report it as an event: the
- * watcher inferred it from a list (the first synchronisation, a resynchronisation
- * after a reconnect) or replays the current picture to a new subscriber.
+ * watcher inferred it from a list (the first synchronisation, a relist after a
+ * reconnect or a periodic one: only what no event explained) or replays the
+ * current picture to a new subscriber. An event the engine reported is never
+ * synthetic, also when it arrives while a list is in flight.
  *
  * @example
  * ```ts
@@ -155,11 +157,16 @@ export interface WatchState {
    * resyncing. It is what `ready` waits for; it says nothing about now (see `status`).
    */
   readonly everSynced: boolean;
-  /** Events seen while the list is in flight, newest first; `null` when there are none (always when no list is in flight). */
+  /**
+   * Events seen while the list is in flight, newest first; `null` when there
+   * are none (always when no list is in flight). They are replayed on top of
+   * the list when it arrives. During a relist (`everSynced`) they have been
+   * applied to the visible portfolio already; during the first sync they wait.
+   */
   readonly pending: Pending | null;
   /**
    * True between a `listening` and the `snapshot` that answers it: a list has
-   * been asked for and events are buffered in `pending` until it arrives.
+   * been asked for and events are remembered in `pending` until it arrives.
    * Also true during a resync while `status` stays `live`.
    */
   readonly listInFlight: boolean;
@@ -305,13 +312,27 @@ function sameDetails(a: Container, b: Container): boolean {
  * The synchronisation protocol, as a pure function for `scan`.
  *
  * - `connecting`: a (re)connection attempt starts; the visible portfolio stays.
- * - `listening`: the event stream is open; events are buffered from now on.
- *   When live already, it starts a resync (the adapter relists) and the status stays live.
- * - `event` while a list is in flight: buffered (the list may or may not include its effect).
- * - `snapshot`: the list; the buffered events are replayed on top of it in
- *   engine order (so an exit seen during the list is not resurrected by it, a
- *   pause seen during the list is applied, a start seen by both counts once),
- *   then the visible portfolio is reconciled with the result (make before break).
+ * - `listening`: the event stream is open; a list is in flight from now on.
+ *   When live already, it starts a resync (a relist) and the status stays live.
+ * - `event` while a list is in flight: remembered in `pending` (the list may or
+ *   may not include its effect). During a relist (the picture was synced once:
+ *   periodic, an adapter's resync, after a reconnect) it is also applied to the
+ *   visible portfolio at once and reported as a real, non-synthetic change:
+ *   events are hints that arrive live, the list is the truth that repairs what
+ *   they missed. During the first sync there is no picture to be live on yet:
+ *   events wait for the list (make before break).
+ * - `snapshot`: the list; the remembered events are replayed on top of it in
+ *   engine order (so an exit seen during the list is not resurrected by a list
+ *   taken before it, a start the list lacks is not removed, a pause seen
+ *   during the list stays, a start seen by both counts once), then the visible
+ *   portfolio is reconciled with the result. As the visible portfolio already
+ *   shows every event, only what no event explained comes out, `synthetic`.
+ *   On the first sync, a container the list shows comes out as a synthetic
+ *   `started`; one that only an event during the list brought (the list lacks
+ *   it, or shows an older process) comes out as that event: not synthetic,
+ *   with the event's time. Events during the first list that end or change a
+ *   listed container (an exit, a pause) are folded in silently: the container
+ *   was never in a visible picture.
  * - `event` when live: applied directly.
  * - `disconnected` / `stopped`: status only; the last good portfolio stays.
  *
@@ -330,7 +351,15 @@ export function fold(state: WatchState, input: FoldInput): Step {
       return { state: { ...state, status: state.status.state === 'live' ? state.status : SYNCING, listInFlight: true, pending: null }, changes: NO_CHANGES };
     case 'event': {
       if (state.listInFlight) {
-        return { state: { ...state, pending: { event: input.event, older: state.pending } }, changes: NO_CHANGES };
+        const pending: Pending = { event: input.event, older: state.pending };
+        // first sync: nothing is visible yet, the event waits for the list
+        if (!state.everSynced) return { state: { ...state, pending }, changes: NO_CHANGES };
+        // relist: the picture is live, the event is delivered now, and remembered so the list cannot undo it
+        const { portfolio, changes } = applyEvent(state.portfolio, input.event);
+        // it also settles a container of the gap (the list's answer takes the pending events into account too)
+        const settledNow = state.gap !== null && settles(input.event) && state.gap.has(eventId(input.event));
+        const base = settledNow ? withGap(state, without(state.gap, [eventId(input.event)]), gapError(state)) : state;
+        return { state: { ...base, portfolio, pending }, changes: changes.length === 0 ? NO_CHANGES : Object.freeze(changes) };
       }
       if (state.status.state !== 'live') return unchanged(state); // stray event outside a session: ignore
       const { portfolio, changes } = applyEvent(state.portfolio, input.event);
@@ -342,9 +371,18 @@ export function fold(state: WatchState, input: FoldInput): Step {
     }
     case 'snapshot': {
       if (!state.listInFlight) return unchanged(state); // a list without a session: ignore
-      let truth = Portfolio.of(input.containers);
+      const listed = Portfolio.of(input.containers);
+      let truth = listed;
       const replayed = replayOrder(state.pending);
-      for (const event of replayed) truth = applyEvent(truth, event).portfolio;
+      // first sync: the containers an event brought (id → the time of its start), not the list
+      const byEvent = state.everSynced ? undefined : new Map<string, number>();
+      for (const event of replayed) {
+        const applied = applyEvent(truth, event);
+        truth = applied.portfolio;
+        if (byEvent === undefined) continue;
+        if (event.type === 'exited') byEvent.delete(event.id);
+        else if (event.type === 'started' && applied.changes.length > 0) byEvent.set(event.container.id, event.time);
+      }
       let gap: ReadonlySet<string> | null = null;
       if (input.gap !== undefined && input.gap.ids.length > 0) {
         // what an event seen during the list settled is no longer missing
@@ -355,7 +393,7 @@ export function fold(state: WatchState, input: FoldInput): Step {
           if (kept !== undefined && truth.byIdOnly(id) === undefined) truth = truth.withContainer(kept);
         }
       }
-      const { portfolio, changes } = reconcile(state.portfolio, truth, input.time);
+      const { portfolio, changes } = byEvent === undefined ? reconcile(state.portfolio, truth, input.time) : firstSync(listed, truth, byEvent, input.time);
       return {
         state: withGap({ portfolio, status: LIVE, everSynced: true, pending: null, listInFlight: false, gap: null }, gap, input.gap?.error),
         changes: changes.length === 0 ? NO_CHANGES : Object.freeze(changes),
@@ -436,6 +474,24 @@ function withGap(state: WatchState, gap: ReadonlySet<string> | null, error: Engi
   if (current !== undefined && state.gap === gap && current.error === error) return state;
   const incomplete: IncompletePicture = Object.freeze({ ids: Object.freeze([...gap]), error });
   return { ...state, status: Object.freeze({ state: 'live', incomplete }), gap };
+}
+
+/**
+ * The changes of the first sync: a `started` for every container of `truth`,
+ * synthetic (at the list's `time`) unless only an event during the list
+ * brought it, i.e. the list lacks it or shows another process under its id
+ * (then real, at the event's time). A container the list shows as it is
+ * stays synthetic, also when a start event during the list told it too.
+ */
+function firstSync(listed: Portfolio, truth: Portfolio, byEvent: ReadonlyMap<string, number>, time: number): { portfolio: Portfolio; changes: LifecycleEvent[] } {
+  if (byEvent.size === 0) return reconcile(Portfolio.EMPTY, truth, time);
+  const changes: LifecycleEvent[] = [];
+  for (const c of truth.containers) {
+    const at = byEvent.get(c.id);
+    const real = at !== undefined && listed.byIdOnly(c.id)?.pid !== c.pid;
+    changes.push(real ? change('started', c, at, false) : change('started', c, time, true));
+  }
+  return { portfolio: truth, changes };
 }
 
 function unchanged(state: WatchState): Step {

@@ -25,6 +25,7 @@ import {
   of,
   repeat,
   take,
+  takeUntil,
   tap,
   throwError,
   timeout,
@@ -187,8 +188,8 @@ function describe(err: unknown, withName: boolean): string {
  *
  * @internal
  */
-export function watchInputs(adapter: EngineAdapter, options: WatchOptions = {}): Observable<FoldInput> {
-  return sessions(adapter, options, (input) => input);
+export function watchInputs(adapter: EngineAdapter, options: WatchOptions = {}, previous: () => Portfolio | undefined = () => undefined): Observable<FoldInput> {
+  return sessions(adapter, options, (input) => input, previous);
 }
 
 /**
@@ -204,11 +205,17 @@ function watchSteps(adapter: EngineAdapter, options: WatchOptions = {}): Observa
     // The fold's accumulator (what `scan` would keep), outside the sessions: a retry resumes
     // from the last good picture, and a step that threw leaves it as it was.
     let state = INITIAL_STATE;
-    return sessions(adapter, options, (input) => {
-      const step = fold(state, input);
-      state = step.state;
-      return step;
-    });
+    return sessions(
+      adapter,
+      options,
+      (input) => {
+        const step = fold(state, input);
+        state = step.state;
+        return step;
+      },
+      // a relist may reuse what the picture shows (the adapter decides what it can trust)
+      () => (state.everSynced ? state.portfolio : undefined),
+    );
   });
 }
 
@@ -218,14 +225,14 @@ function watchSteps(adapter: EngineAdapter, options: WatchOptions = {}): Observa
  * becomes `disconnected` and the next session after the backoff, or `stopped`
  * once the policy gives up (then the output completes).
  */
-function sessions<T>(adapter: EngineAdapter, options: WatchOptions, stage: (input: FoldInput) => T): Observable<T> {
+function sessions<T>(adapter: EngineAdapter, options: WatchOptions, stage: (input: FoldInput) => T, previous: () => Portfolio | undefined): Observable<T> {
   const scheduler = options.scheduler ?? asyncScheduler;
   const syncTimeout = options.syncTimeout ?? defaultSyncTimeout(adapter);
   return defer(() => {
     // The retry bookkeeping across this watcher's sessions (see backoff.ts): how many consecutive
     // failures count, when the latest list arrived, and whether the policy gave up.
     let backoff = initialBackoff(options.retry);
-    return session(adapter, scheduler, syncTimeout, backoff.strategy).pipe(
+    return session(adapter, scheduler, syncTimeout, backoff.strategy, previous).pipe(
       tap((input) => {
         if (input.type === 'snapshot') backoff = backoffOnLive(backoff, scheduler.now());
       }),
@@ -257,13 +264,50 @@ function fromAdapter<T>(adapter: EngineAdapter, open: () => Observable<T>): Obse
   return defer(open).pipe(catchError((err: unknown) => throwError(() => toEngineError(adapter.engine, err))));
 }
 
+/** The fold input of a periodic relist: a `listening` the watcher makes itself. */
+const RELISTING: FoldInput = Object.freeze({ type: 'listening' });
+
+/** The adapter's periodic relist interval in ms, 0 when off. */
+function resyncIntervalOf(adapter: EngineAdapter): number {
+  const interval = adapter.resyncInterval;
+  return typeof interval === 'number' && Number.isFinite(interval) && interval > 0 ? interval : 0;
+}
+
 /**
  * One connection attempt: `connecting`, then the adapter's events with a list
- * after every `listening`. Never completes: an event stream that ends is an
- * error. Cold; each subscription opens the adapter's streams afresh.
+ * after every `listening`, and (with the adapter's `resyncInterval`) a
+ * periodic relist that long after each list arrived: a `listening` of the
+ * watcher's own, then a list. The period runs from the end of a list, so a
+ * list slower than the period is never cancelled by the next one; a
+ * `listening` of the adapter starts the cycle afresh. Never completes: an
+ * event stream that ends is an error. Cold; each subscription opens the
+ * adapter's streams afresh.
  */
-function session(adapter: EngineAdapter, scheduler: SchedulerLike, syncTimeout: number, retry: RetryStrategy): Observable<FoldInput> {
+function session(adapter: EngineAdapter, scheduler: SchedulerLike, syncTimeout: number, retry: RetryStrategy, previous: () => Portfolio | undefined): Observable<FoldInput> {
   const ended = () => new EngineError(adapter.engine, 'engine', `${adapter.engine} event stream at ${adapter.endpoint} ended`);
+  const interval = resyncIntervalOf(adapter);
+  // after a list, the wait before the next one (periodic relists only)
+  const wait$: Observable<never> = interval === 0 ? EMPTY : timer(interval, scheduler).pipe(ignoreElements());
+  // one list (`previous` is read when it starts, after the fold took its `listening`), then the wait; meanwhile
+  // the containers the list could not inspect are asked for again with backoff, until they answer or the next list starts
+  const list$ = fromAdapter(adapter, () => adapter.snapshot(previous())).pipe(
+    take(1),
+    timeout({
+      first: syncTimeout,
+      scheduler,
+      with: () => throwError(() => new EngineError(adapter.engine, 'engine', `${adapter.engine} at ${adapter.endpoint} did not list its containers within ${syncTimeout} ms`)),
+    }),
+    mergeMap((containers: ContainerList): Observable<FoldInput> => {
+      const gap = containers.gap;
+      const time = scheduler.now();
+      if (gap === undefined || gap.ids.length === 0) return concat(of<FoldInput>({ type: 'snapshot', containers, time }), wait$);
+      const snapshot: FoldInput = { type: 'snapshot', containers, time, gap: Object.freeze({ ids: gap.ids, error: gap.error }) };
+      const again$ = reinspections(adapter, gap, retry, scheduler, syncTimeout);
+      return concat(of(snapshot), interval === 0 ? again$ : merge(again$.pipe(takeUntil(timer(interval, scheduler))), wait$));
+    }),
+  );
+  // relist, wait, relist, … (flat: `repeat`, no nesting that grows with time); the first list comes before
+  const relists$: Observable<FoldInput> = interval === 0 ? EMPTY : concat(of(RELISTING), list$).pipe(repeat());
   return defer(() =>
     concat(
       of<FoldInput>({ type: 'connecting' }),
@@ -275,25 +319,7 @@ function session(adapter: EngineAdapter, scheduler: SchedulerLike, syncTimeout: 
             feed$.pipe(
               // every `listening` asks for a list: the first one syncs, later ones resync
               filter((f) => f.type === 'listening'),
-              switchMap(() =>
-                fromAdapter(adapter, () => adapter.snapshot()).pipe(
-                  take(1),
-                  timeout({
-                    first: syncTimeout,
-                    scheduler,
-                    with: () =>
-                      throwError(() => new EngineError(adapter.engine, 'engine', `${adapter.engine} at ${adapter.endpoint} did not list its containers within ${syncTimeout} ms`)),
-                  }),
-                  mergeMap((containers: ContainerList) => {
-                    const gap = containers.gap;
-                    if (gap === undefined || gap.ids.length === 0) return of<FoldInput>({ type: 'snapshot', containers, time: scheduler.now() });
-                    return concat(
-                      of<FoldInput>({ type: 'snapshot', containers, time: scheduler.now(), gap: Object.freeze({ ids: gap.ids, error: gap.error }) }),
-                      reinspections(adapter, gap, retry, scheduler, syncTimeout),
-                    );
-                  }),
-                ),
-              ),
+              switchMap(() => concat(list$, relists$)),
             ),
           ),
         ),

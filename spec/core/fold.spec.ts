@@ -113,18 +113,18 @@ describe('fold', () => {
     const table: { name: string; during: FoldInput[]; portfolio: string[]; changes: string[] }[] = [
       { name: 'a plain list', during: [], portfolio: ['a', 'b', 'c'], changes: ['started a*', 'started b*', 'started c*'] },
       { name: 'an exit during the list', during: [exited('b')], portfolio: ['a', 'c'], changes: ['started a*', 'started c*'] },
-      { name: 'a start during the list', during: [started(c('d'))], portfolio: ['a', 'b', 'c', 'd'], changes: ['started a*', 'started b*', 'started c*', 'started d*'] },
-      { name: 'a restart during the list', during: [started(c('a', 555))], portfolio: ['a', 'b', 'c'], changes: ['started a*', 'started b*', 'started c*'] },
+      { name: 'a start during the list', during: [started(c('d'))], portfolio: ['a', 'b', 'c', 'd'], changes: ['started a*', 'started b*', 'started c*', 'started d'] },
+      { name: 'a restart during the list', during: [started(c('a', 555))], portfolio: ['a', 'b', 'c'], changes: ['started a', 'started b*', 'started c*'] },
     ];
     for (const row of table) {
-      it(`with ${row.name}: the listed containers as they are, and one synthetic start each`, () => {
+      it(`with ${row.name}: the listed containers as they are, one synthetic start each, and a real one (at the event's time) for what only an event brought`, () => {
         const listed = [c('a'), c('b'), c('c')];
         const { state, changes } = run([CONNECTING, LISTENING, ...row.during, snapshot(...listed)]);
         expect(ids(state.portfolio)).to.deep.equal(row.portfolio);
         expect(summary(changes).sort()).to.deep.equal(row.changes);
         for (const ch of changes) expect(state.portfolio.byIdOnly(ch.container.id)).to.equal(ch.container);
         for (const x of listed) if (row.portfolio.includes(x.id) && x.id !== 'a') expect(state.portfolio.byIdOnly(x.id)).to.equal(x);
-        expect(changes.every((ch) => ch.time.getTime() === 5)).to.equal(true);
+        expect(changes.every((ch) => ch.time.getTime() === (ch.synthetic ? 5 : 1))).to.equal(true);
       });
     }
   });
@@ -161,7 +161,7 @@ describe('fold', () => {
         name: 'a start missing from the list is added from its event',
         inputs: [CONNECTING, LISTENING, started(c('n')), snapshot(c('a'))],
         alive: ['a', 'n'],
-        changes: ['started a*', 'started n*'],
+        changes: ['started a*', 'started n'],
       },
       {
         name: 'start then exit during the list leaves nothing, listed or not',
@@ -173,7 +173,7 @@ describe('fold', () => {
         name: 'exit then restart (new PID) during the list keeps the new process',
         inputs: [CONNECTING, LISTENING, exited('a'), started(c('a', 200)), snapshot(c('a', 100))],
         alive: ['a'],
-        changes: ['started a*'],
+        changes: ['started a'],
       },
       {
         name: 'a pause of a container that exited during the list is ignored',
@@ -291,9 +291,13 @@ describe('fold', () => {
   describe('reconnect', () => {
     const live = run([CONNECTING, LISTENING, snapshot(c('a'), c('b'), c('c'))]).state;
 
-    it('keeps the last good portfolio visible while degraded and resyncing', () => {
-      const { state } = run([disconnected, CONNECTING, LISTENING, exited('a')], live);
-      expect(state.portfolio).to.equal(live.portfolio);
+    it('keeps the last good portfolio visible while degraded, and live to events while resyncing', () => {
+      const waiting = run([disconnected, CONNECTING, LISTENING], live);
+      expect(waiting.state.portfolio).to.equal(live.portfolio);
+      expect(waiting.state.status.state).to.equal('syncing');
+      const { state, changes } = run([exited('a')], waiting.state);
+      expect(ids(state.portfolio)).to.deep.equal(['b', 'c']);
+      expect(summary(changes)).to.deep.equal(['exited a']);
       expect(state.status.state).to.equal('syncing');
       const degraded = fold(live, disconnected).state;
       expect(degraded.status.state).to.equal('degraded');
@@ -333,12 +337,15 @@ describe('fold', () => {
   describe('resync while live (an adapter relisting)', () => {
     const live = run([CONNECTING, LISTENING, snapshot(c('a'), c('b'))]).state;
 
-    it('stays live, buffers events during the list and reconciles', () => {
+    it('stays live, delivers events during the list at once (real) and reconciles only what no event explained (synthetic)', () => {
       const relisting = fold(live, LISTENING).state;
       expect(relisting.status.state).to.equal('live');
-      const { state, changes } = run([exited('a'), snapshot(c('a'), c('b'), c('m'))], relisting);
+      const exit = fold(relisting, exited('a'));
+      expect(summary(exit.changes)).to.deep.equal(['exited a']);
+      expect(ids(exit.state.portfolio)).to.deep.equal(['b']);
+      const { state, changes } = run([snapshot(c('a'), c('b'), c('m'))], exit.state);
       expect(ids(state.portfolio)).to.deep.equal(['b', 'm']);
-      expect(summary(changes).sort()).to.deep.equal(['exited a*', 'started m*']);
+      expect(summary(changes).sort()).to.deep.equal(['started m*']);
       expect(state.status.state).to.equal('live');
     });
   });

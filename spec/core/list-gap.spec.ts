@@ -83,7 +83,8 @@ describe('list gap: the fold', () => {
     const { state, changes } = run([{ type: 'connecting' }, { type: 'listening' }, ev({ type: 'started', container: c('g'), time: 4 }), gapped([c('a')], ['g'])]);
     expect(state.status).to.deep.equal({ state: 'live' });
     expect(ids(state)).to.deep.equal(['a', 'g']);
-    expect(summary(changes)).to.deep.equal(['started a*', 'started g*']);
+    // the first sync reports what only an event during the list brought as the engine's own start (not synthetic)
+    expect(summary(changes)).to.deep.equal(['started a*', 'started g']);
   });
 
   it('a resync whose list cannot inspect a container the picture holds keeps it (no exit for a failed inspection)', () => {

@@ -50,6 +50,17 @@ export interface AdapterOptions {
    * the portfolio, `lifecycle$` and the engine's work all shrink. Default: all.
    */
   readonly labels?: readonly string[];
+  /**
+   * Time in ms from the end of one list to the next periodic relist: events
+   * are hints (engines drop and replay them), the list is the truth, and the
+   * relist repairs what the events missed, reported as `synthetic` changes.
+   * `0` or `false` turns it off. A relist lists and inspects only the
+   * containers whose list entry shows them new or changed. Default per engine:
+   * Docker and Podman 60,000 (every 10th relist inspects every container, as
+   * their list cannot show a restart that kept the id), containerd 30,000
+   * (its list needs no inspection), CRI 30,000.
+   */
+  readonly resyncInterval?: number | false;
 }
 
 /**
@@ -88,6 +99,8 @@ export interface AdapterSettings {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** The parsed `labels` option (empty: watch all). */
   readonly labels: readonly LabelSelector[];
+  /** ms between periodic relists (`resyncInterval`), 0: off. */
+  readonly resyncInterval: number;
 }
 
 /**
@@ -96,8 +109,13 @@ export interface AdapterSettings {
  * @throws EngineError `config` for an unusable `labels` entry.
  * @internal
  */
-export function adapterSettings(options: AdapterOptions, defaults: { readonly concurrency: number; readonly engine: string }): AdapterSettings {
+export function adapterSettings(
+  options: AdapterOptions,
+  defaults: { readonly concurrency: number; readonly engine: string; readonly resyncInterval: number },
+): AdapterSettings {
+  const resync = options.resyncInterval ?? defaults.resyncInterval;
   return {
+    resyncInterval: typeof resync === 'number' && Number.isFinite(resync) && resync > 0 ? resync : 0,
     scheduler: options.scheduler ?? asyncScheduler,
     concurrency: Math.max(1, Math.floor(options.concurrency ?? defaults.concurrency)),
     requestTimeout: options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT,

@@ -1,7 +1,8 @@
-import { type Observable, map } from 'rxjs';
+import { type Observable, defer, map } from 'rxjs';
 import type { ContainerList, EngineAdapter, EngineFeed, EngineInfo, ExitDetails } from '../../core/engine.js';
 import type { EngineError } from '../../errors.js';
 import type { Container } from '../../model/container.js';
+import type { Portfolio } from '../../model/portfolio.js';
 import { type AdapterOptions, type AdapterSettings, adapterSettings } from './adapter-options.js';
 import { type EngineCalls, engineCalls } from './engine-call.js';
 import { type EngineErrors, type EngineTerms, engineErrors } from './engine-error.js';
@@ -30,6 +31,8 @@ export interface AdapterBaseSpec {
   readonly endpoint: string;
   /** The engine's default of `concurrency`. */
   readonly concurrency: number;
+  /** The engine's default of `resyncInterval` in ms. */
+  readonly resyncInterval: number;
   /** The engine's error mapper. */
   readonly toError: (err: unknown, endpoint: string, what: string) => EngineError;
   /** True when a call failed because its container is gone. */
@@ -38,7 +41,7 @@ export interface AdapterBaseSpec {
 
 /** The settings, errors and calls of one adapter, made the same way for every engine. @internal */
 export function adapterBase(options: AdapterOptions, spec: AdapterBaseSpec): AdapterBase {
-  const settings = adapterSettings(options, { concurrency: spec.concurrency, engine: spec.terms.engine });
+  const settings = adapterSettings(options, { concurrency: spec.concurrency, engine: spec.terms.engine, resyncInterval: spec.resyncInterval });
   const { endpoint, toError } = spec;
   const errors = engineErrors(spec.terms, endpoint);
   const calls = engineCalls({
@@ -60,8 +63,22 @@ export function adapterBase(options: AdapterOptions, spec: AdapterBaseSpec): Ada
 export interface AdapterParts<C extends AdapterBase, H extends StartHint> {
   /** Raw events: `listening` once the engine accepted the subscription, then events and start hints in the engine's order. Cold. */
   rawEvents(client: C): Observable<RawFeed<H>>;
-  /** The list: the alive containers, emitted once, with a `gap` naming those whose inspection alone failed. Cold. */
-  list(client: C): Observable<ContainerList>;
+  /**
+   * The list: the alive containers, emitted once, with a `gap` naming those
+   * whose inspection alone failed. Cold. `previous` (a relist only): the
+   * picture the watcher shows; a container of it may stand for a list entry
+   * that shows it unchanged, instead of an inspection.
+   */
+  list(client: C, previous?: Portfolio): Observable<ContainerList>;
+  /**
+   * For an engine whose list cannot show a restart that kept the container's
+   * id (Docker: same id, new PID, and the list has no PID): every this many
+   * relists, and at the first list after the event stream was (re)opened (a
+   * gap in which the restart's events may be lost), the list gets no
+   * `previous` and inspects every container. Absent: `previous` is always
+   * passed on (the engine's list shows every change of identity).
+   */
+  readonly fullRelistEvery?: number;
   /** Inspects one started container: the alive container, or `null` when it is gone or not alive. Cold. */
   inspect(client: C, hint: H): Observable<Container | null>;
   /** The engine's identity. */
@@ -80,9 +97,9 @@ export function defineAdapter<C extends AdapterBase & { dispose(): void }, H ext
       : (hint: H) => parts.inspect(client, hint).pipe(map((c) => (c !== null && matchesLabels(c.labels, selectors) ? c : null)));
   const list =
     selectors.length === 0
-      ? () => parts.list(client)
-      : () =>
-          parts.list(client).pipe(
+      ? (previous?: Portfolio) => parts.list(client, previous)
+      : (previous?: Portfolio) =>
+          parts.list(client, previous).pipe(
             map((all) => {
               const matching = all.filter((c) => matchesLabels(c.labels, selectors));
               const gap = all.gap;
@@ -91,14 +108,33 @@ export function defineAdapter<C extends AdapterBase & { dispose(): void }, H ext
               return containerList(matching, gap === undefined || reinspect === undefined ? undefined : Object.freeze({ ...gap, reinspect }));
             }),
           );
+  const fullEvery = parts.fullRelistEvery;
+  // relists since the last full list (counted only when fullEvery is set); a new event stream wants a full one
+  let sinceFull = 0;
+  let fullDue = true;
+  const snapshot = (previous?: Portfolio): Observable<ContainerList> =>
+    defer(() => {
+      if (fullEvery === undefined) return list(previous);
+      if (previous === undefined || fullDue || ++sinceFull >= fullEvery) {
+        fullDue = false;
+        sinceFull = 0;
+        return list(undefined);
+      }
+      return list(previous);
+    });
   const starts = resolveStarts<H>(inspect, client.settings.concurrency);
   const exit = parts.exit;
   return {
     engine: client.engine,
     endpoint: client.endpoint,
     requestTimeout: client.settings.requestTimeout,
-    events: (): Observable<EngineFeed> => parts.rawEvents(client).pipe(starts),
-    snapshot: list,
+    events: (): Observable<EngineFeed> =>
+      defer(() => {
+        fullDue = true;
+        return parts.rawEvents(client).pipe(starts);
+      }),
+    snapshot,
+    resyncInterval: client.settings.resyncInterval,
     info: () => parts.info(client),
     ...(exit === undefined ? {} : { exitDetails: (id: string) => exit(client, id) }),
     dispose: () => client.dispose(),

@@ -67,18 +67,40 @@ export function containerList(list: readonly Container[], gap: ListGap | undefin
  * `reinspect` asks again; any other failure fails it all. Unsubscribing
  * cancels every inspection in flight. Iterative and in callback form: a list
  * of any length neither recurses nor makes an observable per item.
+ *
+ * `known` (a relist): the container a target stands for when the list shows
+ * it unchanged (the watcher's picture has it), `undefined` when it must be
+ * inspected; known targets cost no call and keep their place in the order.
  * @internal
  */
-export function inspectAll<T>(targets: readonly T[], inspect: InspectOne<T>, concurrency: number, idOf: (target: T) => string): Observable<ContainerList> {
+export function inspectAll<T>(
+  targets: readonly T[],
+  inspect: InspectOne<T>,
+  concurrency: number,
+  idOf: (target: T) => string,
+  known?: (target: T) => Container | undefined,
+): Observable<ContainerList> {
   return new Observable<ContainerList>((subscriber) => {
     // What each target's inspection found, by list position (null: gone, not alive, or failed).
     const found = new Array<Container | null>(targets.length).fill(null);
     // The targets whose inspection failed for their own sake, by id, and the first such failure.
     const failed = new Map<string, T>();
     let firstFailure: EngineError | undefined;
+    // The list positions to inspect: all, or those `known` does not stand for.
+    let todo: readonly number[] | undefined;
+    if (known !== undefined) {
+      const positions: number[] = [];
+      for (let i = 0; i < targets.length; i++) {
+        const c = known(targets[i] as T);
+        if (c === undefined) positions.push(i);
+        else found[i] = c;
+      }
+      todo = positions;
+    }
+    const total = todo === undefined ? targets.length : todo.length;
     // Cancels the inspections running, by list position.
     const running = new Map<number, () => void>();
-    // The next list position to start.
+    // The next entry of `todo` (or list position) to start.
     let next = 0;
     // Inspections finished.
     let finished = 0;
@@ -88,8 +110,9 @@ export function inspectAll<T>(targets: readonly T[], inspect: InspectOne<T>, con
     const drain = (): void => {
       if (draining) return;
       draining = true;
-      while (!subscriber.closed && next < targets.length && running.size < concurrency) {
-        const i = next++;
+      while (!subscriber.closed && next < total && running.size < concurrency) {
+        const i = todo === undefined ? next : (todo[next] as number);
+        next += 1;
         // Set once this inspection ended, also when that happened before `inspect` returned.
         let ended = false;
         const cancel = inspect(targets[i] as T, (err, c) => {
@@ -107,7 +130,7 @@ export function inspectAll<T>(targets: readonly T[], inspect: InspectOne<T>, con
         if (!ended) running.set(i, cancel);
       }
       draining = false;
-      if (!subscriber.closed && finished === targets.length) {
+      if (!subscriber.closed && finished === total) {
         const alive = found.filter((c): c is Container => c !== null);
         const gap: ListGap | undefined =
           firstFailure === undefined ? undefined : Object.freeze({ ids: Object.freeze([...failed.keys()]), error: firstFailure, reinspect: reinspectOf(failed, inspect) });

@@ -57,6 +57,8 @@ export const DEFAULT_CONTAINERD_ADDRESS = '/run/containerd/containerd.sock';
 const NAMESPACE_HEADER = 'containerd-namespace';
 /** Type URL of the probe payload (containerd passes Any payloads through untouched). */
 const PROBE_TYPE_URL = 'whalewatcher.Probe';
+/** @internal Default `resyncInterval` of containerd in ms: a relist is the namespace list and two list calls per namespace, no look-up. */
+export const DEFAULT_CONTAINERD_RESYNC_INTERVAL = 30_000;
 /** Look-ups in flight by default. */
 const DEFAULT_CONCURRENCY = 16;
 /** Most `/tasks/oom` notes kept per event stream for exits still to come. */
@@ -181,7 +183,7 @@ const CONTAINERD_PARTS: AdapterParts<ContainerdClient, ContainerdStartHint> = {
 /** Resolves the address and sets up the clients on one channel (no I/O yet). */
 function containerdClient(options: ContainerdOptions): ContainerdClient {
   const config = grpcChannelConfig(resolveContainerdAddress(options, options.env ?? process.env), { engine: CONTAINERD_ENGINE });
-  const base = adapterBase(options, { terms: CONTAINERD_TERMS, endpoint: config.endpoint, concurrency: DEFAULT_CONCURRENCY, toError: toContainerdError, isNotFound: isGrpcNotFound });
+  const base = adapterBase(options, { terms: CONTAINERD_TERMS, endpoint: config.endpoint, concurrency: DEFAULT_CONCURRENCY, resyncInterval: DEFAULT_CONTAINERD_RESYNC_INTERVAL, toError: toContainerdError, isNotFound: isGrpcNotFound });
   const { calls } = base;
   // one channel (one connection) shared by all clients; closed by dispose()
   const channel = new Channel(config.target, config.credentials, config.options);
@@ -299,7 +301,11 @@ function containerdEvents(client: ContainerdClient): Observable<RawFeed<Containe
 
 // ------------------------------------------------------------------------------------------ list
 
-/** The list: every watched namespace, each listed with up to `concurrency` namespaces at once. */
+/**
+ * The list: every watched namespace, each listed with up to `concurrency`
+ * namespaces at once. It needs no look-up (the task list has the PID and the
+ * status), so a relist costs the same calls whatever the picture.
+ */
 function containerdList(client: ContainerdClient): Observable<readonly Container[]> {
   return client.unary('listing namespaces', client.namespaces.list.bind(client.namespaces), { filter: '' }, undefined).pipe(
     mergeMap((answer) =>

@@ -1,13 +1,9 @@
-import { Observable, type ObservableInput, type OperatorFunction, type SchedulerLike, type Subscription, asyncScheduler, from, timer } from 'rxjs';
+import { Observable, type ObservableInput, type OperatorFunction, type Subscription, from } from 'rxjs';
 
 /** @internal Options of {@link criResync}. */
 export interface CriResyncOptions<M> {
   /** The value to insert (the adapter's `{ type: 'listening' }`). */
   readonly marker: M;
-  /** Time in ms from one marker to the next periodic one; `0`, negative or `Infinity` turns periodic markers off. */
-  readonly interval: number;
-  /** Scheduler of the periodic timer (default `asyncScheduler`). */
-  readonly scheduler?: SchedulerLike;
   /**
    * Subscribed right after the source; the first marker waits for its first
    * value (or its completion), and source values that come earlier are held
@@ -26,33 +22,25 @@ export interface CriResyncOptions<M> {
  *   source values that arrived before are emitted right after this marker, so
  *   the output always starts with a marker;
  * - once right after the source's first value, if the gate is open by then:
- *   that value proves the stream is registered, so a relist now misses nothing;
- * - `interval` ms after the last marker, again and again: events lost in
- *   between are repaired by the relist.
+ *   that value proves the stream is registered, so a relist now misses nothing.
  *
- * Source errors and completion pass through; unsubscribing ends the source,
- * the gate and the timer. Pure RxJS: all time goes through `scheduler`.
+ * Periodic relists are the watcher's (`resyncInterval`), for every engine.
+ * Source errors and completion pass through; unsubscribing ends the source
+ * and the gate.
  *
  * @internal
  */
 export function criResync<T, M>(options: CriResyncOptions<M>): OperatorFunction<T, T | M> {
-  const { marker, interval } = options;
-  const scheduler = options.scheduler ?? asyncScheduler;
-  const periodic = Number.isFinite(interval) && interval > 0;
+  const { marker } = options;
   return (source) =>
     new Observable<T | M>((subscriber) => {
       let open = false;
       let seen = false;
       let early: T[] = []; // source values before the gate opened
-      let tick: Subscription | undefined;
       let gateSub: Subscription | undefined;
 
       const mark = (): void => {
-        tick?.unsubscribe();
-        tick = undefined;
-        if (subscriber.closed) return;
-        subscriber.next(marker);
-        if (periodic && !subscriber.closed) tick = timer(interval, scheduler).subscribe(mark);
+        if (!subscriber.closed) subscriber.next(marker);
       };
       const openGate = (): void => {
         if (open) return;
@@ -100,7 +88,6 @@ export function criResync<T, M>(options: CriResyncOptions<M>): OperatorFunction<
       return () => {
         sourceSub.unsubscribe();
         gateSub?.unsubscribe();
-        tick?.unsubscribe();
       };
     });
 }

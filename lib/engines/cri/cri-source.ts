@@ -18,6 +18,7 @@ import { isGrpcServiceError } from '../../grpc/grpc-errors.js';
 import { fromServerStream } from '../../grpc/server-stream.js';
 import { type UnaryMethod, unaryTransport } from '../../grpc/unary.js';
 import type { Container } from '../../model/container.js';
+import type { Portfolio } from '../../model/portfolio.js';
 import { type AdapterOptions, packerOptions } from '../common/adapter-options.js';
 import { type AdapterBase, type AdapterParts, adapterBase, defineAdapter } from '../common/define-adapter.js';
 import { engineInfo } from '../common/engine-info.js';
@@ -62,7 +63,7 @@ export const DEFAULT_CRI_ENDPOINTS: readonly string[] = Object.freeze([
   'unix:///var/run/cri-dockerd.sock',
 ]);
 
-/** @internal Default time in ms between two periodic relists (CRI events are only hints). */
+/** @internal Default `resyncInterval` of CRI in ms (CRI events are only hints). */
 export const DEFAULT_CRI_RESYNC_INTERVAL = 30_000;
 
 /** The kubelet runtime API version sent with `Version` (what crictl sends). */
@@ -97,13 +98,6 @@ export interface CriOptions extends AdapterOptions, CriContainerOptions {
    * {@link DEFAULT_CRI_ENDPOINTS} that exists, else containerd's.
    */
   readonly endpoint?: string;
-  /**
-   * Time in ms from one relist to the next periodic one (default 30,000); `0`
-   * or `Infinity` turns periodic relists off (the relists on (re)subscribe and
-   * after the first event stay). CRI events are only hints: containerd 1.7
-   * loses and replays events, and only a relist repairs that.
-   */
-  readonly resyncInterval?: number;
 }
 
 /**
@@ -169,7 +163,6 @@ interface CriClient extends AdapterBase {
   /** The `runtime_name` of the runtime's last `Version` answer (`containerd`: its native API serves the PIDs), once known. */
   readonly runtimeName: { value: string | undefined };
   readonly containerOptions: CriContainerOptions;
-  readonly resyncInterval: number;
   /** The `label_selector` of both lists: the `key=value` entries of the `labels` option the runtime can match. */
   readonly labelSelector: Readonly<Record<string, string>>;
   /** One unary call through the kit. */
@@ -193,7 +186,10 @@ interface CriClient extends AdapterBase {
  * runtime answered `Version` after the stream was opened (events that arrive
  * earlier follow it), again after the stream's first event if that came later
  * (it proves the stream is registered: the runtime sends nothing, not even
- * headers, before), and every `resyncInterval` ms after the last one. Started containers
+ * headers, before); the watcher relists every `resyncInterval` ms too. A
+ * relist asks for a status only of containers and sandboxes the watcher's
+ * picture lacks (CRI ids are never reused: a restart is a new container), so
+ * a relist of an unchanged picture is the two list calls. Started containers
  * and sandboxes are checked with a verbose status call (for the PID, and
  * because containerd 1.7 replays stale events), up to `concurrency` at once,
  * in the engine's order; a start whose container is gone or stopped is dropped.
@@ -234,7 +230,7 @@ const CRI_PARTS: AdapterParts<CriClient, CriStartHint> = {
 /** Resolves the endpoint and sets up the client (no I/O yet). */
 function criClient(options: CriOptions): CriClient {
   const config = grpcChannelConfig(resolveCriEndpoint(options, options.env ?? process.env), { engine: CRI_ENGINE });
-  const base = adapterBase(options, { terms: CRI_TERMS, endpoint: config.endpoint, concurrency: DEFAULT_CONCURRENCY, toError: toCriError, isNotFound: isCriNotFound });
+  const base = adapterBase(options, { terms: CRI_TERMS, endpoint: config.endpoint, concurrency: DEFAULT_CONCURRENCY, resyncInterval: DEFAULT_CRI_RESYNC_INTERVAL, toError: toCriError, isNotFound: isCriNotFound });
   const { calls } = base;
   // one channel (one connection) for the CRI service and containerd's native services; closed by dispose()
   const channel = new Channel(config.target, config.credentials, config.options);
@@ -248,7 +244,6 @@ function criClient(options: CriOptions): CriClient {
     runtimeName: { value: undefined },
     startTimes: new Map(),
     containerOptions: packerOptions(options),
-    resyncInterval: options.resyncInterval ?? DEFAULT_CRI_RESYNC_INTERVAL,
     labelSelector: criLabelSelector(base.settings.labels),
     unary: (what, method, request) => calls.request(what, unaryTransport(method, request)),
     unaryOrNull: (what, method, request) => calls.request(what, unaryTransport(method, request), { notFound: 'null' }),
@@ -279,7 +274,7 @@ function criEvents(client: CriClient): Observable<RawFeed<CriStartHint>> {
     );
     return stream$.pipe(
       // the Version round trip, made after the stream was opened, also tells a non-CRI peer apart before any list
-      criResync<ContainerEventResponse, typeof LISTENING>({ marker: LISTENING, interval: client.resyncInterval, scheduler: client.settings.scheduler, gate$: version(client) }),
+      criResync<ContainerEventResponse, typeof LISTENING>({ marker: LISTENING, gate$: version(client) }),
       map((item): CriEventResult | typeof LISTENING => (item === LISTENING ? LISTENING : normalizeCriEvent(item as ContainerEventResponse, client.settings.scheduler.now()))),
       filter((item): item is NonNullable<CriEventResult> | typeof LISTENING => item !== null),
       // a STOPPED without its container's status: ask for it, in the engine's order (nothing overtakes it)
@@ -326,9 +321,11 @@ function eventsFailed(client: CriClient, err: unknown): Observable<never> {
  * it lacks (started after it) are inspected one by one. With a label
  * selector the runtime lists only the matching ones; the pods of matching
  * containers whose sandbox does not match are then looked up with one more
- * (unfiltered) sandbox list, never one call per container.
+ * (unfiltered) sandbox list, never one call per container. On a relist
+ * (`previous`), what the picture already has (same id: the same process, CRI
+ * never restarts a container in place) is reused and gets no status call.
  */
-function criList(client: CriClient): Observable<readonly Container[]> {
+function criList(client: CriClient, previous?: Portfolio): Observable<readonly Container[]> {
   const { runtime } = client;
   const labelSelector = { ...client.labelSelector };
   const selective = Object.keys(labelSelector).length > 0;
@@ -368,8 +365,10 @@ function criList(client: CriClient): Observable<readonly Container[]> {
         const known = pid === undefined ? undefined : (normalizeCriListedContainer(c, pid, pod?.metadata, native?.details.get(c.id), startedAt) ?? undefined);
         targets.push({ kind: 'container', id: c.id, sandboxId: c.podSandboxId === '' ? undefined : c.podSandboxId, sandbox: pod?.metadata, known });
       }
-      // the entries the task list made whole answer at once; the others (or all, without it) get a verbose status
-      return inspectAll(targets, inspectOneOf((target: Target) => (target.known !== undefined ? of(target.known) : criInspect(client, target))), client.settings.concurrency, (target) => target.id);
+      // the entries the task list made whole answer at once; the others (or all, without it) get a verbose status;
+      // on a relist, what the picture has needs neither (same id: the same process, CRI never restarts a container in place)
+      const reuse = previous === undefined ? undefined : (target: Target) => previous.byIdOnly(target.id);
+      return inspectAll(targets, inspectOneOf((target: Target) => (target.known !== undefined ? of(target.known) : criInspect(client, target))), client.settings.concurrency, (target) => target.id, reuse);
     }),
     tap((alive) => {
       // forget the start times of containers this list no longer has (their exits were missed)

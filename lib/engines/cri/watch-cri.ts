@@ -14,7 +14,8 @@ import { type CriOptions, criAdapter } from './cri-source.js';
  * `<pod-namespace>/<pod-name>`, labelled `io.kubernetes.sandbox`); pod name,
  * namespace and uid and the container name are labels too, annotations are
  * labels prefixed `io.kubernetes.annotation/`. CRI events are only hints, so the watcher
- * relists every `resyncInterval` ms (default 30 s) as well. A runtime without
+ * relists every `resyncInterval` ms (default 30 s) as well, with a status call
+ * only for what its picture lacks. A runtime without
  * `GetContainerEvents` (containerd 1.6) leaves the watcher degraded with an
  * `EngineError` `unsupported`.
  *

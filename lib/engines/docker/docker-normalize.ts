@@ -297,6 +297,56 @@ function shortPreview(raw: Json): Json {
   return out;
 }
 
+/**
+ * What one entry of the container list (`GET /containers/json`, Docker or
+ * Podman) shows of a container, for a relist to tell whether the picture's
+ * container still stands for it. @internal
+ */
+export interface DockerListEntry {
+  readonly id: string;
+  /** The primary name (the first of `Names` that is not a link alias), without the leading `/`. */
+  readonly name?: string | undefined;
+  /** From `State`: `paused`, or `running` (false); absent for anything else. */
+  readonly paused?: boolean | undefined;
+  /** From the parenthesised part of `Status` (`(healthy)`, `(health: starting)`); absent when it shows none. */
+  readonly health?: ContainerHealth | undefined;
+  /** `Created` in unix seconds. */
+  readonly created?: number | undefined;
+}
+
+/** One list entry's identity, or `null` for an entry without an id. @internal */
+export function dockerListEntry(raw: unknown): DockerListEntry | null {
+  if (!isObject(raw) || typeof raw['Id'] !== 'string' || raw['Id'] === '') return null;
+  const names = Array.isArray(raw['Names']) ? (raw['Names'] as unknown[]).filter((n): n is string => typeof n === 'string').map(stripSlash) : [];
+  const state = raw['State'];
+  const status = typeof raw['Status'] === 'string' ? raw['Status'] : '';
+  const health = /\((healthy|unhealthy|health: starting)\)/.exec(status)?.[1];
+  return {
+    id: raw['Id'],
+    // legacy links add `/other/alias` names: the container's own has no slash
+    name: names.find((n) => !n.includes('/')),
+    paused: state === 'paused' ? true : state === 'running' ? false : undefined,
+    health: health === undefined ? undefined : health === 'health: starting' ? 'starting' : (health as ContainerHealth),
+    created: typeof raw['Created'] === 'number' ? raw['Created'] : undefined,
+  };
+}
+
+/**
+ * True when `entry` shows `known` unchanged: same name, pause state, health
+ * (where the list shows them) and creation second. It cannot show a restart
+ * that kept the id (same id, new PID: the list has no PID and `Status` only a
+ * coarse uptime); the watcher's `start` events and the periodic full relist
+ * cover that. @internal
+ */
+export function dockerListShowsUnchanged(entry: DockerListEntry, known: Container): boolean {
+  if (entry.id !== known.id) return false;
+  if (entry.name !== undefined && entry.name !== known.name) return false;
+  if (entry.paused === undefined || entry.paused !== known.paused) return false;
+  if (entry.health !== undefined && entry.health !== known.health) return false;
+  if (entry.created !== undefined && known.createdAt !== undefined && Math.floor(known.createdAt.getTime() / 1000) !== entry.created) return false;
+  return true;
+}
+
 /** An RFC 3339 time of an inspection, or undefined for none, garbage and Go's zero time (year 1). */
 function dockerDate(value: unknown): Date | undefined {
   if (typeof value !== 'string' || value === '' || value.startsWith('0001-')) return undefined;

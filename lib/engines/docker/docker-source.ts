@@ -10,7 +10,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { inspect as utilInspect } from 'node:util';
 import Docker from 'dockerode';
 import { Observable, firstValueFrom, forkJoin, map, mergeMap, timer } from 'rxjs';
-import type { EngineAdapter, EngineInfo, ExitDetails } from '../../core/engine.js';
+import type { ContainerList, EngineAdapter, EngineInfo, ExitDetails } from '../../core/engine.js';
 import { EngineError } from '../../errors.js';
 import { type HttpTarget, PipelinedHttpClient } from '../../http/pipelined-client.js';
 import type { Container } from '../../model/container.js';
@@ -26,7 +26,21 @@ import { type DockerEndpoint, type DockerEndpointOptions, type DockerEnv, resolv
 import { DOCKER_TERMS, isDockerGone, toDockerError } from './docker-errors.js';
 import { labelFilterValues } from '../common/label-selector.js';
 import { dockerExitOf } from './docker-exit.js';
-import { DOCKER_ENGINE, DOCKER_EVENT_ACTIONS, DOCKER_OOM_NOTES, dockerProduct, type DockerStartHint, eventLabelFilter, normalizeDockerEvent, normalizeDockerInspect, normalizeOversizedDockerEvent } from './docker-normalize.js';
+import {
+  DOCKER_ENGINE,
+  DOCKER_EVENT_ACTIONS,
+  DOCKER_OOM_NOTES,
+  type DockerListEntry,
+  dockerListEntry,
+  dockerListShowsUnchanged,
+  dockerProduct,
+  type DockerStartHint,
+  eventLabelFilter,
+  normalizeDockerEvent,
+  normalizeDockerInspect,
+  normalizeOversizedDockerEvent,
+} from './docker-normalize.js';
+import type { Portfolio } from '../../model/portfolio.js';
 
 /**
  * Options of {@link dockerAdapter} (and of `watchDocker`).
@@ -54,6 +68,14 @@ export interface DockerOptions extends AdapterOptions, DockerEndpointOptions, Pa
   readonly eventOverlap?: number;
 }
 
+/** @internal Default `resyncInterval` of Docker and Podman in ms: a relist costs one list call (and its JSON) for an unchanged picture. */
+export const DEFAULT_DOCKER_RESYNC_INTERVAL = 60_000;
+/**
+ * Every this many relists inspects every container: Docker's list has no PID,
+ * so a restart that kept the id and whose events were lost shows only then
+ * (with the default interval: within 10 minutes). @internal
+ */
+export const DOCKER_FULL_RELIST_EVERY = 10;
 /** Inspections in flight by default (pipelined over at most {@link MAX_CONNECTIONS} connections). */
 const DEFAULT_CONCURRENCY = 64;
 /** Connections the pipelined client opens at most. */
@@ -142,13 +164,14 @@ const DOCKER_PARTS: AdapterParts<DockerClient, DockerStartHint> = {
   inspect: (client, hint) => dockerInspect(client, hint.id),
   info: dockerInfo,
   exit: dockerExit,
+  fullRelistEvery: DOCKER_FULL_RELIST_EVERY,
 };
 
 /** Resolves the endpoint and sets up the clients (no I/O yet). */
 function dockerClient(options: DockerOptions): DockerClient {
   const endpoint = resolveDockerEndpoint(options, options.env ?? process.env);
   const url = endpoint.url;
-  const base = adapterBase(options, { terms: DOCKER_TERMS, endpoint: url, concurrency: DEFAULT_CONCURRENCY, toError: toDockerError, isNotFound: isDockerGone });
+  const base = adapterBase(options, { terms: DOCKER_TERMS, endpoint: url, concurrency: DEFAULT_CONCURRENCY, resyncInterval: DEFAULT_DOCKER_RESYNC_INTERVAL, toError: toDockerError, isNotFound: isDockerGone });
   const { settings, calls } = base;
   const agent =
     endpoint.protocol === 'https' ? new QuietHttpsAgent({ keepAlive: true, ...endpoint.tls }) : new QuietHttpAgent({ keepAlive: true });
@@ -354,20 +377,32 @@ function parseLine(line: string, errors: EngineErrors): unknown {
 
 // ------------------------------------------------------------------------------------------ list
 
-/** The list: the ids of the alive containers, each inspected (the PID is only in the inspection), in the list's order. */
-function dockerList(client: DockerClient): Observable<readonly Container[]> {
+/**
+ * The list: the alive containers, each inspected (the PID is only in the
+ * inspection), in the list's order. On a relist (`previous`), an entry that
+ * shows the picture's container unchanged (see {@link dockerListShowsUnchanged})
+ * stands for it without an inspection: a relist of an unchanged picture is one call.
+ */
+function dockerList(client: DockerClient, previous?: Portfolio): Observable<ContainerList> {
   const what = 'listing containers';
+  const known =
+    previous === undefined
+      ? undefined
+      : (entry: DockerListEntry) => {
+          const c = previous.byIdOnly(entry.id);
+          return c !== undefined && dockerListShowsUnchanged(entry, c) ? c : undefined;
+        };
   return getJson(client, what, listPath(client.labelFilter), (list) => {
     if (!Array.isArray(list)) throw client.errors.of('protocol', what, 'the container list is not a JSON array');
-    const ids: string[] = [];
-    for (const entry of list as unknown[]) {
-      const id = (entry as { Id?: unknown } | null)?.Id;
-      if (typeof id === 'string' && id !== '') ids.push(id);
+    const entries: DockerListEntry[] = [];
+    for (const raw of list as unknown[]) {
+      const entry = dockerListEntry(raw);
+      if (entry !== null) entries.push(entry);
     }
-    return ids;
+    return entries;
   }).pipe(
     // all at once: the pipelined client keeps at most `concurrency` in flight
-    mergeMap((ids) => inspectAll(ids, (id, done) => dockerInspectOne(client, id, done), Infinity, (id) => id)),
+    mergeMap((entries) => inspectAll(entries, (entry, done) => dockerInspectOne(client, entry.id, done), Infinity, (entry) => entry.id, known)),
   );
 }
 
