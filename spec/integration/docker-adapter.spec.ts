@@ -145,17 +145,30 @@ for (const engine of ENGINES) {
       expect(truth.length).to.be.at.least(12);
     });
 
-    it('replays the events of the overlap: a pause made before it subscribed comes after listening', async () => {
+    it('a reopened event stream replays what it missed: a pause, a kill with its exit code, nothing it had delivered', async () => {
       const id = await lab.run(lab.name('replayed'));
-      await lab.pause(id);
-      const replaying = dockerAdapter({ host: endpoint, eventOverlap: 60_000 });
-      const rec = record(replaying.events());
+      const victim = await lab.run(lab.name('replayedvictim'));
+      const replaying = dockerAdapter({ host: endpoint });
       try {
-        await eventually(() => about(rec, id).includes('paused') || rec.error !== undefined, 'the replayed pause');
-        expect(rec.error).to.equal(undefined);
-        expect(rec.values[0]).to.deep.equal({ type: 'listening' });
+        const first = record(replaying.events());
+        await eventually(() => first.values.length === 1, 'listening');
+        await lab.pause(victim);
+        await eventually(() => about(first, victim).includes('paused'), 'the pause on the first stream');
+        first.subscription.unsubscribe();
+        // the gap: nobody listens
+        await lab.pause(id);
+        await lab.kill(victim);
+        const second = record(replaying.events());
+        await eventually(() => about(second, victim).includes('exited') || second.error !== undefined, 'the replayed exit');
+        expect(second.error).to.equal(undefined);
+        expect(second.values[0]).to.deep.equal({ type: 'listening' });
+        expect(about(second, id)).to.deep.equal(['paused']);
+        // the pause it delivered before is not delivered again (the kill's unpause may come first on Podman)
+        expect(about(second, victim).filter((s) => s !== 'unpaused')).to.deep.equal(['exited']);
+        const exit = second.values.find((f) => f.type === 'exited' && f.id === victim) as Extract<EngineFeed, { type: 'exited' }>;
+        expect(exit.exit?.code).to.equal(137);
+        second.subscription.unsubscribe();
       } finally {
-        rec.subscription.unsubscribe();
         replaying.dispose();
       }
     });

@@ -5,6 +5,8 @@ import { type LabelSelector, parseLabelSelectors } from './label-selector.js';
 
 /** Default longest wait in ms for one answer from an engine (a call, a list, the event stream's first answer). @internal */
 export const DEFAULT_REQUEST_TIMEOUT = 30_000;
+/** Default of {@link AdapterOptions.deadPeerTimeout}. @internal */
+export const DEFAULT_DEAD_PEER_TIMEOUT = 60_000;
 
 /**
  * Options every engine adapter (and so every `watchX` factory) takes, with
@@ -23,6 +25,17 @@ export interface AdapterOptions {
   readonly concurrency?: number;
   /** Longest wait in ms for one answer (a call, a list, the event stream's first answer); default 30,000. */
   readonly requestTimeout?: number;
+  /**
+   * Longest time in ms an event stream may hang on a connection whose peer
+   * vanished without closing it (a NAT or firewall that dropped an idle
+   * connection, a host gone, a stalled proxy) before the adapter fails it
+   * and the watcher reconnects (`degraded`, then a relist). Docker and
+   * Podman: once the stream was silent for half of it, `GET /_ping` must
+   * answer within the other half (plus TCP keepalive on tcp endpoints).
+   * containerd and CRI: gRPC keepalive pings at half of it, each to be
+   * answered within the other half. Default 60,000; 0 turns the checks off.
+   */
+  readonly deadPeerTimeout?: number;
   /** Scheduler for request timeouts, periodic work and the time of events that carry none (`TestScheduler` in tests). */
   readonly scheduler?: SchedulerLike;
   /** Environment to read the engine's endpoint variable from (`DOCKER_HOST`, `CONTAINERD_ADDRESS`, `CONTAINER_RUNTIME_ENDPOINT`); default `process.env`. */
@@ -56,6 +69,8 @@ export interface AdapterSettings {
   readonly scheduler: SchedulerLike;
   readonly concurrency: number;
   readonly requestTimeout: number;
+  /** The `deadPeerTimeout` option (0: off). */
+  readonly deadPeerTimeout: number;
   readonly env: Readonly<Record<string, string | undefined>>;
   /** The parsed `labels` option (empty: watch all). */
   readonly labels: readonly LabelSelector[];
@@ -72,6 +87,7 @@ export function adapterSettings(options: AdapterOptions, defaults: { readonly co
     scheduler: options.scheduler ?? asyncScheduler,
     concurrency: Math.max(1, Math.floor(options.concurrency ?? defaults.concurrency)),
     requestTimeout: options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT,
+    deadPeerTimeout: Math.max(0, options.deadPeerTimeout ?? DEFAULT_DEAD_PEER_TIMEOUT),
     env: options.env ?? process.env,
     labels: parseLabelSelectors(options.labels, defaults.engine),
   };

@@ -1,10 +1,11 @@
-import { type Observable, map } from 'rxjs';
+import { type Observable, defer, filter, finalize, map, tap } from 'rxjs';
 import type { EngineAdapter, EngineFeed, EngineInfo, ExitDetails } from '../../core/engine.js';
 import type { EngineError } from '../../errors.js';
 import type { Container } from '../../model/container.js';
 import { type AdapterOptions, type AdapterSettings, adapterSettings } from './adapter-options.js';
 import { type EngineCalls, engineCalls } from './engine-call.js';
 import { type EngineErrors, type EngineTerms, engineErrors } from './engine-error.js';
+import type { EventReplay, ReplayLease } from './event-replay.js';
 import { matchesLabels } from './label-selector.js';
 import { resolveStarts } from './resolve-starts.js';
 import type { RawFeed, StartHint } from './start-hint.js';
@@ -57,8 +58,12 @@ export function adapterBase(options: AdapterOptions, spec: AdapterBaseSpec): Ada
  * @internal
  */
 export interface AdapterParts<C extends AdapterBase, H extends StartHint> {
-  /** Raw events: `listening` once the engine accepted the subscription, then events and start hints in the engine's order. Cold. */
-  rawEvents(client: C): Observable<RawFeed<H>>;
+  /**
+   * Raw events: `listening` once the engine accepted the subscription, then events and start hints in the engine's order. Cold.
+   * `lease` is the stream's share of the client's {@link EventReplay} (where to ask the engine to replay from); engines
+   * that cannot replay ignore it.
+   */
+  rawEvents(client: C, lease: ReplayLease): Observable<RawFeed<H>>;
   /** The list: the alive containers, emitted once. Cold. */
   list(client: C): Observable<readonly Container[]>;
   /** Inspects one started container: the alive container, or `null` when it is gone or not alive. Cold. */
@@ -69,8 +74,22 @@ export interface AdapterParts<C extends AdapterBase, H extends StartHint> {
   exit?(client: C, id: string): Observable<ExitDetails | null>;
 }
 
-/** An {@link EngineAdapter} from an engine's client (whose `dispose` releases it) and its four parts. @internal */
-export function defineAdapter<C extends AdapterBase & { dispose(): void }, H extends StartHint>(client: C, parts: AdapterParts<C, H>): EngineAdapter {
+/** What a stream of an engine that cannot replay gets: nothing to ask for, nothing to drop. */
+const NO_REPLAY: ReplayLease = Object.freeze({
+  since: () => undefined,
+  opened: () => undefined,
+  fresh: () => true,
+  delivered: () => undefined,
+  release: () => undefined,
+});
+
+/**
+ * An {@link EngineAdapter} from an engine's client (whose `dispose` releases it) and its four parts. A client
+ * with a `replay` (an engine whose event stream can replay the past) hands each event stream a lease of it:
+ * replayed duplicates are dropped before their starts are inspected, and what the stream emits is recorded.
+ * @internal
+ */
+export function defineAdapter<C extends AdapterBase & { dispose(): void; readonly replay?: EventReplay }, H extends StartHint>(client: C, parts: AdapterParts<C, H>): EngineAdapter {
   const selectors = client.settings.labels;
   // what the engine could not filter itself is filtered here: a start of a container that does not match yields nothing
   const inspect =
@@ -83,10 +102,22 @@ export function defineAdapter<C extends AdapterBase & { dispose(): void }, H ext
       : () => parts.list(client).pipe(map((all) => Object.freeze(all.filter((c) => matchesLabels(c.labels, selectors)))));
   const starts = resolveStarts<H>(inspect, client.settings.concurrency);
   const exit = parts.exit;
+  const replay = client.replay;
+  const { scheduler } = client.settings;
+  const replayed = (memory: EventReplay): Observable<EngineFeed> =>
+    defer(() => {
+      const lease = memory.open(scheduler.now());
+      return parts.rawEvents(client, lease).pipe(
+        filter((item) => lease.fresh(item)),
+        starts,
+        tap((item) => lease.delivered(item)),
+        finalize(() => lease.release(scheduler.now())),
+      );
+    });
   return {
     engine: client.engine,
     endpoint: client.endpoint,
-    events: (): Observable<EngineFeed> => parts.rawEvents(client).pipe(starts),
+    events: (): Observable<EngineFeed> => (replay === undefined ? parts.rawEvents(client, NO_REPLAY).pipe(starts) : replayed(replay)),
     snapshot: list,
     info: () => parts.info(client),
     ...(exit === undefined ? {} : { exitDetails: (id: string) => exit(client, id) }),
