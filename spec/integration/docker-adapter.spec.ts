@@ -145,26 +145,27 @@ for (const engine of ENGINES) {
       expect(truth.length).to.be.at.least(12);
     });
 
-    it('a reopened event stream replays what it missed: a pause, a kill with its exit code, nothing it had delivered', async () => {
+    it('a reopened event stream replays what it missed: an unpause, a kill with its exit code, not the pause it had delivered', async () => {
       const id = await lab.run(lab.name('replayed'));
       const victim = await lab.run(lab.name('replayedvictim'));
       const replaying = dockerAdapter({ host: endpoint });
       try {
         const first = record(replaying.events());
-        await eventually(() => first.values.length === 1, 'listening');
-        await lab.pause(victim);
-        await eventually(() => about(first, victim).includes('paused'), 'the pause on the first stream');
+        // (a first stream on a unix socket replays the last second: the two starts may follow)
+        await eventually(() => first.values.length > 0, 'listening');
+        await lab.pause(id);
+        await eventually(() => about(first, id).includes('paused'), 'the pause on the first stream');
         first.subscription.unsubscribe();
         // the gap: nobody listens
-        await lab.pause(id);
+        await lab.unpause(id);
         await lab.kill(victim);
         const second = record(replaying.events());
         await eventually(() => about(second, victim).includes('exited') || second.error !== undefined, 'the replayed exit');
         expect(second.error).to.equal(undefined);
         expect(second.values[0]).to.deep.equal({ type: 'listening' });
-        expect(about(second, id)).to.deep.equal(['paused']);
-        // the pause it delivered before is not delivered again (the kill's unpause may come first on Podman)
-        expect(about(second, victim).filter((s) => s !== 'unpaused')).to.deep.equal(['exited']);
+        // the pause it delivered before is not delivered again
+        expect(about(second, id)).to.deep.equal(['unpaused']);
+        expect(about(second, victim)).to.deep.equal(['exited']);
         const exit = second.values.find((f) => f.type === 'exited' && f.id === victim) as Extract<EngineFeed, { type: 'exited' }>;
         expect(exit.exit?.code).to.equal(137);
         second.subscription.unsubscribe();

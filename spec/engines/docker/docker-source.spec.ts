@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { chmod, copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { setTimeout as sleep, setImmediate as yieldToLoop } from 'node:timers/promises';
 import { expect } from 'chai';
 import { firstValueFrom, take, toArray } from 'rxjs';
 import type { EngineAdapter, EngineFeed } from '../../../lib/core/engine.js';
@@ -11,6 +11,7 @@ import { PROJECT_LABEL } from '../../../lib/model/container.js';
 import { dockerAdapter, dockerSince } from '../../../lib/engines/docker/docker-source.js';
 import { type FakeDocker, type FakeEndpoint, type TlsFiles, dockerEvent, fakeDocker, garbageServer, makeTlsFiles, notDockerServer } from '../../fakes/docker-fakes.js';
 import { eventually, record } from './docker-lab.js';
+import { socketProxy } from '../../fakes/socket-proxy.js';
 
 const ID = (n: number | string) => `${String(n).padStart(4, '0')}${'c0ffee'.repeat(10)}`;
 
@@ -342,6 +343,25 @@ console.log(JSON.stringify(results));
       await firstValueFrom(adapter.events());
       expect(new URLSearchParams(tcp.eventQueries[1]).get('since')).to.equal(dockerSince(engineTime - 1_000));
       await noConnectionsLeft(tcp, adapter);
+    });
+
+    it('deadPeerTimeout: a silent stream whose engine answers /_ping lives on; once nothing answers, it fails as unreachable ("went dead")', async () => {
+      const proxy = await socketProxy(fake.socketPath);
+      try {
+        const adapter = track(dockerAdapter({ host: proxy.url, deadPeerTimeout: 200 }));
+        const ev = record(adapter.events());
+        await eventually(() => ev.values.length === 1, 'listening');
+        // several check periods of silence, every ping answered
+        await sleep(1_000);
+        expect(ev.error).to.equal(undefined);
+        proxy.mode('stall');
+        await ev.finished;
+        expectEngineError(ev.error, 'unreachable', /went dead while checking that the silent event stream is still connected \(no answer to a liveness check within 200 ms\)/);
+        adapter.dispose();
+        proxy.cut();
+      } finally {
+        await proxy.close();
+      }
     });
 
     it('emits listening once the headers arrive, before any event', async () => {
