@@ -30,10 +30,12 @@ export interface AdapterOptions {
    * vanished without closing it (a NAT or firewall that dropped an idle
    * connection, a host gone, a stalled proxy) before the adapter fails it
    * and the watcher reconnects (`degraded`, then a relist). Docker and
-   * Podman: once the stream was silent for half of it, `GET /_ping` must
-   * answer within the other half (plus TCP keepalive on tcp endpoints).
-   * containerd and CRI: gRPC keepalive pings at half of it, each to be
-   * answered within the other half. Default 60,000; 0 turns the checks off.
+   * Podman: once the stream was silent for a third of it, `GET /_ping` must
+   * answer within another third (plus TCP keepalive on tcp endpoints).
+   * containerd: a heartbeat probe published the same way must come back on
+   * the stream. containerd and CRI channels also send gRPC keepalive pings
+   * (at most every 5 minutes, as containerd allows), each to be answered
+   * within half of it. Default 60,000; 0 turns the checks off.
    */
   readonly deadPeerTimeout?: number;
   /** Scheduler for request timeouts, periodic work and the time of events that carry none (`TestScheduler` in tests). */
@@ -87,10 +89,15 @@ export function adapterSettings(options: AdapterOptions, defaults: { readonly co
     scheduler: options.scheduler ?? asyncScheduler,
     concurrency: Math.max(1, Math.floor(options.concurrency ?? defaults.concurrency)),
     requestTimeout: options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT,
-    deadPeerTimeout: Math.max(0, options.deadPeerTimeout ?? DEFAULT_DEAD_PEER_TIMEOUT),
+    deadPeerTimeout: deadPeerTimeoutOf(options),
     env: options.env ?? process.env,
     labels: parseLabelSelectors(options.labels, defaults.engine),
   };
+}
+
+/** The `deadPeerTimeout` option resolved (0: off), for transports set up before the settings. @internal */
+export function deadPeerTimeoutOf(options: Pick<AdapterOptions, 'deadPeerTimeout'>): number {
+  return Math.max(0, options.deadPeerTimeout ?? DEFAULT_DEAD_PEER_TIMEOUT);
 }
 
 /** Just the packer options of `options` (so that raw option bags are not handed to normalisers). @internal */

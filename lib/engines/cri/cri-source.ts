@@ -15,7 +15,7 @@ import { isGrpcServiceError } from '../../grpc/grpc-errors.js';
 import { fromServerStream } from '../../grpc/server-stream.js';
 import { type UnaryMethod, unaryTransport } from '../../grpc/unary.js';
 import type { Container } from '../../model/container.js';
-import { type AdapterOptions, packerOptions } from '../common/adapter-options.js';
+import { type AdapterOptions, deadPeerTimeoutOf, packerOptions } from '../common/adapter-options.js';
 import { type AdapterBase, type AdapterParts, adapterBase, defineAdapter } from '../common/define-adapter.js';
 import { engineInfo } from '../common/engine-info.js';
 import { inspectAll, inspectOneOf } from '../common/inspect-all.js';
@@ -156,7 +156,7 @@ const CRI_PARTS: AdapterParts<CriClient, CriStartHint> = {
 
 /** Resolves the endpoint and sets up the client (no I/O yet). */
 function criClient(options: CriOptions): CriClient {
-  const config = grpcChannelConfig(resolveCriEndpoint(options, options.env ?? process.env), { engine: CRI_ENGINE });
+  const config = grpcChannelConfig(resolveCriEndpoint(options, options.env ?? process.env), { engine: CRI_ENGINE, deadPeerTimeout: deadPeerTimeoutOf(options) });
   const base = adapterBase(options, { terms: CRI_TERMS, endpoint: config.endpoint, concurrency: DEFAULT_CONCURRENCY, toError: toCriError, isNotFound: isCriNotFound });
   const { calls } = base;
   const runtime = new RuntimeServiceClient(config.target, config.credentials, config.options);

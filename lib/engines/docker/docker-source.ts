@@ -113,6 +113,10 @@ interface DockerClient extends AdapterBase {
  * The `labels` option is pushed into the list's `label` filter, and its first
  * `key=value` entry into the event stream's (Podman 4.3 delivers no event for
  * a key-only one).
+ * A reopened event stream asks the engine to replay from the last event the
+ * adapter delivered (`eventReplayWindow`) and drops the replayed events it
+ * delivered already; an event stream whose peer vanished without closing the
+ * connection fails within `deadPeerTimeout` (an `unreachable` error).
  *
  * @throws EngineError `config` when the endpoint or TLS settings are unusable.
  *
@@ -322,26 +326,27 @@ function engineDate(header: string | undefined): number | undefined {
  * Notices an event stream whose peer vanished without closing the connection
  * (a NAT or firewall timeout, a host gone, a stalled proxy): TCP keepalive on
  * the stream's socket (tcp endpoints), and, since an idle Docker event stream
- * carries no traffic of its own, `GET /_ping` (on another connection) each time
- * the stream was silent for half of `deadPeerTimeout`, to be answered within
- * the other half; no answer fails the stream with a `deadPeer` error, so the
- * watcher reconnects (and replays the gap). All time on the scheduler. Nothing
- * while `deadPeerTimeout` is 0.
+ * carries no traffic of its own, `GET /_ping` (on another connection) once the
+ * stream was silent for a third of `deadPeerTimeout` (checked every third), to
+ * be answered within another third: so within `deadPeerTimeout` of the last
+ * traffic, no answer fails the stream with a `deadPeer` error and the watcher
+ * reconnects (and replays the gap). All time on the scheduler. Nothing while
+ * `deadPeerTimeout` is 0.
  */
 function deadPeerCheck(client: DockerClient, res: IncomingMessage, heard: () => number, fail: (err: EngineError) => void): Subscription | undefined {
   const { settings, errors, modem } = client;
   const bound = settings.deadPeerTimeout;
   if (!(bound > 0)) return undefined;
-  const half = Math.max(1, Math.floor(bound / 2));
-  if (!client.sameClock) res.socket?.setKeepAlive(true, half);
+  const third = Math.max(1, Math.floor(bound / 3));
+  if (!client.sameClock) res.socket?.setKeepAlive(true, third);
   const what = 'checking that the silent event stream is still connected';
   const modemWithSignal = modem as unknown as { ping(opts: { abortSignal: AbortSignal }): Promise<unknown> };
   // The ping in flight, if any.
   let pinging: Subscription | undefined;
-  const check = timer(half, half, settings.scheduler).subscribe(() => {
-    if (pinging !== undefined || settings.scheduler.now() - heard() < half) return;
+  const check = timer(third, third, settings.scheduler).subscribe(() => {
+    if (pinging !== undefined || settings.scheduler.now() - heard() < third) return;
     pinging = fromAbortable((abortSignal) => modemWithSignal.ping({ abortSignal }), quietAbortController)
-      .pipe(timeout({ first: half, scheduler: settings.scheduler, with: () => throwError(() => errors.deadPeer(what, bound)) }))
+      .pipe(timeout({ first: third, scheduler: settings.scheduler, with: () => throwError(() => errors.deadPeer(what, bound)) }))
       .subscribe({
         next: () => {
           pinging = undefined;
