@@ -112,8 +112,12 @@ export class EventReplay {
   private floor = Number.NaN;
   /** The newest engine time delivered; -Infinity before any. */
   private newest = Number.NEGATIVE_INFINITY;
-  /** Identities of delivered events (with their time) at or after `floor`, oldest first. */
+  /** Identities of delivered events (with their time) at or after `floor`. */
   private readonly seen = new Map<string, number>();
+  /** The same identities in the order they were delivered (from `head` on): what to forget first. */
+  private order: { readonly key: string; readonly time: number }[] = [];
+  /** Index of the oldest identity of `order` still remembered. */
+  private head = 0;
   /** Scheduler time when the last stream that held the memory ended; undefined before any, and while one holds it. */
   private lostAt: number | undefined;
   /** True while a stream holds the memory. */
@@ -190,15 +194,24 @@ export class EventReplay {
     if (!Number.isFinite(k.time)) return;
     if (k.time > this.newest) this.newest = k.time;
     if (!(k.time >= this.floor) && !Number.isNaN(this.floor)) return; // counts as delivered already
-    this.seen.set(identity(k), k.time);
+    const key = identity(k);
+    if (this.seen.has(key)) return;
+    this.seen.set(key, k.time);
+    this.order.push({ key, time: k.time });
     // Keep what a replay from `newest - slack` can bring back, and at most `memory` identities:
     // what is forgotten raises the floor past it (1 µs is above a double's step at today's epoch ms).
     const cutoff = this.newest - this.slack;
     let floor = Number.isNaN(this.floor) ? cutoff : Math.max(this.floor, cutoff);
-    for (const [key, time] of this.seen) {
-      if (time >= cutoff && this.seen.size <= this.memory) break;
-      this.seen.delete(key);
-      if (time >= floor) floor = time + 0.001;
+    while (this.head < this.order.length) {
+      const oldest = this.order[this.head]!;
+      if (oldest.time >= cutoff && this.seen.size <= this.memory) break;
+      this.head += 1;
+      this.seen.delete(oldest.key);
+      if (oldest.time >= floor) floor = oldest.time + 0.001;
+    }
+    if (this.head > 1_024 && this.head * 2 > this.order.length) {
+      this.order = this.order.slice(this.head);
+      this.head = 0;
     }
     this.floor = floor;
   }
@@ -207,5 +220,7 @@ export class EventReplay {
     this.floor = Number.NaN;
     this.newest = Number.NEGATIVE_INFINITY;
     this.seen.clear();
+    this.order = [];
+    this.head = 0;
   }
 }
