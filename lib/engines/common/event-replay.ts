@@ -52,9 +52,12 @@ export interface ReplayLease {
   release(now: number): void;
 }
 
-/** The identity of an event for duplicate detection: engine time, container and kind (a start hint is its `started`). */
+/**
+ * The identity of an event for duplicate detection: engine time (to the microsecond: an integer writes
+ * faster than a fraction), container and kind (a start hint is its `started`).
+ */
 function identity(item: { readonly type: string; readonly id: string; readonly time: number }): string {
-  return `${item.time}|${item.id}|${item.type === 'inspect' ? 'started' : item.type}`;
+  return `${Math.round(item.time * 1000)}|${item.id}|${item.type === 'inspect' ? 'started' : item.type}`;
 }
 
 /** The id and time of a feed item, or undefined for `listening`. */
