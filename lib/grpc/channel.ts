@@ -34,10 +34,38 @@ export interface GrpcChannelConfig {
   readonly options: ChannelOptions;
 }
 
+/**
+ * Shortest interval in ms between keepalive pings: grpc-go servers (containerd,
+ * measured on 1.7 and 1.6) allow a ping at most every 5 minutes by default
+ * while they send nothing, and close the connection with GOAWAY
+ * `too_many_pings` ("rejected by server because of excess pings") otherwise.
+ * @internal
+ */
+export const GRPC_MIN_KEEPALIVE_TIME = 300_000;
+
+/**
+ * The keepalive channel options that make a dead HTTP/2 connection fail its
+ * calls (UNAVAILABLE): an HTTP/2 ping after half of `deadPeerTimeout` without
+ * traffic, but not more often than {@link GRPC_MIN_KEEPALIVE_TIME}, to be
+ * answered within half of `deadPeerTimeout`, only while a call (the event
+ * stream) is open. `{}` for 0 (the default options: no pings). An adapter
+ * that needs the tighter bound checks its idle stream itself (containerd's
+ * heartbeat probes).
+ *
+ * @internal
+ */
+export function grpcKeepAliveOptions(deadPeerTimeout: number): ChannelOptions {
+  if (!(deadPeerTimeout > 0)) return {};
+  const half = Math.max(1, Math.floor(deadPeerTimeout / 2));
+  return { 'grpc.keepalive_time_ms': Math.max(half, GRPC_MIN_KEEPALIVE_TIME), 'grpc.keepalive_timeout_ms': half, 'grpc.keepalive_permit_without_calls': 0 };
+}
+
 /** @internal Options of {@link grpcChannelConfig}. */
 export interface GrpcChannelConfigOptions {
   /** Engine name for a `config` {@link EngineError} (default `grpc`). */
   readonly engine?: string;
+  /** The `deadPeerTimeout` adapter option: keepalive pings (see {@link grpcKeepAliveOptions}); default 0, none. */
+  readonly deadPeerTimeout?: number;
   /** Merged over {@link DEFAULT_GRPC_CHANNEL_OPTIONS}. */
   readonly channelOptions?: ChannelOptions;
 }
@@ -56,7 +84,7 @@ export function grpcChannelConfig(endpoint: string, options: GrpcChannelConfigOp
   const fail = (why: string): never => {
     throw new EngineError(engine, 'config', `unusable gRPC endpoint ${JSON.stringify(endpoint)}: ${why}`, { endpoint });
   };
-  const channelOptions: ChannelOptions = { ...DEFAULT_GRPC_CHANNEL_OPTIONS, ...options.channelOptions };
+  const channelOptions: ChannelOptions = { ...DEFAULT_GRPC_CHANNEL_OPTIONS, ...grpcKeepAliveOptions(options.deadPeerTimeout ?? 0), ...options.channelOptions };
   const trimmed = endpoint.trim();
   if (trimmed === '') return fail('empty');
 

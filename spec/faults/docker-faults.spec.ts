@@ -65,7 +65,7 @@ describe('fault corpus: Docker and Podman (fake engines on real unix sockets)', 
 
   /** A watcher over the fake with fast retries, its status history and its changes (from the first replay on). */
   function start(options: { readonly syncTimeout?: number; readonly requestTimeout?: number } = {}): { ww: Watcher; statuses: Recording<WatcherStatus>; changes: Change[] } {
-    const ww = watchers.add(watchDocker({ host: fake.url, retry: FAST_RETRY, eventOverlap: 0, ...options }));
+    const ww = watchers.add(watchDocker({ host: fake.url, retry: FAST_RETRY, eventReplayWindow: 0, ...options }));
     return { ww, statuses: record(ww.status$), changes: watchers.changesOf(ww) };
   }
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { resolve } from 'node:path';
 import { EngineError } from '../../lib/errors.js';
-import { DEFAULT_GRPC_CHANNEL_OPTIONS, GRPC_MAX_RECEIVE_MESSAGE_LENGTH, grpcChannelConfig } from '../../lib/grpc/channel.js';
+import { DEFAULT_GRPC_CHANNEL_OPTIONS, GRPC_MAX_RECEIVE_MESSAGE_LENGTH, GRPC_MIN_KEEPALIVE_TIME, grpcChannelConfig, grpcKeepAliveOptions } from '../../lib/grpc/channel.js';
 
 describe('grpc/channel: grpcChannelConfig', () => {
   const table: ReadonlyArray<readonly [string, string, string]> = [
@@ -56,5 +56,17 @@ describe('grpc/channel: grpcChannelConfig', () => {
     expect(options['grpc.keepalive_time_ms']).to.equal(30_000);
     expect(options['grpc.max_reconnect_backoff_ms']).to.equal(5000);
     expect(options['grpc.max_receive_message_length']).to.equal(GRPC_MAX_RECEIVE_MESSAGE_LENGTH);
+  });
+
+  it('deadPeerTimeout: keepalive pings after half of it without traffic (at most every 5 min: grpc-go\'s policy), answered within the other half, only during calls; 0 sends none', () => {
+    expect(grpcChannelConfig('/x.sock', { deadPeerTimeout: 1_200_000 }).options['grpc.keepalive_time_ms']).to.equal(600_000);
+    const { options } = grpcChannelConfig('/run/containerd/containerd.sock', { deadPeerTimeout: 60_000 });
+    expect(options['grpc.keepalive_time_ms']).to.equal(GRPC_MIN_KEEPALIVE_TIME);
+    expect(options['grpc.keepalive_timeout_ms']).to.equal(30_000);
+    expect(options['grpc.keepalive_permit_without_calls']).to.equal(0);
+    expect(options['grpc.max_receive_message_length']).to.equal(GRPC_MAX_RECEIVE_MESSAGE_LENGTH);
+    expect(grpcKeepAliveOptions(0)).to.deep.equal({});
+    expect(grpcChannelConfig('/x.sock', { deadPeerTimeout: 0 }).options).to.deep.equal(DEFAULT_GRPC_CHANNEL_OPTIONS);
+    expect(grpcChannelConfig('/x.sock').options).to.deep.equal(DEFAULT_GRPC_CHANNEL_OPTIONS);
   });
 });

@@ -145,17 +145,31 @@ for (const engine of ENGINES) {
       expect(truth.length).to.be.at.least(12);
     });
 
-    it('replays the events of the overlap: a pause made before it subscribed comes after listening', async () => {
+    it('a reopened event stream replays what it missed: an unpause, a kill with its exit code, not the pause it had delivered', async () => {
       const id = await lab.run(lab.name('replayed'));
-      await lab.pause(id);
-      const replaying = dockerAdapter({ host: endpoint, eventOverlap: 60_000 });
-      const rec = record(replaying.events());
+      const victim = await lab.run(lab.name('replayedvictim'));
+      const replaying = dockerAdapter({ host: endpoint });
       try {
-        await eventually(() => about(rec, id).includes('paused') || rec.error !== undefined, 'the replayed pause');
-        expect(rec.error).to.equal(undefined);
-        expect(rec.values[0]).to.deep.equal({ type: 'listening' });
+        const first = record(replaying.events());
+        // (a first stream on a unix socket replays the last second: the two starts may follow)
+        await eventually(() => first.values.length > 0, 'listening');
+        await lab.pause(id);
+        await eventually(() => about(first, id).includes('paused'), 'the pause on the first stream');
+        first.subscription.unsubscribe();
+        // the gap: nobody listens
+        await lab.unpause(id);
+        await lab.kill(victim);
+        const second = record(replaying.events());
+        await eventually(() => about(second, victim).includes('exited') || second.error !== undefined, 'the replayed exit');
+        expect(second.error).to.equal(undefined);
+        expect(second.values[0]).to.deep.equal({ type: 'listening' });
+        // the pause it delivered before is not delivered again
+        expect(about(second, id)).to.deep.equal(['unpaused']);
+        expect(about(second, victim)).to.deep.equal(['exited']);
+        const exit = second.values.find((f) => f.type === 'exited' && f.id === victim) as Extract<EngineFeed, { type: 'exited' }>;
+        expect(exit.exit?.code).to.equal(137);
+        second.subscription.unsubscribe();
       } finally {
-        rec.subscription.unsubscribe();
         replaying.dispose();
       }
     });

@@ -5,6 +5,8 @@ import { type LabelSelector, parseLabelSelectors } from './label-selector.js';
 
 /** Default longest wait in ms for one answer from an engine (a call, a list, the event stream's first answer). @internal */
 export const DEFAULT_REQUEST_TIMEOUT = 30_000;
+/** Default of {@link AdapterOptions.deadPeerTimeout}. @internal */
+export const DEFAULT_DEAD_PEER_TIMEOUT = 60_000;
 
 /**
  * Options every engine adapter (and so every `watchX` factory) takes, with
@@ -38,6 +40,19 @@ export interface AdapterOptions {
    * `syncTimeout` bounds the whole list and defaults to at least twice this.
    */
   readonly requestTimeout?: number;
+  /**
+   * Longest time in ms an event stream may hang on a connection whose peer
+   * vanished without closing it (a NAT or firewall that dropped an idle
+   * connection, a host gone, a stalled proxy) before the adapter fails it
+   * and the watcher reconnects (`degraded`, then a relist). Docker and
+   * Podman: once the stream was silent for a third of it, `GET /_ping` must
+   * answer within another third (plus TCP keepalive on tcp endpoints).
+   * containerd: a heartbeat probe published the same way must come back on
+   * the stream. containerd and CRI channels also send gRPC keepalive pings
+   * (at most every 5 minutes, as containerd allows), each to be answered
+   * within half of it. Default 60,000; 0 turns the checks off.
+   */
+  readonly deadPeerTimeout?: number;
   /** Scheduler for request timeouts, periodic work and the time of events that carry none (`TestScheduler` in tests). */
   readonly scheduler?: SchedulerLike;
   /** Environment to read the engine's endpoint variable from (`DOCKER_HOST`, `CONTAINERD_ADDRESS`, `CONTAINER_RUNTIME_ENDPOINT`); default `process.env`. */
@@ -96,6 +111,8 @@ export interface AdapterSettings {
   readonly scheduler: SchedulerLike;
   readonly concurrency: number;
   readonly requestTimeout: number;
+  /** The `deadPeerTimeout` option (0: off). */
+  readonly deadPeerTimeout: number;
   readonly env: Readonly<Record<string, string | undefined>>;
   /** The parsed `labels` option (empty: watch all). */
   readonly labels: readonly LabelSelector[];
@@ -119,9 +136,15 @@ export function adapterSettings(
     scheduler: options.scheduler ?? asyncScheduler,
     concurrency: Math.max(1, Math.floor(options.concurrency ?? defaults.concurrency)),
     requestTimeout: options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT,
+    deadPeerTimeout: deadPeerTimeoutOf(options),
     env: options.env ?? process.env,
     labels: parseLabelSelectors(options.labels, defaults.engine),
   };
+}
+
+/** The `deadPeerTimeout` option resolved (0: off), for transports set up before the settings. @internal */
+export function deadPeerTimeoutOf(options: Pick<AdapterOptions, 'deadPeerTimeout'>): number {
+  return Math.max(0, options.deadPeerTimeout ?? DEFAULT_DEAD_PEER_TIMEOUT);
 }
 
 /** Just the packer options of `options` (so that raw option bags are not handed to normalisers). @internal */

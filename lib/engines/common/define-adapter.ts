@@ -1,4 +1,4 @@
-import { type Observable, defer, map } from 'rxjs';
+import { type Observable, defer, filter, finalize, map, tap } from 'rxjs';
 import type { ContainerList, EngineAdapter, EngineFeed, EngineInfo, ExitDetails } from '../../core/engine.js';
 import type { EngineError } from '../../errors.js';
 import type { Container } from '../../model/container.js';
@@ -6,6 +6,7 @@ import type { Portfolio } from '../../model/portfolio.js';
 import { type AdapterOptions, type AdapterSettings, adapterSettings } from './adapter-options.js';
 import { type EngineCalls, engineCalls } from './engine-call.js';
 import { type EngineErrors, type EngineTerms, engineErrors } from './engine-error.js';
+import type { EventReplay, ReplayLease } from './event-replay.js';
 import { containerList } from './inspect-all.js';
 import { matchesLabels } from './label-selector.js';
 import { resolveStarts } from './resolve-starts.js';
@@ -61,8 +62,12 @@ export function adapterBase(options: AdapterOptions, spec: AdapterBaseSpec): Ada
  * @internal
  */
 export interface AdapterParts<C extends AdapterBase, H extends StartHint> {
-  /** Raw events: `listening` once the engine accepted the subscription, then events and start hints in the engine's order. Cold. */
-  rawEvents(client: C): Observable<RawFeed<H>>;
+  /**
+   * Raw events: `listening` once the engine accepted the subscription, then events and start hints in the engine's order. Cold.
+   * `lease` is the stream's share of the client's {@link EventReplay} (where to ask the engine to replay from); engines
+   * that cannot replay ignore it.
+   */
+  rawEvents(client: C, lease: ReplayLease): Observable<RawFeed<H>>;
   /**
    * The list: the alive containers, emitted once, with a `gap` naming those
    * whose inspection alone failed. Cold. `previous` (a relist only): the
@@ -87,8 +92,22 @@ export interface AdapterParts<C extends AdapterBase, H extends StartHint> {
   exit?(client: C, id: string): Observable<ExitDetails | null>;
 }
 
-/** An {@link EngineAdapter} from an engine's client (whose `dispose` releases it) and its four parts. @internal */
-export function defineAdapter<C extends AdapterBase & { dispose(): void }, H extends StartHint>(client: C, parts: AdapterParts<C, H>): EngineAdapter {
+/** What a stream of an engine that cannot replay gets: nothing to ask for, nothing to drop. */
+const NO_REPLAY: ReplayLease = Object.freeze({
+  since: () => undefined,
+  opened: () => undefined,
+  fresh: () => true,
+  delivered: () => undefined,
+  release: () => undefined,
+});
+
+/**
+ * An {@link EngineAdapter} from an engine's client (whose `dispose` releases it) and its four parts. A client
+ * with a `replay` (an engine whose event stream can replay the past) hands each event stream a lease of it:
+ * replayed duplicates are dropped before their starts are inspected, and what the stream emits is recorded.
+ * @internal
+ */
+export function defineAdapter<C extends AdapterBase & { dispose(): void; readonly replay?: EventReplay }, H extends StartHint>(client: C, parts: AdapterParts<C, H>): EngineAdapter {
   const selectors = client.settings.labels;
   // what the engine could not filter itself is filtered here: a start of a container that does not match yields nothing
   const inspect =
@@ -124,14 +143,27 @@ export function defineAdapter<C extends AdapterBase & { dispose(): void }, H ext
     });
   const starts = resolveStarts<H>(inspect, client.settings.concurrency);
   const exit = parts.exit;
+  const replay = client.replay;
+  const { scheduler } = client.settings;
+  const replayed = (memory: EventReplay): Observable<EngineFeed> =>
+    defer(() => {
+      const lease = memory.open(scheduler.now());
+      return parts.rawEvents(client, lease).pipe(
+        filter((item) => lease.fresh(item)),
+        starts,
+        tap((item) => lease.delivered(item)),
+        finalize(() => lease.release(scheduler.now())),
+      );
+    });
   return {
     engine: client.engine,
     endpoint: client.endpoint,
     requestTimeout: client.settings.requestTimeout,
     events: (): Observable<EngineFeed> =>
       defer(() => {
+        // a new event stream: the gap before it may have lost a restart's events, so the next list is a full one
         fullDue = true;
-        return parts.rawEvents(client).pipe(starts);
+        return replay === undefined ? parts.rawEvents(client, NO_REPLAY).pipe(starts) : replayed(replay);
       }),
     snapshot,
     resyncInterval: client.settings.resyncInterval,

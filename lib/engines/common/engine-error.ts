@@ -104,6 +104,8 @@ export interface EngineErrors {
   connectionLost(what: string, said?: string, cause?: unknown): EngineError;
   /** The engine ended a stream that should run forever (code `engine`). */
   streamEnded(what: string, said?: string, cause?: unknown): EngineError;
+  /** A silent connection whose liveness check got no answer within `ms`: the peer is gone without closing it (code `unreachable`). */
+  deadPeer(what: string, ms: number, cause?: unknown): EngineError;
   /** A call made after `dispose()`, or cut by whalewatcher itself (code `closed`). */
   closed(what: string, cause?: unknown): EngineError;
 }
@@ -125,6 +127,14 @@ export function engineErrors(terms: EngineTerms, endpoint: string): EngineErrors
       engineError(terms, endpoint, 'engine', { what, said, cause, headline: `lost the connection to ${terms.name} at ${endpoint}`, advice: 'the engine stopped or restarted; whalewatcher reconnects' }),
     streamEnded: (what, said, cause) =>
       engineError(terms, endpoint, 'engine', { what, said, cause, headline: `${terms.name} at ${endpoint} ended the stream`, advice: 'stopped or restarted? whalewatcher reconnects' }),
+    deadPeer: (what, ms, cause) =>
+      engineError(terms, endpoint, 'unreachable', {
+        what,
+        cause,
+        said: `no answer to a liveness check within ${ms} ms`,
+        headline: `the connection to ${terms.name} at ${endpoint} went dead`,
+        advice: 'the engine, its host or the network between went away without closing the connection (a NAT or firewall timeout, a host down); whalewatcher reconnects',
+      }),
     closed: (what, cause) => engineError(terms, endpoint, 'closed', { what, cause }),
   };
 }

@@ -20,7 +20,7 @@ import { grpcErrorCode } from '../../grpc/grpc-errors.js';
 import { fromServerStream } from '../../grpc/server-stream.js';
 import { type UnaryMethod, fromUnary, unaryTransport } from '../../grpc/unary.js';
 import type { Container } from '../../model/container.js';
-import { type AdapterOptions, packerOptions } from '../common/adapter-options.js';
+import { type AdapterOptions, deadPeerTimeoutOf, packerOptions } from '../common/adapter-options.js';
 import { type AdapterBase, type AdapterParts, adapterBase, defineAdapter } from '../common/define-adapter.js';
 import { engineInfo } from '../common/engine-info.js';
 import { isGrpcNotFound } from '../common/grpc-engine-error.js';
@@ -155,7 +155,11 @@ interface ContainerdClient extends AdapterBase {
  * stream: containerd sends nothing on a new subscription until its first
  * event, so that is the only proof that nothing will be missed. Starts are
  * inspected (container record and task) with up to `concurrency` calls in
- * flight, and events still come out in the engine's order.
+ * flight, and events still come out in the engine's order. containerd keeps
+ * no event history: a reopened stream cannot replay a gap (the watcher's
+ * relist covers it). A stream silent for a third of `deadPeerTimeout`
+ * publishes a heartbeat probe that must come back within another third, or
+ * it fails as `unreachable` (the peer vanished without closing the connection).
  *
  * @throws EngineError `config` when the address is unusable.
  *
@@ -182,7 +186,7 @@ const CONTAINERD_PARTS: AdapterParts<ContainerdClient, ContainerdStartHint> = {
 
 /** Resolves the address and sets up the clients on one channel (no I/O yet). */
 function containerdClient(options: ContainerdOptions): ContainerdClient {
-  const config = grpcChannelConfig(resolveContainerdAddress(options, options.env ?? process.env), { engine: CONTAINERD_ENGINE });
+  const config = grpcChannelConfig(resolveContainerdAddress(options, options.env ?? process.env), { engine: CONTAINERD_ENGINE, deadPeerTimeout: deadPeerTimeoutOf(options) });
   const base = adapterBase(options, { terms: CONTAINERD_TERMS, endpoint: config.endpoint, concurrency: DEFAULT_CONCURRENCY, resyncInterval: DEFAULT_CONTAINERD_RESYNC_INTERVAL, toError: toContainerdError, isNotFound: isGrpcNotFound });
   const { calls } = base;
   // one channel (one connection) shared by all clients; closed by dispose()
@@ -241,16 +245,22 @@ function containerdEvents(client: ContainerdClient): Observable<RawFeed<Containe
     const fail = (err: unknown, what: string) => {
       if (!subscriber.closed) subscriber.error(toContainerdError(err, endpoint, what));
     };
+    // When the stream last received anything (scheduler time), and the heartbeat probe awaited back, if any.
+    let heard = settings.scheduler.now();
+    let heartbeat: Buffer | undefined;
 
     work.add(
       fromServerStream(() => client.events.subscribe({ filters: [...CONTAINERD_EVENT_FILTERS] })).subscribe({
         next: (envelope: Envelope) => {
+          heard = settings.scheduler.now();
           if (envelope.topic === CONTAINERD_PROBE_TOPIC) {
+            if (heartbeat !== undefined && envelope.event !== undefined && heartbeat.equals(envelope.event.value)) heartbeat = undefined;
             // ours or another watcher's probe: never part of the feed
             if (!listening && envelope.event !== undefined && probeId.equals(envelope.event.value)) {
               listening = true;
               probing.unsubscribe();
               subscriber.next(LISTENING);
+              if (!subscriber.closed) work.add(deadPeerCheck());
             }
             return;
           }
@@ -275,13 +285,39 @@ function containerdEvents(client: ContainerdClient): Observable<RawFeed<Containe
     );
     if (subscriber.closed) return work;
 
-    const publishProbe = () =>
-      client.unary(
-        'publishing the subscription probe',
-        client.events.publish.bind(client.events),
-        { topic: CONTAINERD_PROBE_TOPIC, event: { typeUrl: PROBE_TYPE_URL, value: probeId } },
-        CONTAINERD_DEFAULT_NAMESPACE,
+    const publishProbe = (value: Buffer = probeId, what = 'publishing the subscription probe') =>
+      client.unary(what, client.events.publish.bind(client.events), { topic: CONTAINERD_PROBE_TOPIC, event: { typeUrl: PROBE_TYPE_URL, value } }, CONTAINERD_DEFAULT_NAMESPACE);
+    /**
+     * The dead-peer check of a listening stream: once it was silent for a third of `deadPeerTimeout`
+     * (checked every third), a heartbeat probe is published and must come back on the stream within another
+     * third, so a dead peer is noticed within `deadPeerTimeout` of the last traffic; else the stream
+     * fails with a `deadPeer` error. (gRPC keepalive cannot do it within the bound: containerd allows a
+     * ping at most every 5 minutes; a heartbeat is traffic the server sends, which pings need not be.)
+     */
+    const deadPeerCheck = (): Subscription => {
+      const bound = settings.deadPeerTimeout;
+      if (!(bound > 0)) return Subscription.EMPTY;
+      const third = Math.max(1, Math.floor(bound / 3));
+      const what = 'checking that the silent event stream is still connected';
+      // When the heartbeat awaited back was published.
+      let sentAt = 0;
+      const check = new Subscription();
+      check.add(
+        timer(third, third, settings.scheduler).subscribe(() => {
+          const now = settings.scheduler.now();
+          if (heartbeat !== undefined) {
+            if (now - sentAt >= third) fail(errors.deadPeer(what, bound), what);
+            return;
+          }
+          if (now - heard < third) return;
+          heartbeat = Buffer.from(randomUUID());
+          sentAt = now;
+          // a publish that fails is the dead peer too; one that hangs is caught by the check above
+          check.add(publishProbe(heartbeat, 'publishing a heartbeat probe').subscribe({ error: (err: unknown) => fail(err, what) }));
+        }),
       );
+      return check;
+    };
     // one probe at a time (a slow Publish on a cold connection is not piled up
     // on), re-sent after 5, 10, 20, … ms up to probeInterval: the first one is
     // often published before containerd registered the subscription

@@ -19,7 +19,7 @@ import { fromServerStream } from '../../grpc/server-stream.js';
 import { type UnaryMethod, unaryTransport } from '../../grpc/unary.js';
 import type { Container } from '../../model/container.js';
 import type { Portfolio } from '../../model/portfolio.js';
-import { type AdapterOptions, packerOptions } from '../common/adapter-options.js';
+import { type AdapterOptions, deadPeerTimeoutOf, packerOptions } from '../common/adapter-options.js';
 import { type AdapterBase, type AdapterParts, adapterBase, defineAdapter } from '../common/define-adapter.js';
 import { engineInfo } from '../common/engine-info.js';
 import { inspectAll, inspectOneOf } from '../common/inspect-all.js';
@@ -229,7 +229,7 @@ const CRI_PARTS: AdapterParts<CriClient, CriStartHint> = {
 
 /** Resolves the endpoint and sets up the client (no I/O yet). */
 function criClient(options: CriOptions): CriClient {
-  const config = grpcChannelConfig(resolveCriEndpoint(options, options.env ?? process.env), { engine: CRI_ENGINE });
+  const config = grpcChannelConfig(resolveCriEndpoint(options, options.env ?? process.env), { engine: CRI_ENGINE, deadPeerTimeout: deadPeerTimeoutOf(options) });
   const base = adapterBase(options, { terms: CRI_TERMS, endpoint: config.endpoint, concurrency: DEFAULT_CONCURRENCY, resyncInterval: DEFAULT_CRI_RESYNC_INTERVAL, toError: toCriError, isNotFound: isCriNotFound });
   const { calls } = base;
   // one channel (one connection) for the CRI service and containerd's native services; closed by dispose()

@@ -9,9 +9,9 @@ import { Agent as HttpsAgent } from 'node:https';
 import { StringDecoder } from 'node:string_decoder';
 import { inspect as utilInspect } from 'node:util';
 import Docker from 'dockerode';
-import { Observable, firstValueFrom, forkJoin, map, mergeMap, timer } from 'rxjs';
+import { Observable, type Subscription, firstValueFrom, forkJoin, map, mergeMap, throwError, timeout, timer } from 'rxjs';
 import type { ContainerList, EngineAdapter, EngineInfo, ExitDetails } from '../../core/engine.js';
-import { EngineError } from '../../errors.js';
+import { EngineError, isEngineError } from '../../errors.js';
 import { type HttpTarget, PipelinedHttpClient } from '../../http/pipelined-client.js';
 import type { Container } from '../../model/container.js';
 import { type AdapterOptions, type PackerOptions, packerOptions } from '../common/adapter-options.js';
@@ -19,6 +19,7 @@ import { type AdapterBase, type AdapterParts, adapterBase, defineAdapter } from 
 import { type CallDone, type Transport, fromAbortable } from '../common/engine-call.js';
 import { type EngineErrors, engineError } from '../common/engine-error.js';
 import { engineInfo } from '../common/engine-info.js';
+import { DEFAULT_EVENT_REPLAY_WINDOW, EventReplay, type ReplayLease } from '../common/event-replay.js';
 import { inspectAll } from '../common/inspect-all.js';
 import { OomNotes } from '../common/oom-notes.js';
 import { LISTENING, type RawFeed } from '../common/start-hint.js';
@@ -48,7 +49,7 @@ import type { Portfolio } from '../../model/portfolio.js';
  * @example
  * ```ts
  * import { watchDocker, type DockerOptions } from 'whalewatcher';
- * const options: DockerOptions = { host: 'unix:///run/podman/podman.sock', labels: ['app'], eventOverlap: 0 };
+ * const options: DockerOptions = { host: 'unix:///run/podman/podman.sock', labels: ['app'], eventReplayWindow: 0 };
  * const ww = watchDocker(options);
  * await ww.close();
  * ```
@@ -57,15 +58,22 @@ export interface DockerOptions extends AdapterOptions, DockerEndpointOptions, Pa
   /** Environment to read `DOCKER_HOST`, `DOCKER_TLS_VERIFY`, `DOCKER_CERT_PATH` from (default `process.env`). */
   readonly env?: DockerEnv;
   /**
-   * On unix sockets, ask the engine to replay the events of the last this
-   * many ms when the event stream opens (default 1,000; 0 turns it off).
-   * Podman 4.3 sends the stream's headers before its event reader runs, so an
-   * event in that instant would be lost; the replay closes the gap. Replayed
-   * events arrive while the watcher synchronises, so they are applied on top
-   * of the list like any other event. Not done over tcp, where the engine's
-   * clock may differ from ours.
+   * Longest outage in ms after which a reopened event stream still asks the
+   * engine to replay the events it missed (default 300,000; 0 turns replay
+   * off). The adapter remembers the engine time of the last event it
+   * delivered, across the watcher's reconnects, and the next event stream
+   * asks for `since` that time (less a second), so that the gap's events
+   * (`die` with its exit code among them) arrive as real events; the ones
+   * delivered already are dropped by their identity (engine time, container,
+   * kind). Since `since` is the engine's own time, this holds over tcp too,
+   * whatever our clock says. After a longer outage the relist alone brings
+   * the picture back. A first event stream on a unix socket asks for the
+   * last second: Podman 4.3 sends the stream's headers before its event
+   * reader runs. The engines keep a bounded history (Docker the last 256
+   * events in memory, Podman its event log): a gap beyond it is covered by
+   * the relist too.
    */
-  readonly eventOverlap?: number;
+  readonly eventReplayWindow?: number;
 }
 
 /** @internal Default `resyncInterval` of Docker and Podman in ms: a relist costs one list call (and its JSON) for an unchanged picture. */
@@ -113,8 +121,10 @@ interface DockerClient extends AdapterBase {
   /** The pipelined client: the list and the inspections. */
   readonly http: PipelinedHttpClient;
   readonly packer: PackerOptions<unknown>;
-  /** ms of past events to replay when the event stream opens (0: none). */
-  readonly overlap: number;
+  /** What the event streams of this adapter delivered, for the next one's replay. */
+  readonly replay: EventReplay;
+  /** True on a unix socket: the engine's clock is ours. */
+  readonly sameClock: boolean;
   /** The `labels` option as Docker `label` filter values for the list (empty: all containers). */
   readonly labelFilter: readonly string[];
   /** The one `label` filter value of the event stream, if any (see {@link eventLabelFilter}). */
@@ -141,6 +151,10 @@ interface DockerClient extends AdapterBase {
  * The `labels` option is pushed into the list's `label` filter, and its first
  * `key=value` entry into the event stream's (Podman 4.3 delivers no event for
  * a key-only one).
+ * A reopened event stream asks the engine to replay from the last event the
+ * adapter delivered (`eventReplayWindow`) and drops the replayed events it
+ * delivered already; an event stream whose peer vanished without closing the
+ * connection fails within `deadPeerTimeout` (an `unreachable` error).
  *
  * @throws EngineError `config` when the endpoint or TLS settings are unusable.
  *
@@ -215,7 +229,8 @@ function dockerClient(options: DockerOptions): DockerClient {
     modem,
     http,
     packer: packerOptions(options),
-    overlap: endpoint.socketPath === undefined ? 0 : Math.max(0, options.eventOverlap ?? 1_000),
+    replay: new EventReplay({ window: options.eventReplayWindow ?? DEFAULT_EVENT_REPLAY_WINDOW }),
+    sameClock: endpoint.socketPath !== undefined,
     labelFilter: Object.freeze(labelFilterValues(settings.labels)),
     eventLabel: eventLabelFilter(settings.labels),
     dispose() {
@@ -228,8 +243,11 @@ function dockerClient(options: DockerOptions): DockerClient {
 
 // ------------------------------------------------------------------------------------------ raw events
 
-/** The raw event stream: `listening` once the engine answered, then events and start hints in the engine's order. */
-function dockerEvents(client: DockerClient): Observable<RawFeed<DockerStartHint>> {
+/**
+ * The raw event stream: `listening` once the engine answered, then events and start hints in the engine's order;
+ * replayed from where `lease` says, and checked for a dead peer once silent (see {@link deadPeerCheck}).
+ */
+function dockerEvents(client: DockerClient, lease: ReplayLease): Observable<RawFeed<DockerStartHint>> {
   const { modem, errors, settings } = client;
   const url = client.endpoint;
   return new Observable<RawFeed<DockerStartHint>>((subscriber) => {
@@ -240,8 +258,11 @@ function dockerEvents(client: DockerClient): Observable<RawFeed<DockerStartHint>
     // recent OOM kills of this stream, for the exits that follow them
     const ooms = new OomNotes(DOCKER_OOM_NOTES);
 
+    // The dead-peer check, once the stream is open.
+    let liveness: Subscription | undefined;
     const release = () => {
       connectTimer.unsubscribe();
+      liveness?.unsubscribe();
       controller.abort();
       if (stream !== undefined) {
         stream.removeAllListeners('data');
@@ -262,8 +283,9 @@ function dockerEvents(client: DockerClient): Observable<RawFeed<DockerStartHint>
 
     let opening: Promise<unknown>;
     try {
-      // the engine's wall clock, not the scheduler's (which may be virtual)
-      const since = client.overlap > 0 ? { since: dockerSince(Date.now() - client.overlap) } : {};
+      // a first open on a unix socket: the engine's wall clock is ours (not the scheduler's, which may be virtual)
+      const from = lease.since(client.sameClock ? Date.now() : undefined);
+      const since = from === undefined ? {} : { since: dockerSince(from) };
       // (dockerode's types say number; the engines take this string, nanoseconds and all)
       const filters = { type: ['container'], event: [...DOCKER_EVENT_ACTIONS], ...(client.eventLabel === undefined ? {} : { label: [client.eventLabel] }) };
       const query = { ...since, filters, abortSignal: controller.signal };
@@ -296,8 +318,13 @@ function dockerEvents(client: DockerClient): Observable<RawFeed<DockerStartHint>
           fail(errors.of('protocol', 'opening the event stream', `a response of type ${JSON.stringify(type)}`));
           return;
         }
+        // the engine's clock as its answer says (Go's net/http sends `Date`, to the second)
+        lease.opened(engineDate(res.headers['date']));
         subscriber.next(LISTENING);
         if (subscriber.closed) return;
+        // When the stream last received anything (scheduler time).
+        let heard = settings.scheduler.now();
+        liveness = deadPeerCheck(client, res, () => heard, fail);
 
         const decoder = new StringDecoder('utf8');
         // Bytes after the last complete line.
@@ -306,6 +333,7 @@ function dockerEvents(client: DockerClient): Observable<RawFeed<DockerStartHint>
         let skipping = false;
         const ended = () => fail(errors.streamEnded(what, buffered.trim() === '' ? undefined : 'in the middle of an event'));
         res.on('data', (chunk: Buffer) => {
+          heard = settings.scheduler.now();
           buffered += decoder.write(chunk);
           if (skipping) {
             const end = buffered.indexOf('\n');
@@ -364,6 +392,49 @@ function brokenFraming(client: DockerClient, what: string, err: Error): EngineEr
     headline: `${client.errors.terms.name} at ${client.endpoint} broke the HTTP framing (chunked encoding) of its event stream`,
     advice: 'a proxy in the way, or an engine bug; whalewatcher reconnects',
   });
+}
+
+/** The ms since the epoch of an HTTP `Date` header, if it has one that parses. */
+function engineDate(header: string | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  const ms = Date.parse(header);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/**
+ * Notices an event stream whose peer vanished without closing the connection
+ * (a NAT or firewall timeout, a host gone, a stalled proxy): TCP keepalive on
+ * the stream's socket (tcp endpoints), and, since an idle Docker event stream
+ * carries no traffic of its own, `GET /_ping` (on another connection) once the
+ * stream was silent for a third of `deadPeerTimeout` (checked every third), to
+ * be answered within another third: so within `deadPeerTimeout` of the last
+ * traffic, no answer fails the stream with a `deadPeer` error and the watcher
+ * reconnects (and replays the gap). All time on the scheduler. Nothing while
+ * `deadPeerTimeout` is 0.
+ */
+function deadPeerCheck(client: DockerClient, res: IncomingMessage, heard: () => number, fail: (err: EngineError) => void): Subscription | undefined {
+  const { settings, errors, modem } = client;
+  const bound = settings.deadPeerTimeout;
+  if (!(bound > 0)) return undefined;
+  const third = Math.max(1, Math.floor(bound / 3));
+  if (!client.sameClock) res.socket?.setKeepAlive(true, third);
+  const what = 'checking that the silent event stream is still connected';
+  const modemWithSignal = modem as unknown as { ping(opts: { abortSignal: AbortSignal }): Promise<unknown> };
+  // The ping in flight, if any.
+  let pinging: Subscription | undefined;
+  const check = timer(third, third, settings.scheduler).subscribe(() => {
+    if (pinging !== undefined || settings.scheduler.now() - heard() < third) return;
+    pinging = fromAbortable((abortSignal) => modemWithSignal.ping({ abortSignal }), quietAbortController)
+      .pipe(timeout({ first: third, scheduler: settings.scheduler, with: () => throwError(() => errors.deadPeer(what, bound)) }))
+      .subscribe({
+        next: () => {
+          pinging = undefined;
+        },
+        error: (err: unknown) => fail(isEngineError(err) ? err : toDockerError(err, client.endpoint, what)),
+      });
+  });
+  check.add(() => pinging?.unsubscribe());
+  return check;
 }
 
 /** One line of the event stream as JSON, or a `decode` error that shows the line. */

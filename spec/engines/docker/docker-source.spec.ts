@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { chmod, copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { setTimeout as sleep, setImmediate as yieldToLoop } from 'node:timers/promises';
 import { expect } from 'chai';
 import { firstValueFrom, take, toArray } from 'rxjs';
 import type { EngineAdapter, EngineFeed } from '../../../lib/core/engine.js';
@@ -11,6 +11,7 @@ import { PROJECT_LABEL } from '../../../lib/model/container.js';
 import { dockerAdapter, dockerSince } from '../../../lib/engines/docker/docker-source.js';
 import { type FakeDocker, type FakeEndpoint, type TlsFiles, dockerEvent, fakeDocker, garbageServer, makeTlsFiles, notDockerServer } from '../../fakes/docker-fakes.js';
 import { eventually, record } from './docker-lab.js';
+import { socketProxy } from '../../fakes/socket-proxy.js';
 
 const ID = (n: number | string) => `${String(n).padStart(4, '0')}${'c0ffee'.repeat(10)}`;
 
@@ -272,7 +273,7 @@ console.log(JSON.stringify(results));
       fake = track(await fakeDocker());
     });
 
-    it('asks for container start/die/died/pause/unpause/rename/oom/kill/health_status events only, replayed from a second before it asked', async () => {
+    it('asks for container start/die/died/pause/unpause/rename/oom/kill/health_status events only, a first stream on a unix socket replayed from a second before it asked', async () => {
       const adapter = track(dockerAdapter({ host: fake.url }));
       const before = Date.now();
       const ev = record(adapter.events());
@@ -287,16 +288,83 @@ console.log(JSON.stringify(results));
       await noConnectionsLeft(fake, adapter);
     });
 
-    it('eventOverlap sets how far back the replay starts; 0 asks for no replay', async () => {
-      const adapter = track(dockerAdapter({ host: fake.url, eventOverlap: 60_000 }));
-      const before = Date.now();
-      await firstValueFrom(adapter.events());
-      expect(Number(new URLSearchParams(fake.eventQueries[0]).get('since')) * 1000).to.be.within(before - 60_000 - 1, Date.now() - 60_000);
-      const none = track(dockerAdapter({ host: fake.url, eventOverlap: 0 }));
-      await firstValueFrom(none.events());
-      expect(new URLSearchParams(fake.eventQueries[1]).has('since')).to.equal(false);
+    it('reopened, asks for the events since the last one it delivered (by the engine\'s clock, less a second) and drops the replayed ones it delivered', async () => {
+      for (const n of [1, 2, 3]) fake.containers.set(ID(n), { id: ID(n), name: `c${n}`, pid: 100 + n });
+      const adapter = track(dockerAdapter({ host: fake.url }));
+      // the engine's clock (a unix socket: ours), a minute from now so that nothing of the first open's replay counts
+      const base = Math.floor(Date.now() / 1000) * 1000 + 60_000;
+      const t = (ms: number) => (base + ms) * 1_000_000;
+      const first = record(adapter.events());
+      await eventually(() => first.values.length === 1, 'listening');
+      fake.emit(dockerEvent('start', ID(1), {}, t(0)));
+      fake.emit(dockerEvent('pause', ID(1), {}, t(1_000)));
+      fake.emit(dockerEvent('unpause', ID(1), {}, t(1_500)));
+      fake.emit(dockerEvent('die', ID(2), { exitCode: '3' }, t(1_700)));
+      await eventually(() => first.values.length === 5, 'four events');
+      fake.cutEvents();
+      await first.finished;
+
+      const second = record(adapter.events());
+      await eventually(() => second.values.length === 1, 'listening again');
+      expect(new URLSearchParams(fake.eventQueries[1]).get('since')).to.equal(dockerSince(base + 700));
+      // what the engine replays from there: the last two again, then the gap
+      fake.emit(dockerEvent('unpause', ID(1), {}, t(1_500)));
+      fake.emit(dockerEvent('die', ID(2), { exitCode: '3' }, t(1_700)));
+      fake.emit(dockerEvent('pause', ID(1), {}, t(1_700))); // same time, another event: new
+      fake.emit(dockerEvent('die', ID(1), { exitCode: '137' }, t(2_000)));
+      fake.emit(dockerEvent('start', ID(3), {}, t(2_100)));
+      await eventually(() => second.values.length === 4, 'the gap');
+      await fake.flushEvents();
+      expect(second.values.map(show)).to.deep.equal(['listening', 'paused:0001', 'exited:0001', 'started:0003:103']);
+      expect(second.values[2]).to.deep.include({ exit: { code: 137, time: new Date(base + 2_000) } });
+      second.subscription.unsubscribe();
       await noConnectionsLeft(fake, adapter);
+    });
+
+    it('eventReplayWindow 0 never asks for a replay', async () => {
+      const none = track(dockerAdapter({ host: fake.url, eventReplayWindow: 0 }));
+      const first = record(none.events());
+      await eventually(() => first.values.length === 1, 'listening');
+      fake.emit(dockerEvent('pause', ID(1), {}, 1_600_000_000_000_000_000));
+      await eventually(() => first.values.length === 2, 'the pause');
+      first.subscription.unsubscribe();
+      await firstValueFrom(none.events());
+      expect(fake.eventQueries.map((q) => new URLSearchParams(q).has('since'))).to.deep.equal([false, false]);
       await noConnectionsLeft(fake, none);
+    });
+
+    it('over tcp, a first stream asks for no replay (our clock is not the engine\'s), a reopened one for the engine\'s time', async () => {
+      const tcp = track(await fakeDocker({ tcp: true }));
+      const adapter = track(dockerAdapter({ host: tcp.url }));
+      const first = record(adapter.events());
+      await eventually(() => first.values.length === 1, 'listening');
+      expect(new URLSearchParams(tcp.eventQueries[0]).has('since')).to.equal(false);
+      const engineTime = Math.floor(Date.now() / 1000) * 1000 + 3_600_000; // an hour ahead of the fake's Date
+      tcp.emit(dockerEvent('pause', ID(1), {}, engineTime * 1_000_000));
+      await eventually(() => first.values.length === 2, 'the pause');
+      first.subscription.unsubscribe();
+      await firstValueFrom(adapter.events());
+      expect(new URLSearchParams(tcp.eventQueries[1]).get('since')).to.equal(dockerSince(engineTime - 1_000));
+      await noConnectionsLeft(tcp, adapter);
+    });
+
+    it('deadPeerTimeout: a silent stream whose engine answers /_ping lives on; once nothing answers, it fails as unreachable ("went dead")', async () => {
+      const proxy = await socketProxy(fake.socketPath);
+      try {
+        const adapter = track(dockerAdapter({ host: proxy.url, deadPeerTimeout: 200 }));
+        const ev = record(adapter.events());
+        await eventually(() => ev.values.length === 1, 'listening');
+        // several check periods of silence, every ping answered
+        await sleep(1_000);
+        expect(ev.error).to.equal(undefined);
+        proxy.mode('stall');
+        await ev.finished;
+        expectEngineError(ev.error, 'unreachable', /went dead while checking that the silent event stream is still connected \(no answer to a liveness check within 200 ms\)/);
+        adapter.dispose();
+        proxy.cut();
+      } finally {
+        await proxy.close();
+      }
     });
 
     it('emits listening once the headers arrive, before any event', async () => {
