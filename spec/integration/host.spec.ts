@@ -6,6 +6,7 @@
  * all of them; every container and every event with its engine.
  */
 import { expect } from 'chai';
+import { existsSync } from 'node:fs';
 import { watchHost } from '../../lib/host/watch-host.js';
 import type { HostWatcher } from '../../lib/host/host-watcher.js';
 import type { LifecycleEvent } from '../../lib/core/fold.js';
@@ -14,6 +15,7 @@ import { ContainerdLab } from '../engines/containerd/containerd-lab.js';
 import { CriLab, type LabPod } from '../engines/cri/cri-lab.js';
 import { DockerLab } from '../engines/docker/docker-lab.js';
 import { type EngineName, engineEndpoint, enginePid, engineSocketPath, labImage, useEngine } from '../helpers/engines.js';
+import { startNamespacedContainerd } from '../helpers/namespaced-containerd.js';
 import { eventually } from '../helpers/observe.js';
 import { FAST_RETRY, type Truthful } from '../helpers/picture.js';
 
@@ -138,5 +140,45 @@ describe('watchHost over the lab engines at once (found by the /proc scan)', fun
     for (const e of events) perEngine.set(engineOf(e.container), (perEngine.get(engineOf(e.container)) ?? 0) + 1);
     console.log(`        ${events.length} lifecycle events, each with its engine: ${[...perEngine].map(([k, n]) => `${k.split(' ')[0]} ${n}`).join(', ')}`);
     expect([...perEngine.keys()].sort()).to.deep.equal([...labs.keys()].sort());
+  });
+});
+
+describe('watchHost and an engine in a mount namespace of its own, killed under it', function () {
+  this.timeout(120_000);
+
+  it('a containerd whose socket exists only in its own mount namespace is found through /proc/PID/root and watched; killed, it leaves the list after the grace period, its containers with synthetic exits', async function () {
+    if (process.getuid?.() !== 0) this.skip();
+    const lab = process.env['WW_LAB'];
+    if (lab === undefined) return this.skip();
+    const ctd = await startNamespacedContainerd();
+    let host: HostWatcher | undefined;
+    try {
+      expect(existsSync(ctd.socket), 'the socket is not visible at its own path here').to.equal(false);
+      const taskPid = await ctd.run(`nsctd-${process.pid}`, 'docker.io/library/busybox:lab', `${lab}/images/busybox.tar`);
+      host = watchHost({ discovery: { env: {}, wellKnown: [] }, filter: (e) => e.pid === ctd.pid, goneGrace: 1_000, rediscoverInterval: 0, retry: FAST_RETRY });
+      const events: LifecycleEvent[] = [];
+      host.lifecycle$.subscribe((e) => events.push(e));
+      await host.ready;
+      expect(host.engines.map((e) => [e.info.type, e.discovered.endpoint, e.info.pid, e.discovered.routes.map((r) => r.by), e.status.state])).to.deep.equal([
+        ['containerd.io', `unix://${ctd.reachable}`, ctd.pid, ['process'], 'live'],
+      ]);
+      expect(host.containers.map((c) => [c.id, c.pid, c.engine?.type, c.engine?.pid])).to.deep.equal([[`nsctd-${process.pid}`, taskPid, 'containerd.io', ctd.pid]]);
+
+      const states: string[] = [];
+      host.engines$.subscribe((es) => states.push(es.map((e) => `${e.status.state}${e.missingSince === undefined ? '' : ' missing'}`).join(',') || 'none'));
+      const t0 = performance.now();
+      await ctd.kill();
+      await eventually(() => host!.engines.length === 0, 'the killed engine to leave the list', 30_000);
+      console.log(`        dropped ${(performance.now() - t0).toFixed(0)} ms after the kill (grace period 1,000 ms); engines$: ${[...new Set(states)].join(' → ')}`);
+      expect(host.containers).to.deep.equal([]);
+      expect(events.map((e) => `${e.type} ${e.container.id}${e.synthetic ? '*' : ''} ${e.engine?.type}`)).to.deep.equal([
+        `started nsctd-${process.pid}* containerd.io`,
+        `exited nsctd-${process.pid}* containerd.io`,
+      ]);
+      expect(states).to.include('degraded missing');
+    } finally {
+      await host?.close();
+      await ctd.stop();
+    }
   });
 });
