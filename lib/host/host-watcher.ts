@@ -4,7 +4,7 @@
 // synthetic exits of an engine that went away) runs under TestScheduler.
 // watch-host.ts wires the real parts.
 
-import { BehaviorSubject, EMPTY, Observable, type SchedulerLike, Subject, type Subscription, asyncScheduler, distinctUntilChanged, take, timer } from 'rxjs';
+import { BehaviorSubject, EMPTY, Observable, type SchedulerLike, Subject, type Subscription, asyncScheduler, distinctUntilChanged, map, take, timer } from 'rxjs';
 import type { EngineInfo } from '../core/engine.js';
 import type { LifecycleEvent, WatcherStatus } from '../core/fold.js';
 import type { Watcher } from '../core/watcher.js';
@@ -151,7 +151,10 @@ export function hostWatcher(parts: HostParts, timing: HostTiming): HostWatcher {
   // The engines watched now, in the order they were found.
   const entries = new Map<string, Entry>();
   const engines$ = new BehaviorSubject<readonly HostEngine[]>(Object.freeze([]));
-  const containers$ = new BehaviorSubject<readonly Container[]>(Object.freeze([]));
+  // The merged picture is made when read (containers, containers$), at most once per change: a change
+  // costs O(1) until someone reads; reading after it costs one pass over the engines' containers.
+  const changed$ = new BehaviorSubject<number>(0);
+  let merged: { readonly version: number; readonly containers: readonly Container[] } = { version: 0, containers: Object.freeze([]) };
   const changes$ = new Subject<LifecycleEvent>();
   // The watchers of dropped engines still closing (close() waits for them).
   const closing = new Set<Promise<void>>();
@@ -197,9 +200,15 @@ export function hostWatcher(parts: HostParts, timing: HostTiming): HostWatcher {
   };
 
   const publishContainers = (): void => {
+    if (!closed) changed$.next(changed$.value + 1);
+  };
+  const currentContainers = (): readonly Container[] => {
+    const version = changed$.value;
+    if (merged.version === version) return merged.containers;
     const all: Container[] = [];
     for (const e of entries.values()) for (const c of e.watcher.portfolio.containers) all.push(decorate(e, c));
-    containers$.next(Object.freeze(all));
+    merged = { version, containers: Object.freeze(all) };
+    return merged.containers;
   };
 
   const snapshotOf = (e: Entry): HostEngine => {
@@ -499,7 +508,7 @@ export function hostWatcher(parts: HostParts, timing: HostTiming): HostWatcher {
     resolveReady();
     await Promise.all(watchers);
     engines$.complete();
-    containers$.complete();
+    changed$.complete();
     changes$.complete();
   };
 
@@ -509,9 +518,9 @@ export function hostWatcher(parts: HostParts, timing: HostTiming): HostWatcher {
     },
     engines$: engines$.asObservable(),
     get containers() {
-      return containers$.value;
+      return currentContainers();
     },
-    containers$: containers$.asObservable(),
+    containers$: changed$.pipe(map(currentContainers)),
     lifecycle$,
     get discovery() {
       return discovery;
