@@ -7,6 +7,9 @@
  */
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { watchHost } from '../../lib/host/watch-host.js';
 import type { HostWatcher } from '../../lib/host/host-watcher.js';
 import type { LifecycleEvent } from '../../lib/core/fold.js';
@@ -15,7 +18,7 @@ import { ContainerdLab } from '../engines/containerd/containerd-lab.js';
 import { CriLab, type LabPod } from '../engines/cri/cri-lab.js';
 import { DockerLab } from '../engines/docker/docker-lab.js';
 import { type EngineName, engineEndpoint, enginePid, engineSocketPath, labImage, useEngine } from '../helpers/engines.js';
-import { startNamespacedContainerd } from '../helpers/namespaced-containerd.js';
+import { containerd17Bin, startNamespacedContainerd } from '../helpers/namespaced-containerd.js';
 import { eventually } from '../helpers/observe.js';
 import { FAST_RETRY, type Truthful } from '../helpers/picture.js';
 
@@ -179,6 +182,62 @@ describe('watchHost and an engine in a mount namespace of its own, killed under 
     } finally {
       await host?.close();
       await ctd.stop();
+    }
+  });
+});
+
+describe('watchHost and an engine nested in a container of another engine', function () {
+  this.timeout(120_000);
+
+  it('a containerd run as the process of a Docker container (chroot into the host’s root) shows that container as its parent', async function () {
+    const endpoint = useEngine(this, 'docker20');
+    const bin = containerd17Bin();
+    if (!existsSync(join(bin, 'containerd'))) return this.skip();
+    const d = new DockerLab(endpoint, labImage('docker20'), 'docker20');
+    const dir = await mkdtemp(join(tmpdir(), 'ww-nested-'));
+    const socket = join(dir, 'containerd.sock');
+    await writeFile(
+      join(dir, 'config.toml'),
+      `version = 2\nroot = "${dir}/root"\nstate = "${dir}/state"\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n[grpc]\n  address = "${socket}"\n[ttrpc]\n  address = "${socket}.ttrpc"\n[debug]\n  address = ""\n[metrics]\n  address = ""\n`,
+    );
+    let host: HostWatcher | undefined;
+    const name = d.name('turtle');
+    try {
+      // the container's process execs chroot → env → containerd: the engine's PID is the container's
+      const c = await d.docker.createContainer({
+        name,
+        Image: labImage('docker20'),
+        Cmd: ['chroot', '/host', '/usr/bin/env', `PATH=${bin}:/usr/sbin:/usr/bin:/sbin:/bin`, 'containerd', '--config', join(dir, 'config.toml')],
+        Labels: { 'whalewatcher.test': d.run_id },
+        HostConfig: { NetworkMode: 'none', Binds: ['/:/host'] },
+      });
+      await c.start();
+      const pid = await d.pid(c.id);
+      await eventually(() => existsSync(socket), 'the nested containerd to listen', 30_000);
+      // rediscovering every second: a containerd that has made its socket may not answer yet under load
+      host = watchHost({ discovery: { env: {}, wellKnown: [] }, filter: (e) => e.endpoint === endpoint || e.pid === pid, rediscoverInterval: 1_000, retry: FAST_RETRY });
+      await host.ready;
+      await eventually(() => host!.engines.find((e) => e.info.type === 'containerd.io')?.parent, 'the nested engine to know its parent', 30_000).catch((err: Error) => {
+        const seen = host!.engines.map((e) => `${e.info.type} pid ${e.info.pid} ${e.discovered.endpoint} ${e.status.state}`).join('; ');
+        const found = [
+          ...(host!.discovery?.engines.map((e) => `${e.type} pid ${e.pid} ${e.endpoint}`) ?? []),
+          ...(host!.discovery?.unanswered.map((u) => `unanswered ${u.endpoint}: ${u.reason}`) ?? []),
+          ...(host!.discovery?.unreadable.map((u) => `unreadable ${u.path}: ${u.reason}`) ?? []),
+        ].join('; ');
+        throw new Error(`${err.message}\ncontainer pid ${pid}; engines: ${seen}\ndiscovered: ${found}\ncontainers: ${host!.containers.map((c) => `${c.name} ${c.pid}`).join(', ')}`);
+      });
+      const docker = host.engines.find((e) => e.info.type === 'docker.com');
+      const nested = host.engines.find((e) => e.info.type === 'containerd.io');
+      console.log(`        ${nested?.info.type} pid ${nested?.info.pid} in ${nested?.parent?.engine.type} container ${nested?.parent?.container} (prefix ${nested?.parent?.prefix})`);
+      expect(nested?.info.pid).to.equal(pid);
+      expect(nested?.parent).to.deep.include({ key: docker?.key, containerId: c.id, container: name, prefix: name });
+      expect(nested?.parent?.engine).to.equal(docker?.info);
+      expect(docker?.parent).to.equal(undefined);
+    } finally {
+      await host?.close();
+      await d.cleanup();
+      d.close();
+      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
     }
   });
 });
