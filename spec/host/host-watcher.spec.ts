@@ -180,6 +180,35 @@ describe('host: hostWatcher, the merged view of several engines (virtual time)',
     });
   });
 
+  it('at real sizes: three engines of 2,000 containers each, 3,000 starts and exits among them, the merged view stays the union of their truths', () => {
+    const ts = scheduler();
+    ts.run(({ flush }) => {
+      const lab = fakeHost(ts, ['a', 'b', 'c']);
+      const engines = ['a', 'b', 'c'];
+      for (const name of engines) for (let i = 0; i < 2_000; i += 1) lab.fake(name).start({ id: `${name}${i}`, name: `${name}-${i}`, pid: 10_000 + i });
+      const host = lab.host(500);
+      let events = 0;
+      host.lifecycle$.subscribe(() => (events += 1));
+      const union = (): string[] => engines.flatMap((n) => lab.fake(n).containers.map((c) => `${c.id}@id-${n}`)).sort();
+      const merged = (): string[] => host.containers.map((c) => `${c.id}@${c.engine?.id}`).sort();
+      flush();
+      expect(merged()).to.deep.equal(union());
+      for (let k = 0; k < 1_500; k += 1) {
+        const name = engines[k % 3] as string;
+        ts.schedule(() => {
+          lab.fake(name).exit(`${name}${k}`);
+          lab.fake(name).start({ id: `${name}new${k}`, name: `${name}-new-${k}`, pid: 50_000 + k });
+        }, k);
+      }
+      flush();
+      expect(merged()).to.deep.equal(union());
+      expect(host.containers.length).to.equal(6_000);
+      expect(events).to.equal(6_000 + 3_000);
+      void host.close();
+      flush();
+    });
+  });
+
   it('ready resolves once every engine of the first discovery synchronised, or failed its first connection (real time)', async () => {
     const lab = fakeHost(asyncScheduler, ['a', 'b']);
     lab.fake('b').refuse(Infinity); // fails at once, and on every retry
