@@ -77,7 +77,8 @@ describe('host: hostWatcher, the merged view of several engines (virtual time)',
       ts.schedule(() => lab.fake('b').start({ id: 'b2', name: 'queue', pid: 202 }), 40);
       flush();
       expect(seen).to.deep.equal(['started web* @id-a t0', 'started db* @id-b t0', 'started cache @id-a t10', 'exited db @id-b t20', 'started queue @id-b t40']);
-      expect(late).to.deep.equal(['started web* @id-a t30', 'started cache* @id-a t30', 'started queue @id-b t40']);
+      expect([...late.slice(0, 2)].sort()).to.deep.equal(['started cache* @id-a t30', 'started web* @id-a t30']); // replay in the portfolio's order
+      expect(late.slice(2)).to.deep.equal(['started queue @id-b t40']);
       expect(names(host.containers)).to.deep.equal(['cache@id-a', 'queue@id-b', 'web@id-a']);
       expect(host.containers.every((c) => c.engine === lab.info(c.engine?.api === lab.info('a').api ? 'a' : 'b'))).to.equal(true);
       expect(host.engines.map((e) => [e.info.id, e.status.state])).to.deep.equal([
@@ -110,7 +111,9 @@ describe('host: hostWatcher, the merged view of several engines (virtual time)',
         lab.fake('b').disconnect(); // its watcher goes degraded: the host looks again at once
       }, 100);
       flush();
-      expect(seen).to.deep.equal(['started web* @id-a t0', 'started queue* @id-b t0', 'started db* @id-b t0', 'exited queue* @id-b t600', 'exited db* @id-b t600']);
+      // an engine's containers come in its portfolio's order, which the specs do not fix: compare as sets per time
+      expect([...seen].sort()).to.deep.equal(['exited db* @id-b t600', 'exited queue* @id-b t600', 'started db* @id-b t0', 'started queue* @id-b t0', 'started web* @id-a t0']);
+      expect(seen.slice(3).every((l) => l.startsWith('exited'))).to.equal(true);
       expect(counts.at(-1)).to.equal('t600 web@id-a');
       expect(counts.at(-2)).to.equal('t0 db@id-b,queue@id-b,web@id-a');
       expect(engines.at(-1)).to.equal('t600 id-a:live');
