@@ -3,46 +3,9 @@ import type { EngineError } from '../errors.js';
 import type { Container, ContainerHealth } from '../model/container.js';
 import type { Portfolio } from '../model/portfolio.js';
 
-/**
- * The engine kinds whalewatcher knows.
- *
- * @example
- * ```ts
- * import { watchDocker, type EngineType } from 'whalewatcher';
- * const ww = watchDocker();
- * const type: EngineType = (await ww.info()).type; // 'docker.com', also for Podman
- * console.log(type);
- * await ww.close();
- * ```
- */
-export type EngineType = 'docker.com' | 'containerd.io' | 'k8s.io/cri-api';
+import type { EngineInfo } from '../model/engine-info.js';
 
-/**
- * What an engine says about itself.
- *
- * @example
- * ```ts
- * import { watchDocker, type EngineInfo } from 'whalewatcher';
- * const ww = watchDocker();
- * const info: EngineInfo = await ww.info();
- * console.log(`${info.product ?? info.type} ${info.version} at ${info.api}`); // e.g. podman 5.4.2 at unix:///run/podman/podman.sock
- * await ww.close();
- * ```
- */
-export interface EngineInfo {
-  /** Engine identity: Docker `Info.ID`, containerd server UUID, CRI runtime name. */
-  readonly id: string;
-  /** The engine kind (Podman's Docker-compatible API is `docker.com`, with `product` `podman`). */
-  readonly type: EngineType;
-  /** Engine (server) version, e.g. `26.1.5`, `1.7.24`. */
-  readonly version: string;
-  /** API endpoint the watcher talks to, e.g. `unix:///run/docker.sock`. */
-  readonly api: string;
-  /** Engine process PID, when known (option `pid`, or a pidfile the caller gave). */
-  readonly pid?: number;
-  /** Engine's product name where it differs from the type (e.g. `podman`, `containerd`). */
-  readonly product?: string;
-}
+export type { EngineInfo, EngineType } from '../model/engine-info.js';
 
 /**
  * How a container ended, as far as the engine told: all fields are optional,

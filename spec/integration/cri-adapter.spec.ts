@@ -45,7 +45,8 @@ describe('criAdapter on containerd16 (CRI plugin without GetContainerEvents)', f
       expect((error as EngineError).code).to.equal('unsupported');
       expect((error as EngineError).message).to.match(/does not implement GetContainerEvents \(containerd < 1\.7\?\) while watching container events \(GetContainerEvents\) \(containerd 1\.6\.\S+\): upgrade the runtime/);
       const info = await adapter.info();
-      expect(info).to.include({ id: 'containerd', type: 'k8s.io/cri-api', product: 'containerd', api: `unix://${socket}` });
+      expect(info).to.include({ type: 'k8s.io/cri-api', product: 'containerd', api: `unix://${socket}` });
+      expect(info.id, 'the daemon UUID, not the runtime name').to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
       expect(info.version).to.match(/^1\.6\./);
       expect(await lastValueFrom(adapter.snapshot())).to.be.an('array');
     } finally {
@@ -75,7 +76,8 @@ describe('criAdapter on containerd17 (CRI plugin)', function () {
     const adapter = criAdapter({ endpoint: socket, pid: 1234 });
     try {
       const info = await adapter.info();
-      expect(info).to.include({ id: 'containerd', type: 'k8s.io/cri-api', product: 'containerd', api: `unix://${socket}`, pid: 1234 });
+      expect(info).to.include({ type: 'k8s.io/cri-api', product: 'containerd', api: `unix://${socket}`, pid: 1234 });
+      expect(info.id, 'the daemon UUID, not the runtime name').to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
       expect(info.version).to.match(/^1\.7\./);
     } finally {
       adapter.dispose();

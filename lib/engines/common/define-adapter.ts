@@ -1,7 +1,7 @@
-import { type Observable, defer, filter, finalize, map, tap } from 'rxjs';
+import { type Observable, ReplaySubject, concatMap, defer, filter, finalize, firstValueFrom, map, of, share, take, tap } from 'rxjs';
 import type { ContainerList, EngineAdapter, EngineFeed, EngineInfo, ExitDetails } from '../../core/engine.js';
 import type { EngineError } from '../../errors.js';
-import type { Container } from '../../model/container.js';
+import { type Container, withEngine } from '../../model/container.js';
 import type { Portfolio } from '../../model/portfolio.js';
 import { type AdapterOptions, type AdapterSettings, adapterSettings } from './adapter-options.js';
 import { type EngineCalls, engineCalls } from './engine-call.js';
@@ -86,8 +86,8 @@ export interface AdapterParts<C extends AdapterBase, H extends StartHint> {
   readonly fullRelistEvery?: number;
   /** Inspects one started container: the alive container, or `null` when it is gone or not alive. Cold. */
   inspect(client: C, hint: H): Observable<Container | null>;
-  /** The engine's identity. */
-  info(client: C): Promise<EngineInfo>;
+  /** The engine's identity: cold, one answer; unsubscribing cancels the calls. */
+  info(client: C): Observable<EngineInfo>;
   /** Optional: how a container that is gone ended, asked after the fact (`null`: the engine no longer knows). Cold. */
   exit?(client: C, id: string): Observable<ExitDetails | null>;
 }
@@ -102,19 +102,46 @@ const NO_REPLAY: ReplayLease = Object.freeze({
 });
 
 /**
- * An {@link EngineAdapter} from an engine's client (whose `dispose` releases it) and its four parts. A client
- * with a `replay` (an engine whose event stream can replay the past) hands each event stream a lease of it:
- * replayed duplicates are dropped before their starts are inspected, and what the stream emits is recorded.
+ * An {@link EngineAdapter} from an engine's client (whose `dispose` releases
+ * it) and its four parts. A client with a `replay` (an engine whose event
+ * stream can replay the past) hands each event stream a lease of it: replayed
+ * duplicates are dropped before their starts are inspected, and what the
+ * stream emits is recorded. Every container it lists or inspects carries the
+ * engine's `EngineInfo` (`Container.engine`): asked once per event stream (an
+ * engine restarted meanwhile may have another version), in parallel with the
+ * stream and the list, so the first list waits for the slower of the two, not
+ * for both; one new object per container entering the picture, none per event
+ * (a relist's reused containers already carry it and stay as they are).
+ *
  * @internal
  */
 export function defineAdapter<C extends AdapterBase & { dispose(): void; readonly replay?: EventReplay }, H extends StartHint>(client: C, parts: AdapterParts<C, H>): EngineAdapter {
   const selectors = client.settings.labels;
+  // The engine's identity for the current event stream: asked when the stream opens, shared by
+  // the list and the inspections of that session (an error is not kept: the next ask retries).
+  let identity$: Observable<EngineInfo> | undefined;
+  const freshIdentity = (): Observable<EngineInfo> =>
+    (identity$ = defer(() => parts.info(client)).pipe(share({ connector: () => new ReplaySubject<EngineInfo>(1), resetOnError: true, resetOnComplete: false, resetOnRefCountZero: true })));
+  const stamp = (c: Container): Observable<Container> => (identity$ ?? freshIdentity()).pipe(map((info) => withEngine(c, info)));
+  const stampAll = (all: ContainerList): Observable<ContainerList> => {
+    const gap = all.gap;
+    if (all.length === 0 && gap === undefined) return of(all);
+    return (identity$ ?? freshIdentity()).pipe(
+      map((info) => {
+        const stamped = all.map((c) => withEngine(c, info));
+        // what a gap's reinspection brings is stamped the same way
+        const reinspect = gap === undefined ? undefined : (id: string) => gap.reinspect(id).pipe(map((c) => (c === null ? null : withEngine(c, info))));
+        return containerList(stamped, gap === undefined || reinspect === undefined ? undefined : Object.freeze({ ...gap, reinspect }));
+      }),
+    );
+  };
   // what the engine could not filter itself is filtered here: a start of a container that does not match yields nothing
-  const inspect =
+  const inspectRaw =
     selectors.length === 0
       ? (hint: H) => parts.inspect(client, hint)
       : (hint: H) => parts.inspect(client, hint).pipe(map((c) => (c !== null && matchesLabels(c.labels, selectors) ? c : null)));
-  const list =
+  const inspect = (hint: H) => inspectRaw(hint).pipe(concatMap((c) => (c === null ? of(null) : stamp(c))));
+  const listRaw =
     selectors.length === 0
       ? (previous?: Portfolio) => parts.list(client, previous)
       : (previous?: Portfolio) =>
@@ -127,6 +154,8 @@ export function defineAdapter<C extends AdapterBase & { dispose(): void; readonl
               return containerList(matching, gap === undefined || reinspect === undefined ? undefined : Object.freeze({ ...gap, reinspect }));
             }),
           );
+  // every container of a list carries the engine, also those a gap's reinspection brings later
+  const list = (previous?: Portfolio): Observable<ContainerList> => listRaw(previous).pipe(concatMap(stampAll));
   const fullEvery = parts.fullRelistEvery;
   // relists since the last full list (counted only when fullEvery is set); a new event stream wants a full one
   let sinceFull = 0;
@@ -155,7 +184,7 @@ export function defineAdapter<C extends AdapterBase & { dispose(): void; readonl
         finalize(() => lease.release(scheduler.now())),
       );
     });
-  return {
+  const adapter: EngineAdapter = {
     engine: client.engine,
     endpoint: client.endpoint,
     requestTimeout: client.settings.requestTimeout,
@@ -163,12 +192,34 @@ export function defineAdapter<C extends AdapterBase & { dispose(): void; readonl
       defer(() => {
         // a new event stream: the gap before it may have lost a restart's events, so the next list is a full one
         fullDue = true;
-        return replay === undefined ? parts.rawEvents(client, NO_REPLAY).pipe(starts) : replayed(replay);
+        // the identity is asked at once, so that it runs while the stream opens and the list is made, and held while
+        // the stream is open (closing it cancels a call still in flight); its failure shows where it is used
+        const early = freshIdentity().subscribe({ error: () => undefined });
+        const feed$ = replay === undefined ? parts.rawEvents(client, NO_REPLAY).pipe(starts) : replayed(replay);
+        return feed$.pipe(finalize(() => early.unsubscribe()));
       }),
     snapshot,
     resyncInterval: client.settings.resyncInterval,
-    info: () => parts.info(client),
+    info: () => firstValueFrom(defer(() => parts.info(client))),
     ...(exit === undefined ? {} : { exitDetails: (id: string) => exit(client, id) }),
     dispose: () => client.dispose(),
   };
+  IDENTITIES.set(adapter, () => identity$ ?? freshIdentity());
+  return adapter;
+}
+
+/** The identity of each adapter made by {@link defineAdapter}: its current event stream's, shared. */
+const IDENTITIES = new WeakMap<EngineAdapter, () => Observable<EngineInfo>>();
+
+/**
+ * The engine's `EngineInfo` as the containers of an adapter made by
+ * {@link defineAdapter} carry it: the answer its current event stream asked
+ * for (no round trip of its own once that is in), or a new ask when no
+ * stream is open. Cold, one value; undefined for other adapters.
+ *
+ * @internal
+ */
+export function adapterIdentity(adapter: EngineAdapter): Observable<EngineInfo> | undefined {
+  const identity = IDENTITIES.get(adapter);
+  return identity === undefined ? undefined : defer(identity).pipe(take(1));
 }

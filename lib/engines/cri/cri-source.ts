@@ -5,10 +5,11 @@
 // decoded by the pure cri-normalize.ts.
 
 import { existsSync } from 'node:fs';
-import { Channel, status as grpcStatus } from '@grpc/grpc-js';
+import { Channel, Metadata, status as grpcStatus } from '@grpc/grpc-js';
 import { type Observable, catchError, concatWith, defer, filter, firstValueFrom, forkJoin, map, mergeMap, of, tap, throwError } from 'rxjs';
 import type { EngineAdapter, EngineEvent, EngineInfo, ExitDetails } from '../../core/engine.js';
 import { orderedMergeMap } from '../../core/operators/ordered-merge-map.js';
+import { IntrospectionClient } from '../../gen/containerd/services/introspection/v1/introspection.js';
 import { ContainersClient } from '../../gen/containerd/services/containers/v1/containers.js';
 import { TasksClient } from '../../gen/containerd/services/tasks/v1/tasks.js';
 import { Status as TaskStatus } from '../../gen/containerd/types/task/task.js';
@@ -16,7 +17,7 @@ import { type ContainerEventResponse, ContainerState, type PodSandboxMetadata, P
 import { grpcChannelConfig } from '../../grpc/channel.js';
 import { isGrpcServiceError } from '../../grpc/grpc-errors.js';
 import { fromServerStream } from '../../grpc/server-stream.js';
-import { type UnaryMethod, unaryTransport } from '../../grpc/unary.js';
+import { type UnaryMethod, fromUnary, unaryTransport } from '../../grpc/unary.js';
 import type { Container } from '../../model/container.js';
 import type { Portfolio } from '../../model/portfolio.js';
 import { type AdapterOptions, deadPeerTimeoutOf, packerOptions } from '../common/adapter-options.js';
@@ -162,6 +163,8 @@ interface CriClient extends AdapterBase {
   readonly startTimes: Map<string, { readonly pid: number; readonly startedAt: bigint }>;
   /** The `runtime_name` of the runtime's last `Version` answer (`containerd`: its native API serves the PIDs), once known. */
   readonly runtimeName: { value: string | undefined };
+  /** containerd's introspection service on the same channel: the daemon's UUID, the engine's id where the runtime is containerd. */
+  readonly introspection: IntrospectionClient;
   readonly containerOptions: CriContainerOptions;
   /** The `label_selector` of both lists: the `key=value` entries of the `labels` option the runtime can match. */
   readonly labelSelector: Readonly<Record<string, string>>;
@@ -243,6 +246,7 @@ function criClient(options: CriOptions): CriClient {
     records: new ContainersClient(config.target, config.credentials, shared),
     runtimeName: { value: undefined },
     startTimes: new Map(),
+    introspection: new IntrospectionClient(config.target, config.credentials, shared),
     containerOptions: packerOptions(options),
     labelSelector: criLabelSelector(base.settings.labels),
     unary: (what, method, request) => calls.request(what, unaryTransport(method, request)),
@@ -463,10 +467,28 @@ function podOf(client: CriClient, sandboxId: string): Observable<PodSandboxMetad
 
 // ------------------------------------------------------------------------------------------ info
 
-async function criInfo(client: CriClient): Promise<EngineInfo> {
-  const v = await firstValueFrom(version(client));
-  if (v.runtimeName === '' && v.runtimeVersion === '') {
-    throw client.errors.of('protocol', 'asking for the runtime version', 'a Version answer without a runtime name or version');
-  }
-  return engineInfo({ id: v.runtimeName, type: 'k8s.io/cri-api', version: v.runtimeVersion, api: client.endpoint, pid: client.pid, product: v.runtimeName });
+/**
+ * The runtime's name and version, and an id that is stable and unique per
+ * engine: the runtime name is not (every containerd says `containerd`), so
+ * where the runtime is containerd (1.5+) the id is the daemon's UUID from
+ * introspection on the same socket (kept in its root folder across restarts;
+ * the same id as the daemon's native API, whose `type` differs), else the
+ * runtime name. Cold.
+ */
+function criInfo(client: CriClient): Observable<EngineInfo> {
+  const uuid$ = client.calls
+    .call('asking for the daemon identity', () => fromUnary(client.introspection.server.bind(client.introspection), {}, new Metadata()))
+    .pipe(
+      map((server) => server.uuid),
+      // not containerd (cri-o), or a containerd before 1.5: no UUID, the runtime name stays the id
+      catchError(() => of('')),
+    );
+  return forkJoin([version(client), uuid$]).pipe(
+    map(([v, uuid]) => {
+      if (v.runtimeName === '' && v.runtimeVersion === '') {
+        throw client.errors.of('protocol', 'asking for the runtime version', 'a Version answer without a runtime name or version');
+      }
+      return engineInfo({ id: uuid !== '' ? uuid : v.runtimeName, type: 'k8s.io/cri-api', version: v.runtimeVersion, api: client.endpoint, pid: client.pid, product: v.runtimeName });
+    }),
+  );
 }

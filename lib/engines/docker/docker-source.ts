@@ -10,7 +10,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { inspect as utilInspect } from 'node:util';
 import Docker from 'dockerode';
 import { Observable, type Subscription, firstValueFrom, forkJoin, map, mergeMap, throwError, timeout, timer } from 'rxjs';
-import type { ContainerList, EngineAdapter, EngineInfo, ExitDetails } from '../../core/engine.js';
+import type { ContainerList, EngineAdapter, EngineInfo, EngineType, ExitDetails } from '../../core/engine.js';
 import { EngineError, isEngineError } from '../../errors.js';
 import { type HttpTarget, PipelinedHttpClient } from '../../http/pipelined-client.js';
 import type { Container } from '../../model/container.js';
@@ -74,6 +74,13 @@ export interface DockerOptions extends AdapterOptions, DockerEndpointOptions, Pa
    * the relist too.
    */
   readonly eventReplayWindow?: number;
+  /**
+   * The `type` `info()` and every container's `engine` report, e.g.
+   * `podman.io` for a Podman (as the Go whalewatcher's callers may set it).
+   * Default `docker.com` for Docker and Podman alike; Podman is told by
+   * `product: 'podman'` either way.
+   */
+  readonly engineType?: EngineType;
 }
 
 /** @internal Default `resyncInterval` of Docker and Podman in ms: a relist costs one list call (and its JSON) for an unchanged picture. */
@@ -125,6 +132,8 @@ interface DockerClient extends AdapterBase {
   readonly replay: EventReplay;
   /** True on a unix socket: the engine's clock is ours. */
   readonly sameClock: boolean;
+  /** The `type` info() reports. */
+  readonly engineType: EngineType;
   /** The `labels` option as Docker `label` filter values for the list (empty: all containers). */
   readonly labelFilter: readonly string[];
   /** The one `label` filter value of the event stream, if any (see {@link eventLabelFilter}). */
@@ -225,6 +234,7 @@ function dockerClient(options: DockerOptions): DockerClient {
   });
   return {
     ...base,
+    engineType: options.engineType ?? 'docker.com',
     resolved: endpoint,
     modem,
     http,
@@ -548,8 +558,8 @@ function jsonTransport<T>(client: DockerClient, what: string, path: string, deco
 
 // ------------------------------------------------------------------------------------------ info
 
-/** The engine's identity: `/info` and `/version` (which tells Podman apart). */
-async function dockerInfo(client: DockerClient): Promise<EngineInfo> {
+/** The engine's identity: `/info` and `/version` (which tells Podman apart). Cold: unsubscribing aborts the requests. */
+function dockerInfo(client: DockerClient): Observable<EngineInfo> {
   const { calls, modem, errors } = client;
   const ask = (what: string, send: (signal: AbortSignal) => Promise<unknown>) =>
     calls.call(what, () => fromAbortable(send, quietAbortController)).pipe(map((raw) => notBytes(raw, errors, what)));
@@ -557,25 +567,26 @@ async function dockerInfo(client: DockerClient): Promise<EngineInfo> {
     info(opts: { abortSignal: AbortSignal }): Promise<unknown>;
     version(opts: { abortSignal: AbortSignal }): Promise<unknown>;
   };
-  const [info, version] = await firstValueFrom(
-    forkJoin([
-      ask('asking for engine info', (abortSignal) => modemWithSignal.info({ abortSignal })),
-      ask('asking for the engine version', (abortSignal) => modemWithSignal.version({ abortSignal })),
-    ]),
+  return forkJoin([
+    ask('asking for engine info', (abortSignal) => modemWithSignal.info({ abortSignal })),
+    ask('asking for the engine version', (abortSignal) => modemWithSignal.version({ abortSignal })),
+  ]).pipe(
+    map(([info, version]) => {
+      const i = info as { ID?: unknown; ServerVersion?: unknown };
+      const v = version as { Version?: unknown; Components?: unknown };
+      if (typeof i.ID !== 'string' || (typeof i.ServerVersion !== 'string' && typeof v.Version !== 'string')) {
+        throw errors.of('protocol', 'asking for engine info', "an /info that is not a Docker engine's");
+      }
+      return engineInfo({
+        id: i.ID,
+        type: client.engineType,
+        version: typeof i.ServerVersion === 'string' ? i.ServerVersion : (v.Version as string),
+        api: client.endpoint,
+        pid: client.pid,
+        product: dockerProduct(v),
+      });
+    }),
   );
-  const i = info as { ID?: unknown; ServerVersion?: unknown };
-  const v = version as { Version?: unknown; Components?: unknown };
-  if (typeof i.ID !== 'string' || (typeof i.ServerVersion !== 'string' && typeof v.Version !== 'string')) {
-    throw errors.of('protocol', 'asking for engine info', "an /info that is not a Docker engine's");
-  }
-  return engineInfo({
-    id: i.ID,
-    type: 'docker.com',
-    version: typeof i.ServerVersion === 'string' ? i.ServerVersion : (v.Version as string),
-    api: client.endpoint,
-    pid: client.pid,
-    product: dockerProduct(v),
-  });
 }
 
 /** dockerode hands over a Buffer when the body was not JSON: not a Docker engine. */

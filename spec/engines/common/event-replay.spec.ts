@@ -155,7 +155,7 @@ describe('EventReplay in the kit, under the watcher (virtual time)', () => {
       },
       list: () => lists[Math.min(l++, lists.length - 1)]!,
       inspect: (_client, hint) => of(container(hint.id, hint.pid)),
-      info: async () => ({ id: 'fake', type: 'docker.com', version: '0', api: 'unix:///fake.sock' }),
+      info: () => of({ id: 'fake', type: 'docker.com', version: '0', api: 'unix:///fake.sock' }),
     };
     const adapter = defineAdapter({ ...base, replay: new EventReplay({ window }), dispose: () => undefined }, parts);
     return { adapter, asked };
