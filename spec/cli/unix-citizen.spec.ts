@@ -203,7 +203,7 @@ describe('CLI as a Unix citizen (fake Docker engine)', function () {
     for (const [args, message, heading] of [
       [['ps', '--frobnicate'], "Unknown option '--frobnicate'", 'usage: whalewatcher ps '],
       [['events', '-x'], "Unknown option '-x'", 'usage: whalewatcher events '],
-      [['events', '--json'], '--json is an option of ps, not of events', 'usage: whalewatcher events '],
+      [['events', '--json'], '--json is an option of ps and engines, not of events', 'usage: whalewatcher events '],
       [['ps', 'extra'], "unexpected argument 'extra'", 'usage: whalewatcher ps '],
       [[], 'no command given', 'usage: whalewatcher <ps|events>'],
       [['frobnicate'], "unknown command 'frobnicate'", 'usage: whalewatcher <ps|events>'],
