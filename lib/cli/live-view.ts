@@ -71,21 +71,11 @@ export function renderView(model: ViewModel, size: ViewSize): string[] {
   const head = [fit(right === '' || title.length + 2 + right.length > width ? title : `${title}${' '.repeat(width - title.length - right.length)}${right}`)];
   for (const e of model.engines) head.push(fit(engineLine(e, size.now)));
 
-  const { rows, groups } = tableRows(model.engines, size.now);
-  const table = tableLines([[...HEADER], ...rows.map((r) => r.cells)], width);
-  // table lines with the engine separators in front of each engine's first row
-  const body: string[] = [];
-  let next = 0;
-  for (let i = 0; i < rows.length; i++) {
-    while (next < groups.length && groups[next]!.at === i) body.push(fit(`── ${groups[next++]!.label} ──`));
-    body.push(fit(table[i + 1]!));
-  }
-  for (; next < groups.length; next++) body.push(fit(`── ${groups[next]!.label} ──`), fit('(no alive containers)'));
-
-  const events = height === Infinity ? [] : model.events.filter(footerEvent);
-  if (height === Infinity) return [...head, fit(table[0]!), ...body];
+  const items = bodyItems(model.engines);
+  if (height === Infinity) return [...head, ...bodyLines(items, size.now, width)];
 
   // what a short screen keeps: the title, then the table header and at least one row, then events
+  const events = model.events.filter(footerEvent);
   let eventLines = Math.min(events.length, MAX_EVENT_LINES, Math.max(0, Math.floor((height - 3) / 4)));
   const heads = head.slice(0, Math.max(1, Math.min(head.length, height - 2 - (eventLines > 0 ? eventLines + 1 : 0))));
   let room = height - heads.length - 1 - (eventLines > 0 ? eventLines + 1 : 0);
@@ -94,12 +84,13 @@ export function renderView(model: ViewModel, size: ViewSize): string[] {
     room = height - heads.length - 1;
   }
   const out = [...heads];
-  if (room >= 1 || body.length === 0) out.push(fit(table[0]!));
-  if (body.length <= room) out.push(...body);
-  else if (room >= 1) {
-    const more = body.length - (room - 1);
-    out.push(...body.slice(0, room - 1), fit(`… ${more} more line${more === 1 ? '' : 's'} (a taller terminal shows them)`));
-  }
+  if (room >= 1) {
+    if (items.length <= room) out.push(...bodyLines(items, size.now, width));
+    else {
+      const more = items.length - (room - 1);
+      out.push(...bodyLines(items.slice(0, room - 1), size.now, width), fit(`… ${more} more line${more === 1 ? '' : 's'} (a taller terminal shows them)`));
+    }
+  } else if (height - out.length >= 1) out.push(fit(tableLines([[...HEADER]], width)[0]!));
   if (eventLines > 0) {
     out.push(...Array<string>(Math.max(0, height - out.length - eventLines - 1)).fill(''));
     out.push(fit('── recent events ──'));
@@ -137,20 +128,56 @@ function engineLine(e: ViewEngine, now: number): string {
   }
 }
 
-/** The table's rows, and where each engine's rows begin. */
-function tableRows(engines: readonly ViewEngine[], now: number): { rows: { cells: string[] }[]; groups: { label: string; at: number }[] } {
-  const rows: { cells: string[] }[] = [];
-  const groups: { label: string; at: number }[] = [];
+/** A line of the table's body: an engine's separator, its "no containers" line, or a container's row. */
+type BodyItem = { readonly label: string } | { readonly none: true } | { readonly container: Container };
+
+/**
+ * The body's lines in order: for each engine its `── label ──` line, then its
+ * containers by project (unnamed first) and name, or `(no alive containers)`.
+ * O(containers) objects per frame; the sorting is done once per portfolio.
+ */
+function bodyItems(engines: readonly ViewEngine[]): BodyItem[] {
+  const items: BodyItem[] = [];
   for (const e of engines) {
-    groups.push({ label: e.label, at: rows.length });
-    for (const p of e.portfolio.projects) {
-      for (const c of [...p.containers].sort(byName)) {
-        const [project, name, id, image, pid] = containerRow(c, now);
-        rows.push({ cells: [project!, name!, id!, image!, pid!, state(c), uptime(c, now)] });
-      }
-    }
+    items.push({ label: e.label });
+    const containers = displayOrder(e.portfolio);
+    if (containers.length === 0) items.push({ none: true });
+    for (const container of containers) items.push({ container });
   }
-  return { rows, groups };
+  return items;
+}
+
+/** The containers of each portfolio in display order, sorted once: a frame is drawn many times per portfolio. */
+const ORDER = new WeakMap<Portfolio, readonly Container[]>();
+function displayOrder(p: Portfolio): readonly Container[] {
+  let order = ORDER.get(p);
+  if (order === undefined) {
+    order = p.projects.flatMap((project) => [...project.containers].sort(byName));
+    ORDER.set(p, order);
+  }
+  return order;
+}
+
+/**
+ * The table header and the lines of `items`: only these rows are laid out
+ * (their widths decide the columns), so a frame costs what it shows, not what
+ * the engines hold.
+ */
+function bodyLines(items: readonly BodyItem[], now: number, width: number): string[] {
+  const rows: string[][] = [[...HEADER]];
+  for (const item of items) {
+    if (!('container' in item)) continue;
+    const c = item.container;
+    const [project, name, id, image, pid] = containerRow(c, now);
+    rows.push([project!, name!, id!, image!, pid!, state(c), uptime(c, now)]);
+  }
+  const table = tableLines(rows, width);
+  let row = 1;
+  const out = [cut(table[0]!, width)];
+  for (const item of items) {
+    out.push(cut('label' in item ? `── ${item.label} ──` : 'none' in item ? '(no alive containers)' : table[row++]!, width));
+  }
+  return out;
 }
 
 const byName = (a: Container, b: Container) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
