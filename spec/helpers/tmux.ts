@@ -35,6 +35,11 @@ export interface TmuxSession {
   format(format: string): Promise<string>;
   /** Polls the screen every 100 ms, at most `tries` times, until `pred` holds; fails with the last screen. */
   waitFor(pred: (screen: string[]) => boolean, what: string, tries?: number): Promise<string[]>;
+  /**
+   * Polls every 100 ms, at most `tries` times, until the command has ended;
+   * resolves with its exit status (`'0'`, `'130'`) or `'signal N'`.
+   */
+  exited(tries?: number): Promise<string>;
   sendKeys(...keys: string[]): Promise<void>;
   resize(width: number, height: number): Promise<void>;
   /** Kills the tmux server and removes its socket folder. */
@@ -67,6 +72,18 @@ export async function tmuxSession(command: string, width: number, height: number
         await new Promise((r) => setTimeout(r, 100));
       }
       throw new Error(`${what}: not on the screen after ${tries} looks; the screen:\n${screen.join('\n')}`);
+    },
+    async exited(tries = 300) {
+      let state = '';
+      for (let i = 0; i < tries; i++) {
+        // tmux marks the pane dead a moment before it knows how the command ended
+        state = await session.format('#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}');
+        const m = /^1:(\d*):(\d*)$/.exec(state);
+        if (m !== null && m[1] !== '') return m[1]!;
+        if (m !== null && m[2] !== '') return `signal ${m[2]!}`;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`the command did not end after ${tries} looks (${state}); the screen:\n${(await session.screen()).join('\n')}`);
     },
     async sendKeys(...keys) {
       await tmux(socket, ['send-keys', '-t', 'spec', ...keys]);
