@@ -60,3 +60,9 @@ export type { DiscoveredEngine, Discovery, DiscoveryOptions, DiscoveryUnanswered
 export { discoverEngines } from './discovery/discover-engines.js';
 export type { DiscoveryRoute } from './discovery/discovery-merge.js';
 export type { DiscoveryUnreadable } from './discovery/proc-scan.js';
+
+// --- host: every engine of the host, watched at once
+export type { HostEngine, HostEngineParent, HostWatcher } from './host/host-watcher.js';
+export { PREFIX_LABEL } from './host/host-watcher.js';
+export type { HostWatchOptions } from './host/watch-host.js';
+export { watchHost } from './host/watch-host.js';

@@ -1,23 +1,9 @@
 import type { Observable } from 'rxjs';
 import type { Container, ContainerHealth } from '../model/container.js';
 
-/** The engine kinds whalewatcher knows. */
-export type EngineType = 'docker.com' | 'containerd.io' | 'k8s.io/cri-api';
+import type { EngineInfo } from '../model/engine-info.js';
 
-/** What an engine says about itself. */
-export interface EngineInfo {
-  /** Engine identity: Docker `Info.ID`, containerd server UUID, CRI runtime name. */
-  readonly id: string;
-  readonly type: EngineType;
-  /** Engine (server) version, e.g. `26.1.5`, `1.7.24`. */
-  readonly version: string;
-  /** API endpoint the watcher talks to, e.g. `unix:///run/docker.sock`. */
-  readonly api: string;
-  /** Engine process PID, when known (option `pid`, or a pidfile the caller gave). */
-  readonly pid?: number;
-  /** Engine's product name where it differs from the type (e.g. `podman`, `containerd`). */
-  readonly product?: string;
-}
+export type { EngineInfo, EngineType } from '../model/engine-info.js';
 
 /**
  * How a container ended, as far as the engine told: all fields are optional,

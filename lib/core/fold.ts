@@ -2,7 +2,7 @@ import type { Container } from '../model/container.js';
 import { withHealth, withName, withPaused } from '../model/container.js';
 import { Portfolio } from '../model/portfolio.js';
 import type { EngineError } from '../errors.js';
-import type { EngineEvent, ExitDetails } from './engine.js';
+import type { EngineEvent, EngineInfo, ExitDetails } from './engine.js';
 
 /**
  * A change in the set of alive containers.
@@ -26,6 +26,8 @@ export interface LifecycleEvent {
   readonly exit?: ExitDetails;
   /** On `renamed`: the name before. */
   readonly previousName?: string;
+  /** The engine of the container (`container.engine`), where the adapter tells it: every engine's watcher does. */
+  readonly engine?: EngineInfo;
 }
 
 /** The watcher's health. */
@@ -113,6 +115,7 @@ function change(
   const event: { -readonly [K in keyof LifecycleEvent]: LifecycleEvent[K] } = { type, container, time: new Date(time), synthetic };
   if (extra?.exit !== undefined) event.exit = extra.exit;
   if (extra?.previousName !== undefined) event.previousName = extra.previousName;
+  if (container.engine !== undefined) event.engine = container.engine;
   return Object.freeze(event);
 }
 

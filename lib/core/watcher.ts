@@ -354,7 +354,7 @@ export function watch(adapter: EngineAdapter, options: WatchOptions = {}): Watch
     const time = new Date(scheduler.now());
     for (const container of snapshot.containers) {
       if (subscriber.closed) break;
-      subscriber.next(Object.freeze({ type: 'started', container, time, synthetic: true }));
+      subscriber.next(Object.freeze(container.engine === undefined ? { type: 'started', container, time, synthetic: true } : { type: 'started', container, time, synthetic: true, engine: container.engine }));
     }
     const queued = buffer;
     buffer = null;

@@ -110,3 +110,18 @@ export function apisByName(path: string): readonly DiscoveryApi[] {
   if (/containerd/.test(base)) return ['containerd', 'cri'];
   return ['docker', 'containerd', 'cri'];
 }
+
+/**
+ * The parent PID in the text of `/proc/PID/stat`, or undefined when it does
+ * not parse. The process name (second field, in parentheses) may hold any
+ * character, spaces and parentheses included: the fields after it start
+ * after its last `)`.
+ *
+ * @internal
+ */
+export function parseStatParent(text: string): number | undefined {
+  const end = text.lastIndexOf(')');
+  if (end < 0) return undefined;
+  const m = /^\s+\S+\s+(\d+)(?:\s|$)/.exec(text.slice(end + 1));
+  return m === null ? undefined : Number(m[1]);
+}

@@ -5,7 +5,7 @@
 // namespace of its own is reachable from here. Parsing is in proc-parse.ts.
 
 import { lstat, readFile, readdir, readlink, stat } from 'node:fs/promises';
-import { type DiscoveryApi, engineProcessApis, isApiSocketPath, listeningPaths, parseUnixSockets, socketInode } from './proc-parse.js';
+import { type DiscoveryApi, engineProcessApis, isApiSocketPath, listeningPaths, parseStatParent, parseUnixSockets, socketInode } from './proc-parse.js';
 
 /** What discovery could not read, and why (e.g. another user's `/proc/PID/fd` without root). */
 export interface DiscoveryUnreadable {
@@ -167,4 +167,31 @@ async function scanProcess(procRoot: string, pid: number, unreadable: DiscoveryU
     sockets.push({ pid, process: comm, path, reachable, apis });
   }
   return sockets;
+}
+
+/** Most ancestors followed (a PID chain is short; a loop in a fixture must not hang). */
+const MAX_ANCESTORS = 4_096;
+
+/**
+ * `pid` and its ancestors, nearest first, up to (not including) PID 0, read
+ * from `/proc/PID/stat`; shorter when a process ended or could not be read
+ * while the chain was followed (never rejects).
+ *
+ * @internal
+ */
+export async function processAncestry(pid: number, procRoot = '/proc'): Promise<number[]> {
+  const chain: number[] = [];
+  for (let p = pid; p > 0 && chain.length < MAX_ANCESTORS && !chain.includes(p); ) {
+    chain.push(p);
+    let text: string;
+    try {
+      text = await readFile(`${procRoot}/${p}/stat`, 'utf8');
+    } catch {
+      break;
+    }
+    const parent = parseStatParent(text);
+    if (parent === undefined) break;
+    p = parent;
+  }
+  return chain;
 }

@@ -1,3 +1,5 @@
+import type { EngineInfo } from './engine-info.js';
+
 /**
  * An alive container (running or paused: it has an initial process with a PID),
  * as seen by one engine. Immutable: instances are frozen, labels included.
@@ -41,6 +43,14 @@ export interface Container {
    * a container without a health check, and for engines without health checks.
    */
   readonly health?: ContainerHealth;
+  /**
+   * The engine the container lives in: the same frozen `EngineInfo` object
+   * for all containers one watcher saw in one connection to the engine (the
+   * adapters of `watchDocker`, `watchContainerd` and `watchCri` set it; an
+   * adapter of your own may). Merged streams of several engines need no
+   * tagging.
+   */
+  readonly engine?: EngineInfo;
 }
 
 /** The state of a container's health check: Docker's and Podman's `State.Health.Status`. */
@@ -120,6 +130,11 @@ export function withPaused(c: Container, paused: boolean): Container {
 /** @internal Same container with another name (a new frozen object; labels shared). */
 export function withName(c: Container, name: string): Container {
   return c.name === name ? c : Object.freeze({ ...c, name });
+}
+
+/** @internal Same container in `engine` (a new frozen object; labels shared), or the same object when it is there already. */
+export function withEngine(c: Container, engine: EngineInfo): Container {
+  return c.engine === engine ? c : Object.freeze({ ...c, engine });
 }
 
 /** @internal Same container with another health (a new frozen object; labels shared); `undefined` removes it. */

@@ -53,6 +53,9 @@ const VALUES = [
   'watchCri',
   // discovery
   'discoverEngines',
+  // host
+  'PREFIX_LABEL',
+  'watchHost',
 ];
 
 /** Names that are types only. */
@@ -88,6 +91,10 @@ const TYPES = [
   'DiscoveryRoute',
   'DiscoveryUnanswered',
   'DiscoveryUnreadable',
+  'HostEngine',
+  'HostEngineParent',
+  'HostWatcher',
+  'HostWatchOptions',
 ];
 
 /** Names `import { … } from 'whalewatcher/testing'` gives at run time (lib/testing/index.ts), and its types. */

@@ -1,7 +1,7 @@
-import { type Observable, map } from 'rxjs';
+import { type Observable, ReplaySubject, concatMap, defer, finalize, firstValueFrom, map, of, share, take } from 'rxjs';
 import type { EngineAdapter, EngineFeed, EngineInfo, ExitDetails } from '../../core/engine.js';
 import type { EngineError } from '../../errors.js';
-import type { Container } from '../../model/container.js';
+import { type Container, withEngine } from '../../model/container.js';
 import { type AdapterOptions, type AdapterSettings, adapterSettings } from './adapter-options.js';
 import { type EngineCalls, engineCalls } from './engine-call.js';
 import { type EngineErrors, type EngineTerms, engineErrors } from './engine-error.js';
@@ -63,33 +63,79 @@ export interface AdapterParts<C extends AdapterBase, H extends StartHint> {
   list(client: C): Observable<readonly Container[]>;
   /** Inspects one started container: the alive container, or `null` when it is gone or not alive. Cold. */
   inspect(client: C, hint: H): Observable<Container | null>;
-  /** The engine's identity. */
-  info(client: C): Promise<EngineInfo>;
+  /** The engine's identity: cold, one answer; unsubscribing cancels the calls. */
+  info(client: C): Observable<EngineInfo>;
   /** Optional: how a container that is gone ended, asked after the fact (`null`: the engine no longer knows). Cold. */
   exit?(client: C, id: string): Observable<ExitDetails | null>;
 }
 
-/** An {@link EngineAdapter} from an engine's client (whose `dispose` releases it) and its four parts. @internal */
+/**
+ * An {@link EngineAdapter} from an engine's client (whose `dispose` releases
+ * it) and its four parts. Every container it lists or inspects carries the
+ * engine's `EngineInfo` (`Container.engine`): asked once per event stream (an
+ * engine restarted meanwhile may have another version), in parallel with the
+ * stream and the list, so the first list waits for the slower of the two, not
+ * for both; one new object per container entering the picture, none per event.
+ *
+ * @internal
+ */
 export function defineAdapter<C extends AdapterBase & { dispose(): void }, H extends StartHint>(client: C, parts: AdapterParts<C, H>): EngineAdapter {
   const selectors = client.settings.labels;
+  // The engine's identity for the current event stream: asked when the stream opens, shared by
+  // the list and the inspections of that session (an error is not kept: the next ask retries).
+  let identity$: Observable<EngineInfo> | undefined;
+  const freshIdentity = (): Observable<EngineInfo> =>
+    (identity$ = defer(() => parts.info(client)).pipe(share({ connector: () => new ReplaySubject<EngineInfo>(1), resetOnError: true, resetOnComplete: false, resetOnRefCountZero: true })));
+  const stamp = (c: Container): Observable<Container> => (identity$ ?? freshIdentity()).pipe(map((info) => withEngine(c, info)));
+  const stampAll = (all: readonly Container[]): Observable<readonly Container[]> =>
+    all.length === 0 ? of(all) : (identity$ ?? freshIdentity()).pipe(map((info) => Object.freeze(all.map((c) => withEngine(c, info)))));
   // what the engine could not filter itself is filtered here: a start of a container that does not match yields nothing
-  const inspect =
+  const inspectRaw =
     selectors.length === 0
       ? (hint: H) => parts.inspect(client, hint)
       : (hint: H) => parts.inspect(client, hint).pipe(map((c) => (c !== null && matchesLabels(c.labels, selectors) ? c : null)));
-  const list =
+  const inspect = (hint: H) => inspectRaw(hint).pipe(concatMap((c) => (c === null ? of(null) : stamp(c))));
+  const listRaw =
     selectors.length === 0
       ? () => parts.list(client)
       : () => parts.list(client).pipe(map((all) => Object.freeze(all.filter((c) => matchesLabels(c.labels, selectors)))));
+  const list = () => listRaw().pipe(concatMap(stampAll));
   const starts = resolveStarts<H>(inspect, client.settings.concurrency);
   const exit = parts.exit;
-  return {
+  const adapter: EngineAdapter = {
     engine: client.engine,
     endpoint: client.endpoint,
-    events: (): Observable<EngineFeed> => parts.rawEvents(client).pipe(starts),
+    events: (): Observable<EngineFeed> =>
+      defer(() => {
+        // asked at once, so that it runs while the stream opens and the list is made, and held while
+        // the stream is open (closing it cancels a call still in flight); its failure shows where it is used
+        const early = freshIdentity().subscribe({ error: () => undefined });
+        return parts.rawEvents(client).pipe(
+          starts,
+          finalize(() => early.unsubscribe()),
+        );
+      }),
     snapshot: list,
-    info: () => parts.info(client),
+    info: () => firstValueFrom(defer(() => parts.info(client))),
     ...(exit === undefined ? {} : { exitDetails: (id: string) => exit(client, id) }),
     dispose: () => client.dispose(),
   };
+  IDENTITIES.set(adapter, () => identity$ ?? freshIdentity());
+  return adapter;
+}
+
+/** The identity of each adapter made by {@link defineAdapter}: its current event stream's, shared. */
+const IDENTITIES = new WeakMap<EngineAdapter, () => Observable<EngineInfo>>();
+
+/**
+ * The engine's `EngineInfo` as the containers of an adapter made by
+ * {@link defineAdapter} carry it: the answer its current event stream asked
+ * for (no round trip of its own once that is in), or a new ask when no
+ * stream is open. Cold, one value; undefined for other adapters.
+ *
+ * @internal
+ */
+export function adapterIdentity(adapter: EngineAdapter): Observable<EngineInfo> | undefined {
+  const identity = IDENTITIES.get(adapter);
+  return identity === undefined ? undefined : defer(identity).pipe(take(1));
 }

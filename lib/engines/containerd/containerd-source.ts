@@ -355,18 +355,15 @@ function containerdInspect(client: ContainerdClient, hint: ContainerdStartHint):
 
 // ------------------------------------------------------------------------------------------ info
 
-/** The version, and the server UUID where containerd has introspection's `Server()` (1.5 and later). */
-async function containerdInfo(client: ContainerdClient): Promise<EngineInfo> {
-  const [version, server] = await firstValueFrom(
-    forkJoin([
-      client.unary('asking for the version', client.version.version.bind(client.version), {}, undefined),
-      client.calls.call('asking for the server identity', () =>
-        fromUnary(client.introspection.server.bind(client.introspection), {}, metadataFor(undefined)).pipe(
-          // containerd before 1.5 has no introspection Server(): no UUID then
-          catchError((err: unknown) => (grpcErrorCode(err) === 'unsupported' ? of(null) : throwError(() => err))),
-        ),
+/** The version, and the server UUID where containerd has introspection's `Server()` (1.5 and later). Cold. */
+function containerdInfo(client: ContainerdClient): Observable<EngineInfo> {
+  return forkJoin([
+    client.unary('asking for the version', client.version.version.bind(client.version), {}, undefined),
+    client.calls.call('asking for the server identity', () =>
+      fromUnary(client.introspection.server.bind(client.introspection), {}, metadataFor(undefined)).pipe(
+        // containerd before 1.5 has no introspection Server(): no UUID then
+        catchError((err: unknown) => (grpcErrorCode(err) === 'unsupported' ? of(null) : throwError(() => err))),
       ),
-    ]),
-  );
-  return engineInfo({ id: server?.uuid ?? '', type: 'containerd.io', version: version.version, api: client.endpoint, pid: client.pid, product: 'containerd' });
+    ),
+  ]).pipe(map(([version, server]) => engineInfo({ id: server?.uuid ?? '', type: 'containerd.io', version: version.version, api: client.endpoint, pid: client.pid, product: 'containerd' })));
 }

@@ -309,10 +309,13 @@ function podOf(client: CriClient, sandboxId: string): Observable<PodSandboxMetad
 
 // ------------------------------------------------------------------------------------------ info
 
-async function criInfo(client: CriClient): Promise<EngineInfo> {
-  const v = await firstValueFrom(version(client));
-  if (v.runtimeName === '' && v.runtimeVersion === '') {
-    throw client.errors.of('protocol', 'asking for the runtime version', 'a Version answer without a runtime name or version');
-  }
-  return engineInfo({ id: v.runtimeName, type: 'k8s.io/cri-api', version: v.runtimeVersion, api: client.endpoint, pid: client.pid, product: v.runtimeName });
+function criInfo(client: CriClient): Observable<EngineInfo> {
+  return version(client).pipe(
+    map((v) => {
+      if (v.runtimeName === '' && v.runtimeVersion === '') {
+        throw client.errors.of('protocol', 'asking for the runtime version', 'a Version answer without a runtime name or version');
+      }
+      return engineInfo({ id: v.runtimeName, type: 'k8s.io/cri-api', version: v.runtimeVersion, api: client.endpoint, pid: client.pid, product: v.runtimeName });
+    }),
+  );
 }

@@ -10,7 +10,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { inspect as utilInspect } from 'node:util';
 import Docker from 'dockerode';
 import { Observable, firstValueFrom, forkJoin, map, mergeMap, timer } from 'rxjs';
-import type { EngineAdapter, EngineInfo, ExitDetails } from '../../core/engine.js';
+import type { EngineAdapter, EngineInfo, EngineType, ExitDetails } from '../../core/engine.js';
 import { EngineError } from '../../errors.js';
 import { type HttpTarget, PipelinedHttpClient } from '../../http/pipelined-client.js';
 import type { Container } from '../../model/container.js';
@@ -42,6 +42,13 @@ export interface DockerOptions extends AdapterOptions, DockerEndpointOptions, Pa
    * clock may differ from ours.
    */
   readonly eventOverlap?: number;
+  /**
+   * The `type` `info()` and every container's `engine` report, e.g.
+   * `podman.io` for a Podman (as the Go whalewatcher's callers may set it).
+   * Default `docker.com` for Docker and Podman alike; Podman is told by
+   * `product: 'podman'` either way.
+   */
+  readonly engineType?: EngineType;
 }
 
 /** Inspections in flight by default (pipelined over at most {@link MAX_CONNECTIONS} connections). */
@@ -77,6 +84,8 @@ interface DockerClient extends AdapterBase {
   readonly packer: PackerOptions<unknown>;
   /** ms of past events to replay when the event stream opens (0: none). */
   readonly overlap: number;
+  /** The `type` info() reports. */
+  readonly engineType: EngineType;
   /** The `labels` option as Docker `label` filter values for the list (empty: all containers). */
   readonly labelFilter: readonly string[];
   /** The one `label` filter value of the event stream, if any (see {@link eventLabelFilter}). */
@@ -172,6 +181,7 @@ function dockerClient(options: DockerOptions): DockerClient {
   });
   return {
     ...base,
+    engineType: options.engineType ?? 'docker.com',
     resolved: endpoint,
     modem,
     http,
@@ -386,8 +396,8 @@ function jsonTransport<T>(client: DockerClient, what: string, path: string, deco
 
 // ------------------------------------------------------------------------------------------ info
 
-/** The engine's identity: `/info` and `/version` (which tells Podman apart). */
-async function dockerInfo(client: DockerClient): Promise<EngineInfo> {
+/** The engine's identity: `/info` and `/version` (which tells Podman apart). Cold: unsubscribing aborts the requests. */
+function dockerInfo(client: DockerClient): Observable<EngineInfo> {
   const { calls, modem, errors } = client;
   const ask = (what: string, send: (signal: AbortSignal) => Promise<unknown>) =>
     calls.call(what, () => fromAbortable(send, quietAbortController)).pipe(map((raw) => notBytes(raw, errors, what)));
@@ -395,25 +405,26 @@ async function dockerInfo(client: DockerClient): Promise<EngineInfo> {
     info(opts: { abortSignal: AbortSignal }): Promise<unknown>;
     version(opts: { abortSignal: AbortSignal }): Promise<unknown>;
   };
-  const [info, version] = await firstValueFrom(
-    forkJoin([
-      ask('asking for engine info', (abortSignal) => modemWithSignal.info({ abortSignal })),
-      ask('asking for the engine version', (abortSignal) => modemWithSignal.version({ abortSignal })),
-    ]),
+  return forkJoin([
+    ask('asking for engine info', (abortSignal) => modemWithSignal.info({ abortSignal })),
+    ask('asking for the engine version', (abortSignal) => modemWithSignal.version({ abortSignal })),
+  ]).pipe(
+    map(([info, version]) => {
+      const i = info as { ID?: unknown; ServerVersion?: unknown };
+      const v = version as { Version?: unknown; Components?: unknown };
+      if (typeof i.ID !== 'string' || (typeof i.ServerVersion !== 'string' && typeof v.Version !== 'string')) {
+        throw errors.of('protocol', 'asking for engine info', "an /info that is not a Docker engine's");
+      }
+      return engineInfo({
+        id: i.ID,
+        type: client.engineType,
+        version: typeof i.ServerVersion === 'string' ? i.ServerVersion : (v.Version as string),
+        api: client.endpoint,
+        pid: client.pid,
+        product: dockerProduct(v),
+      });
+    }),
   );
-  const i = info as { ID?: unknown; ServerVersion?: unknown };
-  const v = version as { Version?: unknown; Components?: unknown };
-  if (typeof i.ID !== 'string' || (typeof i.ServerVersion !== 'string' && typeof v.Version !== 'string')) {
-    throw errors.of('protocol', 'asking for engine info', "an /info that is not a Docker engine's");
-  }
-  return engineInfo({
-    id: i.ID,
-    type: 'docker.com',
-    version: typeof i.ServerVersion === 'string' ? i.ServerVersion : (v.Version as string),
-    api: client.endpoint,
-    pid: client.pid,
-    product: dockerProduct(v),
-  });
 }
 
 /** dockerode hands over a Buffer when the body was not JSON: not a Docker engine. */
