@@ -69,7 +69,9 @@ export function renderView(model: ViewModel, size: ViewSize): string[] {
   const title = `whalewatcher: ${total} alive on ${engines}`;
   const right = height === Infinity ? '' : `${clock(size.now)}  q quits`;
   const head = [fit(right === '' || title.length + 2 + right.length > width ? title : `${title}${' '.repeat(width - title.length - right.length)}${right}`)];
-  for (const e of model.engines) head.push(fit(engineLine(e, size.now)));
+  const labelWidth = Math.max(0, ...model.engines.map((e) => e.label.length));
+  for (const e of model.engines) head.push(fit(engineLine(e, size.now, labelWidth)));
+  if (model.engines.length === 0) head.push(fit('no engine found (yet): `whalewatcher engines` shows where it looks'));
 
   const items = bodyItems(model.engines);
   if (height === Infinity) return [...head, ...bodyLines(items, size.now, width)];
@@ -109,22 +111,23 @@ export function footerEvent(e: ViewEvent): boolean {
   return !(e.event.synthetic && e.event.type === 'started');
 }
 
-/** One engine's status line: `docker  live  docker 26.1.5 at unix:///…`, or degraded with its retry and reason. */
-function engineLine(e: ViewEngine, now: number): string {
+/** One engine's status line: `docker  live  docker 26.1.5 at unix:///…`, or degraded with its retry and reason; labels padded to `labelWidth`. */
+function engineLine(e: ViewEngine, now: number, labelWidth: number): string {
+  const label = e.label.padEnd(labelWidth);
   const about = e.info === undefined ? '' : `${e.info.product ?? e.info.type} ${e.info.version} at ${e.info.api}`;
   const s = e.status;
   switch (s.state) {
     case 'live':
-      return `${e.label}  live  ${e.portfolio.total} alive${about === '' ? '' : `  ${about}`}`;
+      return `${label}  live  ${e.portfolio.total} alive${about === '' ? '' : `  ${about}`}`;
     case 'connecting':
     case 'syncing':
-      return `${e.label}  ${s.state}…${about === '' ? '' : `  ${about}`}`;
+      return `${label}  ${s.state}…${about === '' ? '' : `  ${about}`}`;
     case 'degraded': {
       const left = Math.max(0, e.statusSince + s.retryIn - now);
-      return `${e.label}  degraded (retry ${s.attempt} in ${compactDuration(left, true)}): ${oneLine(s.error.message)}`;
+      return `${label}  degraded (retry ${s.attempt} in ${compactDuration(left, true)}): ${oneLine(s.error.message)}`;
     }
     case 'stopped':
-      return `${e.label}  stopped${s.error === undefined ? '' : `: ${oneLine(s.error.message)}`}`;
+      return `${label}  stopped${s.error === undefined ? '' : `: ${oneLine(s.error.message)}`}`;
   }
 }
 

@@ -6,7 +6,9 @@ import { discoverEngines } from '../discovery/discover-engines.js';
 import { parseLabelSelectors } from '../engines/common/label-selector.js';
 import { isEngineError } from '../errors.js';
 import { type EngineView, eventJson, portfolioJson, portfolioTable } from './format.js';
-import { type CliWatchOptions, type EngineChoice, defaultEngines, openWatcher } from './engines.js';
+import { watchHost } from '../host/watch-host.js';
+import { type CliWatchOptions, ENGINE_VARIABLES, type EngineChoice, defaultEngines, openWatcher } from './engines.js';
+import { hostSource } from './host-source.js';
 import { discoveryJson, discoveryTable } from './engines-table.js';
 import { renderView } from './live-view.js';
 import { EXIT, type Shutdown, installShutdown } from './shutdown.js';
@@ -168,6 +170,11 @@ async function main(argv: readonly string[], io: Shutdown): Promise<number> {
     ...(values.containerd ?? []).map((endpoint): EngineChoice => ({ kind: 'containerd', endpoint })),
     ...(values.cri ?? []).map((endpoint): EngineChoice => ({ kind: 'cri', endpoint })),
   ];
+  const watch: CliWatchOptions = labels.length > 0 ? { labels } : {};
+  const onTerminal = process.stdout.isTTY === true && process.stdin.isTTY === true;
+  const envNamed = Object.values(ENGINE_VARIABLES).some((v) => (process.env[v] ?? '') !== '');
+  // the live view of the whole host: engines found later join it, engines that go away leave it
+  if (cmd === 'watch' && onTerminal && choices.length === 0 && !envNamed) return liveHost(io, watch);
   if (choices.length === 0) {
     const found = await unlessStopped(io, defaultEngines(process.env));
     if ('stopped' in found) return found.stopped;
@@ -175,15 +182,13 @@ async function main(argv: readonly string[], io: Shutdown): Promise<number> {
     if (found.done.by === 'fallback') io.err('whalewatcher: no engine named and none found (`whalewatcher engines` shows where it looked); trying the Docker default\n');
   }
   const labelled = label(choices);
-
-  const watch: CliWatchOptions = labels.length > 0 ? { labels } : {};
   if (cmd === 'ps') {
     // a terminal's width, else 80 columns; --no-trunc: as wide as it takes
     const width = values['no-trunc'] === true ? undefined : process.stdout.isTTY ? process.stdout.columns || 80 : 80;
     return ps(io, labelled, watch, values.json === true, width);
   }
   if (cmd === 'watch') {
-    if (process.stdout.isTTY && process.stdin.isTTY) return live(io, labelled, watch);
+    if (onTerminal) return live(io, labelled, watch);
     return ps(io, labelled, watch, false, undefined, true);
   }
   return events(io, labelled, watch);
@@ -302,6 +307,16 @@ async function live(io: Shutdown, engines: { name: string; choice: EngineChoice 
     return await liveView(io, watcherSource(watchers, asyncScheduler), { stdout: process.stdout, stdin: process.stdin }, asyncScheduler);
   } finally {
     await io.closeAll();
+  }
+}
+
+/** `watch` on a terminal with no engine named: the live view over watchHost(), every engine of the host. */
+async function liveHost(io: Shutdown, watch: CliWatchOptions): Promise<number> {
+  const host = watchHost({ ...watch, discovery: { timeout: 1_000 } });
+  try {
+    return await liveView(io, hostSource(host, asyncScheduler), { stdout: process.stdout, stdin: process.stdin }, asyncScheduler);
+  } finally {
+    await host.close();
   }
 }
 
