@@ -7,10 +7,11 @@ import { parseLabelSelectors } from '../engines/common/label-selector.js';
 import { isEngineError } from '../errors.js';
 import { type EngineView, eventJson, portfolioJson, portfolioTable } from './format.js';
 import { watchHost } from '../host/watch-host.js';
+import type { HostWatcher } from '../host/host-watcher.js';
 import { type CliWatchOptions, ENGINE_VARIABLES, type EngineChoice, defaultEngines, openWatcher } from './engines.js';
 import { hostSource } from './host-source.js';
 import { discoveryJson, discoveryTable } from './engines-table.js';
-import { renderView } from './live-view.js';
+import { type ViewEngine, renderView } from './live-view.js';
 import { EXIT, type Shutdown, installShutdown } from './shutdown.js';
 import { watcherSource } from './view-frames.js';
 import { liveView } from './watch.js';
@@ -109,7 +110,9 @@ and the sockets that did not answer.
 
 exit status:
   0    ok, also when nothing was found
+  1    the output could not be written (the reason on stderr)
   2    usage error (the usage on stderr)
+  130  interrupted by SIGINT (Ctrl-C), 143 by SIGTERM
 `,
 } as const;
 
@@ -173,14 +176,24 @@ async function main(argv: readonly string[], io: Shutdown): Promise<number> {
   const watch: CliWatchOptions = labels.length > 0 ? { labels } : {};
   const onTerminal = process.stdout.isTTY === true && process.stdin.isTTY === true;
   const envNamed = Object.values(ENGINE_VARIABLES).some((v) => (process.env[v] ?? '') !== '');
-  // the live view of the whole host: engines found later join it, engines that go away leave it
-  if (cmd === 'watch' && onTerminal && choices.length === 0 && !envNamed) return liveHost(io, watch);
-  if (choices.length === 0) {
-    const found = await unlessStopped(io, defaultEngines(process.env));
-    if ('stopped' in found) return found.stopped;
-    choices.push(...found.done.choices);
-    if (found.done.by === 'fallback') io.err('whalewatcher: no engine named and none found (`whalewatcher engines` shows where it looked); trying the Docker default\n');
+  if (choices.length === 0 && !envNamed) {
+    // the whole host through watchHost(): discovery, one watcher per engine; engines found later join the live view
+    const host = watchHost({ ...watch, discovery: { timeout: 1_000 } });
+    try {
+      const width = values['no-trunc'] === true ? undefined : process.stdout.isTTY ? process.stdout.columns || 80 : 80;
+      if (cmd === 'watch' && onTerminal) return await liveView(io, hostSource(host, asyncScheduler), { stdout: process.stdout, stdin: process.stdin }, asyncScheduler);
+      const ready = await unlessStopped(io, host.ready);
+      if ('stopped' in ready) return ready.stopped;
+      if (host.engines.length > 0) {
+        if (cmd === 'events') return await hostEvents(io, host);
+        return await hostOnce(io, host, cmd === 'watch' ? 'view' : values.json === true ? 'json' : 'table', cmd === 'watch' ? 80 : width);
+      }
+    } finally {
+      await host.close();
+    }
+    io.err('whalewatcher: no engine named and none found (`whalewatcher engines` shows where it looked); trying the Docker default\n');
   }
+  if (choices.length === 0) choices.push(...defaultEngines(process.env));
   const labelled = label(choices);
   if (cmd === 'ps') {
     // a terminal's width, else 80 columns; --no-trunc: as wide as it takes
@@ -199,14 +212,13 @@ function usageError(io: Shutdown, message: string, command: Command | undefined)
   return EXIT.usage;
 }
 
-/** Labels engines by their label or kind, numbering duplicates (`docker`, `docker#2`). */
+/** Labels engines by kind, numbering duplicates (`docker`, `docker#2`). */
 function label(choices: readonly EngineChoice[]): { name: string; choice: EngineChoice }[] {
   const counts = new Map<string, number>();
   return choices.map((choice) => {
-    const base = choice.label ?? choice.kind;
-    const n = (counts.get(base) ?? 0) + 1;
-    counts.set(base, n);
-    return { name: n === 1 ? base : `${base}#${n}`, choice };
+    const n = (counts.get(choice.kind) ?? 0) + 1;
+    counts.set(choice.kind, n);
+    return { name: n === 1 ? choice.kind : `${choice.kind}#${n}`, choice };
   });
 }
 
@@ -310,13 +322,48 @@ async function live(io: Shutdown, engines: { name: string; choice: EngineChoice 
   }
 }
 
-/** `watch` on a terminal with no engine named: the live view over watchHost(), every engine of the host. */
-async function liveHost(io: Shutdown, watch: CliWatchOptions): Promise<number> {
-  const host = watchHost({ ...watch, discovery: { timeout: 1_000 } });
+/**
+ * `ps` and `watch` (not on a terminal) over a host view that is ready: the
+ * engines that synchronised, each labelled; those that failed on stderr.
+ */
+async function hostOnce(io: Shutdown, host: HostWatcher, form: 'table' | 'json' | 'view', width: number | undefined): Promise<number> {
+  const engines = await firstValueFrom(hostSource(host, asyncScheduler).engines$);
+  const views: EngineView[] = [];
+  const shown: ViewEngine[] = [];
+  let failed = 0;
+  for (const e of engines) {
+    if (e.status.state === 'degraded' || e.status.state === 'stopped') {
+      failed += 1;
+      io.err(`${explain(e.label, e.status.error ?? new Error('stopped'))}\n`);
+    } else {
+      views.push({ engine: e.label, info: e.info, portfolio: e.portfolio });
+      shown.push(e);
+    }
+  }
+  const now = Date.now();
+  if (form === 'view') io.out(`${renderView({ engines: shown, events: [] }, { width: width ?? 80, height: Infinity, now }).join('\n')}\n`);
+  else if (views.length > 0) io.out(form === 'json' ? `${portfolioJson(views)}\n` : portfolioTable(views, { now, width }));
+  return failed > 0 ? EXIT.failure : EXIT.ok;
+}
+
+/** `events` over a host view that is ready: every engine's lifecycle, labelled; an engine's trouble on stderr. */
+async function hostEvents(io: Shutdown, host: HostWatcher): Promise<number> {
+  const source = hostSource(host, asyncScheduler);
+  const reported = new Map<string, unknown>();
+  const subs = [
+    source.engines$.subscribe((engines) => {
+      for (const e of engines) {
+        if (reported.get(e.label) === e.status) continue;
+        reported.set(e.label, e.status);
+        if (e.status.state === 'degraded') io.err(`${explain(e.label, e.status.error)} (retry ${e.status.attempt} in ${e.status.retryIn} ms)\n`);
+      }
+    }),
+    source.lifecycle$.subscribe((v) => io.out(`${eventJson(v.engine, v.event)}\n`)),
+  ];
   try {
-    return await liveView(io, hostSource(host, asyncScheduler), { stdout: process.stdout, stdin: process.stdin }, asyncScheduler);
+    return await io.requested; // SIGINT, SIGTERM, or the reader gone (EPIPE at the next write)
   } finally {
-    await host.close();
+    for (const s of subs) s.unsubscribe();
   }
 }
 
