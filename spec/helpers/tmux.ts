@@ -5,7 +5,7 @@
  * package (scripts/engines/install.sh installs it).
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -37,7 +37,8 @@ export interface TmuxSession {
   waitFor(pred: (screen: string[]) => boolean, what: string, tries?: number): Promise<string[]>;
   /**
    * Polls every 100 ms, at most `tries` times, until the command has ended;
-   * resolves with its exit status (`'0'`, `'130'`) or `'signal N'`.
+   * resolves with its exit status as the shell says it (`'0'`, `'130'`; 128 +
+   * N when signal N ended it).
    */
   exited(tries?: number): Promise<string>;
   sendKeys(...keys: string[]): Promise<void>;
@@ -47,14 +48,16 @@ export interface TmuxSession {
 }
 
 /**
- * Starts `command` (a shell command line) in a new detached session of
- * `width` x `height` with `env` as its environment.
+ * Starts `command` (a shell command line, not ending in `exec`: the shell
+ * writes its status afterwards) in a new detached session of `width` x
+ * `height` with `env` as its environment.
  */
 export async function tmuxSession(command: string, width: number, height: number, env: NodeJS.ProcessEnv): Promise<TmuxSession> {
   const dir = mkdtempSync(join(tmpdir(), 'ww-tmux.'));
   const socket = join(dir, 'tmux.sock');
+  const status = join(dir, 'status');
   // the server takes the environment of the client that starts it; TERM: what tmux offers inside
-  await tmux(socket, ['-f', '/dev/null', 'new-session', '-d', '-s', 'spec', '-x', String(width), '-y', String(height), command], { ...env, TERM: 'xterm-256color' });
+  await tmux(socket, ['-f', '/dev/null', 'new-session', '-d', '-s', 'spec', '-x', String(width), '-y', String(height), `${command}; echo $? > ${status}`], { ...env, TERM: 'xterm-256color' });
   // keep the pane once the command ended, to read what it left on the screen
   await tmux(socket, ['set-option', '-t', 'spec', 'remain-on-exit', 'on']).catch(() => undefined);
   const session: TmuxSession = {
@@ -74,16 +77,16 @@ export async function tmuxSession(command: string, width: number, height: number
       throw new Error(`${what}: not on the screen after ${tries} looks; the screen:\n${screen.join('\n')}`);
     },
     async exited(tries = 300) {
-      let state = '';
+      // the shell around the command writes its status: tmux 3.3's own pane_dead_status stays empty now and
+      // then (the pane's process left a zombie the server had not reaped yet)
       for (let i = 0; i < tries; i++) {
-        // tmux marks the pane dead a moment before it knows how the command ended
-        state = await session.format('#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}');
-        const m = /^1:(\d*):(\d*)$/.exec(state);
-        if (m !== null && m[1] !== '') return m[1]!;
-        if (m !== null && m[2] !== '') return `signal ${m[2]!}`;
+        if (existsSync(status)) {
+          const text = readFileSync(status, 'utf8').trim();
+          if (text !== '') return text;
+        }
         await new Promise((r) => setTimeout(r, 100));
       }
-      throw new Error(`the command did not end after ${tries} looks (${state}); the screen:\n${(await session.screen()).join('\n')}`);
+      throw new Error(`the command did not end after ${tries} looks; the screen:\n${(await session.screen()).join('\n')}`);
     },
     async sendKeys(...keys) {
       await tmux(socket, ['send-keys', '-t', 'spec', ...keys]);

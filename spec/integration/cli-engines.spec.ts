@@ -68,7 +68,7 @@ describe('CLI without an engine named (real engine, discovery)', function () {
       const ps = await cli(['ps']);
       const sections = ps.stdout.split(/\n(?=ENGINE )/);
       const ours = sections.find((s) => s.includes(` at ${endpoint}:`));
-      expect(ours, `${ps.stdout}\n${ps.stderr}`).to.match(/^ENGINE (docker|docker#\d+) — docker\.com 26\.1\.5\S* at /);
+      expect(ours, `${ps.stdout}\n${ps.stderr}`).to.match(/^ENGINE (docker|docker#\d+) — docker\.com 26\.1\.5\S*( \(docker\))? at /);
       expect(ours).to.include(name);
       if (ps.code !== 0) expect(ps.stderr, 'a failure, but not of our engine').to.not.include(endpoint);
 

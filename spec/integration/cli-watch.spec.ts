@@ -36,7 +36,7 @@ describe('CLI watch (real engine, real terminal)', function () {
     const image = labImage(ENGINE);
     const web = `watch-web-${process.pid}`;
     const job = `watch-job-${process.pid}`;
-    const term = await tmuxSession(`exec ${process.execPath} ${CLI} watch`, 80, 24, userEnv());
+    const term = await tmuxSession(`${process.execPath} ${CLI} watch`, 80, 24, userEnv());
     try {
       let screen = await term.waitFor((s) => s.some((l) => l.startsWith('docker  live')), 'the engine live');
       expect(await term.format('#{alternate_on}')).to.equal('1');
@@ -82,7 +82,7 @@ describe('CLI watch (real engine, real terminal)', function () {
   it('Ctrl-C in the view quits with 130 and restores the screen', async function () {
     useEngine(this, ENGINE);
     if (!tmuxAvailable()) return this.skip();
-    const term = await tmuxSession(`exec ${process.execPath} ${CLI} watch`, 80, 24, userEnv());
+    const term = await tmuxSession(`${process.execPath} ${CLI} watch`, 80, 24, userEnv());
     try {
       await term.waitFor((s) => s.some((l) => l.startsWith('docker  live')), 'the engine live');
       await term.sendKeys('C-c');

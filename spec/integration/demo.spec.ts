@@ -41,7 +41,7 @@ describe('npm run demo (short mode)', function () {
     }
     // the demo's own log (on the terminal's main screen) goes to a file too, to find its lab folder
     const log = join(ROOT, 'build', `demo-${process.pid}.log`);
-    const term = await tmuxSession(`exec bash -c '${process.execPath} ${DEMO} --short 2> >(tee ${log} >&2)'`, 100, 30, process.env);
+    const term = await tmuxSession(`bash -c '${process.execPath} ${DEMO} --short 2> >(tee ${log} >&2)'`, 100, 30, process.env);
     try {
       // the view on the screen, with the compose-labelled project of the workload
       await term.waitFor((s) => s.some((l) => /^demo +demo-web-1 /.test(l)), 'the project demo in the live view', 1200);
