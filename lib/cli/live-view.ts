@@ -73,8 +73,7 @@ export function renderView(model: ViewModel, size: ViewSize): string[] {
   for (const e of model.engines) head.push(fit(engineLine(e, size.now, labelWidth)));
   if (model.engines.length === 0) head.push(fit('no engine found (yet): `whalewatcher engines` shows where it looks'));
 
-  const items = bodyItems(model.engines);
-  if (height === Infinity) return [...head, ...bodyLines(items, size.now, width)];
+  if (height === Infinity) return [...head, ...bodyLines(bodyItems(model.engines).items, size.now, width)];
 
   // what a short screen keeps: the title, then the table header and at least one row, then events
   const events = model.events.filter(footerEvent);
@@ -87,9 +86,10 @@ export function renderView(model: ViewModel, size: ViewSize): string[] {
   }
   const out = [...heads];
   if (room >= 1) {
-    if (items.length <= room) out.push(...bodyLines(items, size.now, width));
+    const { items, total } = bodyItems(model.engines, room);
+    if (total <= room) out.push(...bodyLines(items, size.now, width));
     else {
-      const more = items.length - (room - 1);
+      const more = total - (room - 1);
       out.push(...bodyLines(items.slice(0, room - 1), size.now, width), fit(`… ${more} more line${more === 1 ? '' : 's'} (a taller terminal shows them)`));
     }
   } else if (height - out.length >= 1) out.push(fit(tableLines([[...HEADER]], width)[0]!));
@@ -135,19 +135,23 @@ function engineLine(e: ViewEngine, now: number, labelWidth: number): string {
 type BodyItem = { readonly label: string } | { readonly none: true } | { readonly container: Container };
 
 /**
- * The body's lines in order: for each engine its `── label ──` line, then its
- * containers by project (unnamed first) and name, or `(no alive containers)`.
- * O(containers) objects per frame; the sorting is done once per portfolio.
+ * The body's lines in order, the first `limit` of them: for each engine its
+ * `── label ──` line, then its containers by project (unnamed first) and
+ * name, or `(no alive containers)`; and how many lines there are in all.
+ * Costs what it returns (the sorting is done once per portfolio).
  */
-function bodyItems(engines: readonly ViewEngine[]): BodyItem[] {
+function bodyItems(engines: readonly ViewEngine[], limit = Infinity): { items: BodyItem[]; total: number } {
   const items: BodyItem[] = [];
+  let total = 0;
   for (const e of engines) {
-    items.push({ label: e.label });
     const containers = displayOrder(e.portfolio);
-    if (containers.length === 0) items.push({ none: true });
-    for (const container of containers) items.push({ container });
+    total += 1 + Math.max(1, containers.length);
+    if (items.length >= limit) continue;
+    items.push({ label: e.label });
+    if (containers.length === 0 && items.length < limit) items.push({ none: true });
+    for (let i = 0; i < containers.length && items.length < limit; i++) items.push({ container: containers[i]! });
   }
-  return items;
+  return { items, total };
 }
 
 /** The containers of each portfolio in display order, sorted once: a frame is drawn many times per portfolio. */

@@ -5,7 +5,7 @@
 //
 //   1. tsc -p tsconfig.json (dist/, imported by docker.mjs) and tsc -p tsconfig.spec.json (build/, imported
 //      by persistent-map.mjs)
-//   2. persistent-map.mjs, first-sync.mjs, portfolio-arrays.mjs (pure, no engine)
+//   2. persistent-map.mjs, first-sync.mjs, portfolio-arrays.mjs, live-view.mjs (pure, no engine)
 //   3. as root: an engine lab with a private Docker 20.10 (scripts/engines/lab.mjs: install.sh, mk-images.sh,
 //      a fresh WW_LAB, start.sh docker20), then docker.mjs against it (200 containers, created and removed
 //      by docker.mjs); the lab is stopped (stop.sh) and removed always (also on SIGINT/SIGTERM/SIGHUP,
@@ -24,9 +24,9 @@ import { openLab } from '../engines/lab.mjs';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BENCH = join(ROOT, 'scripts', 'bench');
 const ENGINE = 'docker20';
-const ALL = ['persistent-map', 'first-sync', 'portfolio-arrays', 'docker', 'containerd'];
+const ALL = ['persistent-map', 'first-sync', 'portfolio-arrays', 'live-view', 'docker', 'containerd'];
 /** Pure benchmarks of build/ (tsconfig.spec.json), no engine. */
-const PURE = ['persistent-map', 'first-sync', 'portfolio-arrays'];
+const PURE = ['persistent-map', 'first-sync', 'portfolio-arrays', 'live-view'];
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const w of wanted) if (!ALL.includes(w)) die(`unknown benchmark ${w} (known: ${ALL.join(', ')})`);
 const selected = wanted.length > 0 ? wanted : ALL;
