@@ -11,6 +11,7 @@
 //      by docker.mjs); the lab is stopped (stop.sh) and removed always (also on SIGINT/SIGTERM/SIGHUP,
 //      after the benchmarks got them, and on errors).
 //   4. containerd.mjs (as root; its own lab with a containerd 1.7, through scripts/engines/lab.mjs too)
+//   5. discovery.mjs (as root; its own lab of four engines and a containerd in a mount namespace of its own)
 //
 // Options: names of benchmarks to run (`npm run bench -- docker`, `npm run bench -- persistent-map docker`);
 // default all. WW_BENCH_DOCKER_HOST=unix://… runs docker.mjs against that (private, empty) engine instead
@@ -24,7 +25,7 @@ import { openLab } from '../engines/lab.mjs';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BENCH = join(ROOT, 'scripts', 'bench');
 const ENGINE = 'docker20';
-const ALL = ['persistent-map', 'first-sync', 'portfolio-arrays', 'live-view', 'docker', 'containerd'];
+const ALL = ['persistent-map', 'first-sync', 'portfolio-arrays', 'live-view', 'docker', 'containerd', 'discovery'];
 /** Pure benchmarks of build/ (tsconfig.spec.json), no engine. */
 const PURE = ['persistent-map', 'first-sync', 'portfolio-arrays', 'live-view'];
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
@@ -88,7 +89,7 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 
 async function main() {
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  const projects = ['tsconfig.json', ...(selected.some((b) => PURE.includes(b)) ? ['tsconfig.spec.json'] : [])];
+  const projects = ['tsconfig.json', ...(selected.some((b) => PURE.includes(b) || b === 'discovery') ? ['tsconfig.spec.json'] : [])];
   for (const project of projects) {
     const t0 = Date.now();
     const r = await run(process.execPath, [tsc, '-p', project, '--pretty', 'false']);
@@ -128,6 +129,13 @@ async function main() {
     log('containerd.mjs');
     const r = await run(process.execPath, [join(BENCH, 'containerd.mjs')], { timeoutMs: 1_000_000 });
     if (r.code !== 0) { warn(`containerd.mjs failed (exit ${r.code})`); failures += 1; }
+  }
+
+  if (selected.includes('discovery') && !interrupted) {
+    // self-contained: its own lab of four engines and a containerd in a mount namespace of its own (see its header)
+    log('discovery.mjs');
+    const r = await run(process.execPath, [join(BENCH, 'discovery.mjs')], { timeoutMs: 600_000 });
+    if (r.code !== 0) { warn(`discovery.mjs failed (exit ${r.code})`); failures += 1; }
   }
 }
 

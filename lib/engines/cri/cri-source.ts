@@ -5,15 +5,16 @@
 // decoded by the pure cri-normalize.ts.
 
 import { existsSync } from 'node:fs';
-import { status as grpcStatus } from '@grpc/grpc-js';
+import { Metadata, status as grpcStatus } from '@grpc/grpc-js';
 import { type Observable, catchError, concatWith, defer, filter, firstValueFrom, forkJoin, map, mergeMap, of, throwError } from 'rxjs';
 import type { EngineAdapter, EngineEvent, EngineInfo, ExitDetails } from '../../core/engine.js';
 import { orderedMergeMap } from '../../core/operators/ordered-merge-map.js';
+import { IntrospectionClient } from '../../gen/containerd/services/introspection/v1/introspection.js';
 import { type ContainerEventResponse, ContainerState, type PodSandboxMetadata, PodSandboxState, RuntimeServiceClient, type VersionResponse } from '../../gen/cri/api.js';
 import { grpcChannelConfig } from '../../grpc/channel.js';
 import { isGrpcServiceError } from '../../grpc/grpc-errors.js';
 import { fromServerStream } from '../../grpc/server-stream.js';
-import { type UnaryMethod, unaryTransport } from '../../grpc/unary.js';
+import { type UnaryMethod, fromUnary, unaryTransport } from '../../grpc/unary.js';
 import type { Container } from '../../model/container.js';
 import { type AdapterOptions, packerOptions } from '../common/adapter-options.js';
 import { type AdapterBase, type AdapterParts, adapterBase, defineAdapter } from '../common/define-adapter.js';
@@ -100,6 +101,8 @@ type Target =
 /** Everything the four parts share: the kit's base and the generated client. */
 interface CriClient extends AdapterBase {
   readonly runtime: RuntimeServiceClient;
+  /** containerd's introspection service on the same channel: the daemon's UUID, the engine's id where the runtime is containerd. */
+  readonly introspection: IntrospectionClient;
   readonly containerOptions: CriContainerOptions;
   readonly resyncInterval: number;
   /** The `label_selector` of both lists: the `key=value` entries of the `labels` option the runtime can match. */
@@ -163,6 +166,7 @@ function criClient(options: CriOptions): CriClient {
   return {
     ...base,
     runtime,
+    introspection: new IntrospectionClient(config.target, config.credentials, { channelOverride: runtime.getChannel() }),
     containerOptions: packerOptions(options),
     resyncInterval: options.resyncInterval ?? DEFAULT_CRI_RESYNC_INTERVAL,
     labelSelector: criLabelSelector(base.settings.labels),
@@ -309,13 +313,28 @@ function podOf(client: CriClient, sandboxId: string): Observable<PodSandboxMetad
 
 // ------------------------------------------------------------------------------------------ info
 
+/**
+ * The runtime's name and version, and an id that is stable and unique per
+ * engine: the runtime name is not (every containerd says `containerd`), so
+ * where the runtime is containerd (1.5+) the id is the daemon's UUID from
+ * introspection on the same socket (kept in its root folder across restarts;
+ * the same id as the daemon's native API, whose `type` differs), else the
+ * runtime name. Cold.
+ */
 function criInfo(client: CriClient): Observable<EngineInfo> {
-  return version(client).pipe(
-    map((v) => {
+  const uuid$ = client.calls
+    .call('asking for the daemon identity', () => fromUnary(client.introspection.server.bind(client.introspection), {}, new Metadata()))
+    .pipe(
+      map((server) => server.uuid),
+      // not containerd (cri-o), or a containerd before 1.5: no UUID, the runtime name stays the id
+      catchError(() => of('')),
+    );
+  return forkJoin([version(client), uuid$]).pipe(
+    map(([v, uuid]) => {
       if (v.runtimeName === '' && v.runtimeVersion === '') {
         throw client.errors.of('protocol', 'asking for the runtime version', 'a Version answer without a runtime name or version');
       }
-      return engineInfo({ id: v.runtimeName, type: 'k8s.io/cri-api', version: v.runtimeVersion, api: client.endpoint, pid: client.pid, product: v.runtimeName });
+      return engineInfo({ id: uuid !== '' ? uuid : v.runtimeName, type: 'k8s.io/cri-api', version: v.runtimeVersion, api: client.endpoint, pid: client.pid, product: v.runtimeName });
     }),
   );
 }
