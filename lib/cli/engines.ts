@@ -11,6 +11,20 @@ export interface EngineChoice {
   readonly endpoint?: string;
 }
 
+/** @internal The environment variables that name an engine, by kind: with one set, the CLI watches what they name. */
+export const ENGINE_VARIABLES = { docker: 'DOCKER_HOST', containerd: 'CONTAINERD_ADDRESS', cri: 'CONTAINER_RUNTIME_ENDPOINT' } as const;
+
+/**
+ * @internal With no engine on the command line: the engines the environment
+ * variables name, by kind; none set: Docker at its default socket (the CLI
+ * first asks watchHost() for every engine of the host, and comes here when it
+ * finds none, so that Docker's error says what is missing).
+ */
+export function defaultEngines(env: Readonly<Record<string, string | undefined>>): EngineChoice[] {
+  const named = (Object.keys(ENGINE_VARIABLES) as (keyof typeof ENGINE_VARIABLES)[]).filter((kind) => (env[ENGINE_VARIABLES[kind]] ?? '') !== '');
+  return named.length > 0 ? named.map((kind) => ({ kind })) : [{ kind: 'docker' }];
+}
+
 /** @internal What the CLI asks of every watcher it starts: the watcher's options and the `labels` filter. */
 export type CliWatchOptions = WatchOptions & Pick<AdapterOptions, 'labels'>;
 

@@ -5,8 +5,8 @@
 //
 //   1. tsc -p tsconfig.json (dist/, imported by docker.mjs) and tsc -p tsconfig.spec.json (build/, imported
 //      by persistent-map.mjs)
-//   2. persistent-map.mjs, first-sync.mjs, portfolio-arrays.mjs (pure, no engine), scale.mjs (a fake Docker 26
-//      with 1,000-30,000 containers in a child process; no root, no engine)
+//   2. persistent-map.mjs, first-sync.mjs, portfolio-arrays.mjs, live-view.mjs (pure, no engine), scale.mjs (a fake
+//      Docker 26 with 1,000-30,000 containers in a child process; no root, no engine)
 //   3. as root: an engine lab with a private Docker 20.10 (scripts/engines/lab.mjs: install.sh, mk-images.sh,
 //      a fresh WW_LAB, start.sh docker20), then docker.mjs against it (200 containers, created and removed
 //      by docker.mjs); the lab is stopped (stop.sh) and removed always (also on SIGINT/SIGTERM/SIGHUP,
@@ -26,9 +26,9 @@ import { openLab } from '../engines/lab.mjs';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BENCH = join(ROOT, 'scripts', 'bench');
 const ENGINE = 'docker20';
-const ALL = ['persistent-map', 'first-sync', 'portfolio-arrays', 'docker', 'containerd', 'discovery'];
+const ALL = ['persistent-map', 'first-sync', 'portfolio-arrays', 'live-view', 'docker', 'containerd', 'discovery'];
 /** Pure benchmarks of build/ (tsconfig.spec.json), no engine. */
-const PURE = ['persistent-map', 'first-sync', 'portfolio-arrays'];
+const PURE = ['persistent-map', 'first-sync', 'portfolio-arrays', 'live-view'];
 // scale.mjs runs with the pure ones (built by tsconfig.spec.json, no engine: the specs' fake Docker)
 ALL.splice(ALL.indexOf('docker'), 0, 'scale');
 PURE.push('scale');

@@ -2,7 +2,8 @@
 # Install and fetch everything the private test engines need (Debian 12, root). Idempotent: when all is
 # present it only checks (well under a second) and touches neither apt nor the network.
 #
-#   bookworm packages: docker.io containerd runc busybox-static curl, and podman (without its CNI config,
+#   bookworm packages: docker.io containerd runc busybox-static curl tmux (the live view's terminal specs),
+#                      and podman (without its CNI config,
 #                      so it cannot leak into a CRI containerd)
 #   trixie suite:      added pinned low (priority 100, nothing is upgraded from it), mirror URI taken from
 #                      the machine's own apt sources
@@ -19,7 +20,7 @@ ww_require_root
 export DEBIAN_FRONTEND=noninteractive
 T0=$(ww_now_ms)
 
-BOOKWORM_PKGS=(docker.io containerd runc busybox-static curl)
+BOOKWORM_PKGS=(docker.io containerd runc busybox-static curl tmux)
 TRIXIE_PKGS=(docker.io containerd docker-compose golang-github-kubernetes-cri-api-dev golang-github-containerd-containerd-dev)
 APT=(apt-get -q -o DPkg::Lock::Timeout=300)
 

@@ -182,12 +182,14 @@ describe('CLI as a Unix citizen (fake Docker engine)', function () {
 
   describe('--help and usage', () => {
     for (const [args, heading] of [
-      [['--help'], 'usage: whalewatcher <ps|events>'],
-      [['-h'], 'usage: whalewatcher <ps|events>'],
+      [['--help'], 'usage: whalewatcher <ps|events|watch|engines>'],
+      [['-h'], 'usage: whalewatcher <ps|events|watch|engines>'],
       [['ps', '--help'], 'usage: whalewatcher ps '],
       [['ps', '-h'], 'usage: whalewatcher ps '],
       [['events', '--help'], 'usage: whalewatcher events '],
       [['--help', 'events'], 'usage: whalewatcher events '],
+      [['watch', '--help'], 'usage: whalewatcher watch '],
+      [['engines', '--help'], 'usage: whalewatcher engines '],
     ] as const) {
       it(`${args.join(' ')} prints ${heading.trim()}… with the exit statuses on stdout, status 0, connecting nowhere`, async () => {
         const r = await run([...args, '--docker', fake.url]);
@@ -203,10 +205,10 @@ describe('CLI as a Unix citizen (fake Docker engine)', function () {
     for (const [args, message, heading] of [
       [['ps', '--frobnicate'], "Unknown option '--frobnicate'", 'usage: whalewatcher ps '],
       [['events', '-x'], "Unknown option '-x'", 'usage: whalewatcher events '],
-      [['events', '--json'], '--json is an option of ps, not of events', 'usage: whalewatcher events '],
+      [['events', '--json'], '--json is an option of ps and engines, not of events', 'usage: whalewatcher events '],
       [['ps', 'extra'], "unexpected argument 'extra'", 'usage: whalewatcher ps '],
-      [[], 'no command given', 'usage: whalewatcher <ps|events>'],
-      [['frobnicate'], "unknown command 'frobnicate'", 'usage: whalewatcher <ps|events>'],
+      [[], 'no command given', 'usage: whalewatcher <ps|events|watch|engines>'],
+      [['frobnicate'], "unknown command 'frobnicate'", 'usage: whalewatcher <ps|events|watch|engines>'],
     ] as const) {
       it(`${args.join(' ') || '(nothing)'}: the message and the usage on stderr, nothing on stdout, status 2`, async () => {
         const r = await run([...args, '--docker', fake.url]);
