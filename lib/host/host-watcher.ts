@@ -17,10 +17,29 @@ import { type Container, withEngine } from '../model/container.js';
  * another watched engine: the enclosing container's name, prefixed with its
  * own prefix and `/` when that engine is nested too (`outer/inner`). The same
  * name and value as the label turtlefinder (siemens/turtlefinder) sets.
+ *
+ * @example
+ * ```ts
+ * import { PREFIX_LABEL, watchHost } from 'whalewatcher';
+ * const host = watchHost();
+ * await host.ready;
+ * // the containers of engines that run inside another engine's container, with that container's name
+ * for (const c of host.containers) if (c.labels[PREFIX_LABEL] !== undefined) console.log(`${c.labels[PREFIX_LABEL]}: ${c.name}`);
+ * await host.close();
+ * ```
  */
 export const PREFIX_LABEL = 'turtlefinder/container/prefix';
 
-/** Where a nested engine runs: the container of another watched engine its process descends from. */
+/** Where a nested engine runs: the container of another watched engine its process descends from. *
+ * @example
+ * ```ts
+ * import { watchHost } from 'whalewatcher';
+ * const host = watchHost();
+ * await host.ready;
+ * for (const e of host.engines) if (e.parent) console.log(`${e.key} runs in ${e.parent.container} of ${e.parent.key}`);
+ * await host.close();
+ * ```
+ */
 export interface HostEngineParent {
   /** The {@link HostEngine.key} of the engine of the enclosing container. */
   readonly key: string;
@@ -34,7 +53,18 @@ export interface HostEngineParent {
   readonly prefix: string;
 }
 
-/** One engine of a {@link HostWatcher}: a snapshot, replaced in `engines$` whenever something of it changes. */
+/** One engine of a {@link HostWatcher}: a snapshot, replaced in `engines$` whenever something of it changes. *
+ * @example
+ * ```ts
+ * import { watchHost } from 'whalewatcher';
+ * const host = watchHost();
+ * host.engines$.subscribe((engines) => {
+ *   for (const e of engines) console.log(e.info.product ?? e.info.type, e.info.api, e.status.state);
+ * });
+ * await host.ready;
+ * await host.close();
+ * ```
+ */
 export interface HostEngine {
   /** Stable for the engine's life in the host view: its type and endpoint (`containerd.io unix:///run/containerd/containerd.sock`). */
   readonly key: string;
@@ -60,6 +90,17 @@ export interface HostEngine {
  * Every engine of a host, watched at once: one merged, always-current
  * picture of all their alive containers and one lifecycle stream. Hot from
  * creation until {@link HostWatcher.close}.
+ *
+ * @example
+ * ```ts
+ * import { watchHost } from 'whalewatcher';
+ * const host = watchHost();
+ * // every engine's events, each telling its engine: no hand-tagging
+ * host.lifecycle$.subscribe((e) => console.log(e.engine?.product ?? e.engine?.type, e.type, e.container.name));
+ * await host.ready;
+ * console.log(`${host.containers.length} containers alive on ${host.engines.length} engines`);
+ * await host.close();
+ * ```
  */
 export interface HostWatcher extends AsyncDisposable {
   /** The engines watched now, in the order they were found. */

@@ -23,6 +23,15 @@ const DEFAULT_GONE_GRACE = 10_000;
  * Options of {@link watchHost}: those of every engine's watcher, given once
  * for all (the engine's endpoint and PID come from discovery), and the host
  * view's own.
+ *
+ * @example
+ * ```ts
+ * import { type HostWatchOptions, watchHost } from 'whalewatcher';
+ * const options: HostWatchOptions = { labels: ['com.docker.compose.project'], rediscoverInterval: 60_000, goneGrace: 15_000, filter: (e) => e.type !== 'k8s.io/cri-api' };
+ * const host = watchHost(options);
+ * await host.ready;
+ * await host.close();
+ * ```
  */
 export interface HostWatchOptions extends Omit<AdapterOptions, 'pid'>, WatchOptions {
   /** How to find the engines (default: environment, well-known sockets and the /proc scan, probes with a 2 s timeout). */
@@ -37,7 +46,7 @@ export interface HostWatchOptions extends Omit<AdapterOptions, 'pid'>, WatchOpti
   readonly goneGrace?: number;
   /** Watch only the engines this accepts (default: all that discovery finds). */
   readonly filter?: (engine: DiscoveredEngine) => boolean;
-  /** Options for Docker and Podman watchers only (`packer`, `eventOverlap`, `engineType`, …). */
+  /** Options for Docker and Podman watchers only (`packer`, `eventReplayWindow`, `engineType`, …). */
   readonly docker?: Omit<DockerOptions, keyof AdapterOptions | 'host'>;
   /** Options for containerd watchers only (`namespaces`, `ignoreNamespaces`, `packer`, …). */
   readonly containerd?: Omit<ContainerdOptions, keyof AdapterOptions | 'address'>;
