@@ -219,10 +219,12 @@ for (const engine of ENGINES) {
         // podman containers outlive the service: only the changes made meanwhile show
         expect(truth.get(keep)?.pid).to.equal(keepPid);
         expect(about(changes, keep)).to.deep.equal([]);
-        expect(about(changes, victim, true).map((s) => s.replace(/:.*/, ''))).to.deep.equal(['exited']);
-        // an exit the watcher only inferred, with the details asked from the engine afterwards (killed: 137)
-        expect(changes.find((c) => c.id === victim && c.type === 'exited')?.exit?.code, 'the inferred exit\'s code').to.equal(137);
-        expect(about(changes, newcomer!, true).map((s) => s.replace(/:.*/, ''))).to.deep.equal(['started']);
+        // exactly once each: Podman keeps an event log, so the reopened stream replays the gap (eventReplayWindow) and
+        // the exit and the start come as the engine's own events; were the replay lost, the relist would infer them
+        expect(about(changes, victim).map((s) => s.replace(/:.*/, ''))).to.deep.equal(['exited']);
+        // with its code either way: from the replayed die event, or asked from the engine afterwards (killed: 137)
+        expect(changes.find((c) => c.id === victim && c.type === 'exited')?.exit?.code, 'the exit\'s code').to.equal(137);
+        expect(about(changes, newcomer!).map((s) => s.replace(/:.*/, ''))).to.deep.equal(['started']);
       } else {
         // dockerd without live-restore takes its containers down with it
         expect(truth.has(keep)).to.equal(false);

@@ -120,13 +120,22 @@ export function defineAdapter<C extends AdapterBase & { dispose(): void; readonl
   // The engine's identity for the current event stream: asked when the stream opens, shared by
   // the list and the inspections of that session (an error is not kept: the next ask retries).
   let identity$: Observable<EngineInfo> | undefined;
+  // The identity last answered, kept as the same object while the engine says the same: containers a relist reuses
+  // keep their object identity, and a list made while no event stream is open asks for it only the first time.
+  let known: EngineInfo | undefined;
+  // Event streams open now (each holds the shared ask of its identity while it is open).
+  let streams = 0;
   const freshIdentity = (): Observable<EngineInfo> =>
-    (identity$ = defer(() => parts.info(client)).pipe(share({ connector: () => new ReplaySubject<EngineInfo>(1), resetOnError: true, resetOnComplete: false, resetOnRefCountZero: true })));
-  const stamp = (c: Container): Observable<Container> => (identity$ ?? freshIdentity()).pipe(map((info) => withEngine(c, info)));
+    (identity$ = defer(() => parts.info(client)).pipe(
+      map((info) => (known !== undefined && sameEngine(known, info) ? known : (known = info))),
+      share({ connector: () => new ReplaySubject<EngineInfo>(1), resetOnError: true, resetOnComplete: false, resetOnRefCountZero: true }),
+    ));
+  const identity = (): Observable<EngineInfo> => (streams === 0 && known !== undefined ? of(known) : (identity$ ?? freshIdentity()));
+  const stamp = (c: Container): Observable<Container> => identity().pipe(map((info) => withEngine(c, info)));
   const stampAll = (all: ContainerList): Observable<ContainerList> => {
     const gap = all.gap;
     if (all.length === 0 && gap === undefined) return of(all);
-    return (identity$ ?? freshIdentity()).pipe(
+    return identity().pipe(
       map((info) => {
         const stamped = all.map((c) => withEngine(c, info));
         // what a gap's reinspection brings is stamped the same way
@@ -194,9 +203,15 @@ export function defineAdapter<C extends AdapterBase & { dispose(): void; readonl
         fullDue = true;
         // the identity is asked at once, so that it runs while the stream opens and the list is made, and held while
         // the stream is open (closing it cancels a call still in flight); its failure shows where it is used
+        streams += 1;
         const early = freshIdentity().subscribe({ error: () => undefined });
         const feed$ = replay === undefined ? parts.rawEvents(client, NO_REPLAY).pipe(starts) : replayed(replay);
-        return feed$.pipe(finalize(() => early.unsubscribe()));
+        return feed$.pipe(
+          finalize(() => {
+            streams -= 1;
+            early.unsubscribe();
+          }),
+        );
       }),
     snapshot,
     resyncInterval: client.settings.resyncInterval,
@@ -206,6 +221,11 @@ export function defineAdapter<C extends AdapterBase & { dispose(): void; readonl
   };
   IDENTITIES.set(adapter, () => identity$ ?? freshIdentity());
   return adapter;
+}
+
+/** True when two answers of an engine's identity say the same. */
+function sameEngine(a: EngineInfo, b: EngineInfo): boolean {
+  return a.id === b.id && a.type === b.type && a.version === b.version && a.api === b.api && a.pid === b.pid && a.product === b.product;
 }
 
 /** The identity of each adapter made by {@link defineAdapter}: its current event stream's, shared. */
