@@ -33,9 +33,10 @@ import {
   toArray,
 } from 'rxjs';
 import { EngineError, isEngineError } from '../errors.js';
+import { replayThenLive } from './replay-then-live.js';
 import type { Container } from '../model/container.js';
 import type { ComposerProject, Portfolio } from '../model/portfolio.js';
-import { type RetryOption, type RetryStrategy, backoffOnFailure, backoffOnLive, initialBackoff, retryStrategy } from './backoff.js';
+import { type RetryOption, type RetryStrategy, backoffOnFailure, backoffOnLive, initialBackoff } from './backoff.js';
 import type { ContainerList, EngineAdapter, EngineFeed, EngineInfo, ExitDetails, ListGap } from './engine.js';
 import { type FoldInput, INITIAL_STATE, type LifecycleEvent, type Step, type WatchState, type WatcherStatus, fold } from './fold.js';
 
@@ -502,28 +503,8 @@ export function watch(adapter: EngineAdapter, options: WatchOptions = {}): Watch
     distinctUntilChanged(),
   );
 
-  const lifecycle$ = new Observable<LifecycleEvent>((subscriber) => {
-    const snapshot = delivered;
-    let buffer: LifecycleEvent[] | null = [];
-    const inner = batches$.subscribe({
-      next: (changes) => {
-        for (const c of changes) {
-          if (buffer !== null) buffer.push(c);
-          else subscriber.next(c);
-        }
-      },
-      complete: () => subscriber.complete(),
-    });
-    const time = new Date(scheduler.now());
-    for (const container of snapshot.containers) {
-      if (subscriber.closed) break;
-      subscriber.next(Object.freeze(container.engine === undefined ? { type: 'started', container, time, synthetic: true } : { type: 'started', container, time, synthetic: true, engine: container.engine }));
-    }
-    const queued = buffer;
-    buffer = null;
-    for (const c of queued) subscriber.next(c);
-    return inner;
-  });
+  // the picture as delivered when the subscriber joins (its containers, read before listening to the batches), then the batches
+  const lifecycle$ = replayThenLive(() => delivered.containers, batches$, scheduler);
 
   const close = async (): Promise<void> => {
     if (closed) return;

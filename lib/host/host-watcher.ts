@@ -8,6 +8,7 @@ import { BehaviorSubject, EMPTY, Observable, type SchedulerLike, Subject, type S
 import type { EngineInfo } from '../core/engine.js';
 import type { LifecycleEvent, WatcherStatus } from '../core/fold.js';
 import type { Watcher } from '../core/watcher.js';
+import { replayThenLive } from '../core/replay-then-live.js';
 import type { DiscoveredEngine, Discovery } from '../discovery/discover-engines.js';
 import { engineInfo } from '../engines/common/engine-info.js';
 import { type Container, withEngine } from '../model/container.js';
@@ -516,24 +517,16 @@ export function hostWatcher(parts: HostParts, timing: HostTiming): HostWatcher {
   const periodic = interval > 0 && Number.isFinite(interval) ? timer(interval, interval, scheduler).subscribe(() => discoverNow()) : EMPTY.subscribe();
   discoverNow();
 
-  const lifecycle$ = new Observable<LifecycleEvent>((subscriber) => {
-    const replay: Container[] = [];
-    for (const e of entries.values()) for (const c of e.delivered.values()) replay.push(decorate(e, c));
-    let buffer: LifecycleEvent[] | null = [];
-    const inner = changes$.subscribe({
-      next: (c) => (buffer !== null ? buffer.push(c) : subscriber.next(c)),
-      complete: () => subscriber.complete(),
-    });
-    const time = new Date(scheduler.now());
-    for (const container of replay) {
-      if (subscriber.closed) break;
-      subscriber.next(Object.freeze({ type: 'started', container, time, synthetic: true, engine: container.engine as EngineInfo }));
-    }
-    const queued = buffer;
-    buffer = null;
-    for (const c of queued) subscriber.next(c);
-    return inner;
-  });
+  // every engine's picture as delivered when the subscriber joins, then every change
+  const lifecycle$ = replayThenLive(
+    () => {
+      const replay: Container[] = [];
+      for (const e of entries.values()) for (const c of e.delivered.values()) replay.push(decorate(e, c));
+      return replay;
+    },
+    changes$.pipe(map((c) => [c])),
+    scheduler,
+  );
 
   const close = async (): Promise<void> => {
     if (closed) return;

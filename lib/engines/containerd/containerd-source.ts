@@ -5,7 +5,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { Channel, Metadata } from '@grpc/grpc-js';
-import { Observable, Subscription, catchError, defer, firstValueFrom, forkJoin, from, map, mergeMap, of, repeat, throwError, timer, toArray } from 'rxjs';
+import { Observable, Subscription, catchError, defer, forkJoin, from, map, mergeMap, of, repeat, timer, toArray } from 'rxjs';
 import type { EngineAdapter, EngineInfo } from '../../core/engine.js';
 import { orderedMergeMap } from '../../core/operators/ordered-merge-map.js';
 import { ContainersClient, type Container as ContainerRecord } from '../../gen/containerd/services/containers/v1/containers.js';
@@ -16,7 +16,6 @@ import { TasksClient } from '../../gen/containerd/services/tasks/v1/tasks.js';
 import { VersionClient } from '../../gen/containerd/services/version/v1/version.js';
 import type { Process } from '../../gen/containerd/types/task/task.js';
 import { grpcChannelConfig } from '../../grpc/channel.js';
-import { grpcErrorCode } from '../../grpc/grpc-errors.js';
 import { fromServerStream } from '../../grpc/server-stream.js';
 import { type UnaryMethod, fromUnary, unaryTransport } from '../../grpc/unary.js';
 import type { Container } from '../../model/container.js';

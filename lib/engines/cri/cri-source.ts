@@ -6,7 +6,7 @@
 
 import { existsSync } from 'node:fs';
 import { Channel, Metadata, status as grpcStatus } from '@grpc/grpc-js';
-import { type Observable, catchError, concatWith, defer, filter, firstValueFrom, forkJoin, map, mergeMap, of, tap, throwError } from 'rxjs';
+import { type Observable, catchError, concatWith, defer, filter, forkJoin, map, mergeMap, of, tap, throwError } from 'rxjs';
 import type { EngineAdapter, EngineEvent, EngineInfo, ExitDetails } from '../../core/engine.js';
 import { orderedMergeMap } from '../../core/operators/ordered-merge-map.js';
 import { IntrospectionClient } from '../../gen/containerd/services/introspection/v1/introspection.js';

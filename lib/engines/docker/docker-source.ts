@@ -9,7 +9,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { StringDecoder } from 'node:string_decoder';
 import { inspect as utilInspect } from 'node:util';
 import Docker from 'dockerode';
-import { Observable, type Subscription, firstValueFrom, forkJoin, map, mergeMap, throwError, timeout, timer } from 'rxjs';
+import { Observable, type Subscription, forkJoin, map, mergeMap, throwError, timeout, timer } from 'rxjs';
 import type { ContainerList, EngineAdapter, EngineInfo, EngineType, ExitDetails } from '../../core/engine.js';
 import { EngineError, isEngineError } from '../../errors.js';
 import { type HttpTarget, PipelinedHttpClient } from '../../http/pipelined-client.js';
