@@ -5,7 +5,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { Channel, Metadata } from '@grpc/grpc-js';
-import { Observable, Subscription, catchError, defer, forkJoin, from, map, mergeMap, of, repeat, timer, toArray } from 'rxjs';
+import { Observable, Subject, Subscription, catchError, defer, filter, forkJoin, from, ignoreElements, map, merge, mergeMap, of, repeat, timer, toArray } from 'rxjs';
 import type { EngineAdapter, EngineInfo } from '../../core/engine.js';
 import { orderedMergeMap } from '../../core/operators/ordered-merge-map.js';
 import { ContainersClient, type Container as ContainerRecord } from '../../gen/containerd/services/containers/v1/containers.js';
@@ -21,6 +21,7 @@ import { type UnaryMethod, fromUnary, unaryTransport } from '../../grpc/unary.js
 import type { Container } from '../../model/container.js';
 import { type AdapterOptions, deadPeerTimeoutOf, packerOptions } from '../common/adapter-options.js';
 import { type AdapterBase, type AdapterParts, adapterBase, defineAdapter } from '../common/define-adapter.js';
+import { DEAD_PEER_WHAT, deadPeerCheck } from '../common/dead-peer.js';
 import { engineInfo } from '../common/engine-info.js';
 import { isGrpcNotFound } from '../common/grpc-engine-error.js';
 import { OomNotes } from '../common/oom-notes.js';
@@ -244,22 +245,23 @@ function containerdEvents(client: ContainerdClient): Observable<RawFeed<Containe
     const fail = (err: unknown, what: string) => {
       if (!subscriber.closed) subscriber.error(toContainerdError(err, endpoint, what));
     };
-    // When the stream last received anything (scheduler time), and the heartbeat probe awaited back, if any.
+    // When the stream last received anything (scheduler time).
     let heard = settings.scheduler.now();
-    let heartbeat: Buffer | undefined;
+    // Probe payloads that came back on the stream (a heartbeat's echo is the dead-peer check's proof that the peer is there).
+    const echoes = new Subject<Uint8Array>();
 
     work.add(
       fromServerStream(() => client.events.subscribe({ filters: [...CONTAINERD_EVENT_FILTERS] })).subscribe({
         next: (envelope: Envelope) => {
           heard = settings.scheduler.now();
           if (envelope.topic === CONTAINERD_PROBE_TOPIC) {
-            if (heartbeat !== undefined && envelope.event !== undefined && heartbeat.equals(envelope.event.value)) heartbeat = undefined;
+            if (envelope.event !== undefined) echoes.next(envelope.event.value);
             // ours or another watcher's probe: never part of the feed
             if (!listening && envelope.event !== undefined && probeId.equals(envelope.event.value)) {
               listening = true;
               probing.unsubscribe();
               subscriber.next(LISTENING);
-              if (!subscriber.closed) work.add(deadPeerCheck());
+              if (!subscriber.closed) work.add(deadPeerWatch());
             }
             return;
           }
@@ -286,37 +288,20 @@ function containerdEvents(client: ContainerdClient): Observable<RawFeed<Containe
 
     const publishProbe = (value: Buffer = probeId, what = 'publishing the subscription probe') =>
       client.unary(what, client.events.publish.bind(client.events), { topic: CONTAINERD_PROBE_TOPIC, event: { typeUrl: PROBE_TYPE_URL, value } }, CONTAINERD_DEFAULT_NAMESPACE);
-    /**
-     * The dead-peer check of a listening stream: once it was silent for a third of `deadPeerTimeout`
-     * (checked every third), a heartbeat probe is published and must come back on the stream within another
-     * third, so a dead peer is noticed within `deadPeerTimeout` of the last traffic; else the stream
-     * fails with a `deadPeer` error. (gRPC keepalive cannot do it within the bound: containerd allows a
-     * ping at most every 5 minutes; a heartbeat is traffic the server sends, which pings need not be.)
-     */
-    const deadPeerCheck = (): Subscription => {
-      const bound = settings.deadPeerTimeout;
-      if (!(bound > 0)) return Subscription.EMPTY;
-      const third = Math.max(1, Math.floor(bound / 3));
-      const what = 'checking that the silent event stream is still connected';
-      // When the heartbeat awaited back was published.
-      let sentAt = 0;
-      const check = new Subscription();
-      check.add(
-        timer(third, third, settings.scheduler).subscribe(() => {
-          const now = settings.scheduler.now();
-          if (heartbeat !== undefined) {
-            if (now - sentAt >= third) fail(errors.deadPeer(what, bound), what);
-            return;
-          }
-          if (now - heard < third) return;
-          heartbeat = Buffer.from(randomUUID());
-          sentAt = now;
-          // a publish that fails is the dead peer too; one that hangs is caught by the check above
-          check.add(publishProbe(heartbeat, 'publishing a heartbeat probe').subscribe({ error: (err: unknown) => fail(err, what) }));
-        }),
-      );
-      return check;
-    };
+    /** The kit's dead-peer check over a heartbeat probe: published, and proven when it comes back on this stream. */
+    const deadPeerWatch = (): Subscription =>
+      deadPeerCheck({
+        bound: settings.deadPeerTimeout,
+        scheduler: settings.scheduler,
+        errors,
+        heard: () => heard,
+        probe: () =>
+          defer(() => {
+            const heartbeat = Buffer.from(randomUUID());
+            return merge(publishProbe(heartbeat, 'publishing a heartbeat probe').pipe(ignoreElements()), echoes.pipe(filter((echo) => heartbeat.equals(echo))));
+          }),
+        fail: (err) => fail(err, DEAD_PEER_WHAT),
+      });
     // one probe at a time (a slow Publish on a cold connection is not piled up
     // on), re-sent after 5, 10, 20, … ms up to probeInterval: the first one is
     // often published before containerd registered the subscription

@@ -9,7 +9,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { StringDecoder } from 'node:string_decoder';
 import { inspect as utilInspect } from 'node:util';
 import Docker from 'dockerode';
-import { Observable, type Subscription, forkJoin, map, mergeMap, throwError, timeout, timer } from 'rxjs';
+import { Observable, type Subscription, forkJoin, map, mergeMap, timer } from 'rxjs';
 import type { ContainerList, EngineAdapter, EngineInfo, EngineType, ExitDetails } from '../../core/engine.js';
 import { EngineError, isEngineError } from '../../errors.js';
 import { type HttpTarget, PipelinedHttpClient } from '../../http/pipelined-client.js';
@@ -19,6 +19,7 @@ import { type AdapterBase, type AdapterParts, adapterBase, defineAdapter } from 
 import { type CallDone, type Transport, fromAbortable } from '../common/engine-call.js';
 import { type EngineErrors, engineError } from '../common/engine-error.js';
 import { engineInfo } from '../common/engine-info.js';
+import { DEAD_PEER_WHAT, deadPeerCheck } from '../common/dead-peer.js';
 import { DEFAULT_EVENT_REPLAY_WINDOW, EventReplay, type ReplayLease } from '../common/event-replay.js';
 import { inspectAll } from '../common/inspect-all.js';
 import { OomNotes } from '../common/oom-notes.js';
@@ -255,7 +256,7 @@ function dockerClient(options: DockerOptions): DockerClient {
 
 /**
  * The raw event stream: `listening` once the engine answered, then events and start hints in the engine's order;
- * replayed from where `lease` says, and checked for a dead peer once silent (see {@link deadPeerCheck}).
+ * replayed from where `lease` says, and checked for a dead peer once silent (see {@link dockerDeadPeerCheck}).
  */
 function dockerEvents(client: DockerClient, lease: ReplayLease): Observable<RawFeed<DockerStartHint>> {
   const { modem, errors, settings } = client;
@@ -334,7 +335,7 @@ function dockerEvents(client: DockerClient, lease: ReplayLease): Observable<RawF
         if (subscriber.closed) return;
         // When the stream last received anything (scheduler time).
         let heard = settings.scheduler.now();
-        liveness = deadPeerCheck(client, res, () => heard, fail);
+        liveness = dockerDeadPeerCheck(client, res, () => heard, fail);
 
         const decoder = new StringDecoder('utf8');
         // Bytes after the last complete line.
@@ -422,29 +423,18 @@ function engineDate(header: string | undefined): number | undefined {
  * reconnects (and replays the gap). All time on the scheduler. Nothing while
  * `deadPeerTimeout` is 0.
  */
-function deadPeerCheck(client: DockerClient, res: IncomingMessage, heard: () => number, fail: (err: EngineError) => void): Subscription | undefined {
+function dockerDeadPeerCheck(client: DockerClient, res: IncomingMessage, heard: () => number, fail: (err: EngineError) => void): Subscription {
   const { settings, errors, modem } = client;
-  const bound = settings.deadPeerTimeout;
-  if (!(bound > 0)) return undefined;
-  const third = Math.max(1, Math.floor(bound / 3));
-  if (!client.sameClock) res.socket?.setKeepAlive(true, third);
-  const what = 'checking that the silent event stream is still connected';
+  if (settings.deadPeerTimeout > 0 && !client.sameClock) res.socket?.setKeepAlive(true, Math.max(1, Math.floor(settings.deadPeerTimeout / 3)));
   const modemWithSignal = modem as unknown as { ping(opts: { abortSignal: AbortSignal }): Promise<unknown> };
-  // The ping in flight, if any.
-  let pinging: Subscription | undefined;
-  const check = timer(third, third, settings.scheduler).subscribe(() => {
-    if (pinging !== undefined || settings.scheduler.now() - heard() < third) return;
-    pinging = fromAbortable((abortSignal) => modemWithSignal.ping({ abortSignal }), quietAbortController)
-      .pipe(timeout({ first: third, scheduler: settings.scheduler, with: () => throwError(() => errors.deadPeer(what, bound)) }))
-      .subscribe({
-        next: () => {
-          pinging = undefined;
-        },
-        error: (err: unknown) => fail(isEngineError(err) ? err : toDockerError(err, client.endpoint, what)),
-      });
+  return deadPeerCheck({
+    bound: settings.deadPeerTimeout,
+    scheduler: settings.scheduler,
+    errors,
+    heard,
+    probe: () => fromAbortable((abortSignal) => modemWithSignal.ping({ abortSignal }), quietAbortController),
+    fail: (err) => fail(isEngineError(err) ? err : toDockerError(err, client.endpoint, DEAD_PEER_WHAT)),
   });
-  check.add(() => pinging?.unsubscribe());
-  return check;
 }
 
 /** One line of the event stream as JSON, or a `decode` error that shows the line. */
