@@ -5,6 +5,7 @@ import {
   Subject,
   type SchedulerLike,
   type Subscription,
+  asapScheduler,
   asyncScheduler,
   catchError,
   concat,
@@ -33,6 +34,7 @@ import {
   toArray,
 } from 'rxjs';
 import { EngineError, isEngineError } from '../errors.js';
+import { latestPerBurst } from './operators/latest-per-burst.js';
 import { replayThenLive } from './replay-then-live.js';
 import type { Container } from '../model/container.js';
 import type { ComposerProject, Portfolio } from '../model/portfolio.js';
@@ -424,6 +426,8 @@ function toInput(feed: EngineFeed): FoldInput {
  */
 export function watch(adapter: EngineAdapter, options: WatchOptions = {}): Watcher {
   const scheduler = options.scheduler ?? asyncScheduler;
+  // where the end of a synchronous burst is seen (containers$, projects$): the microtask after it, or the test's scheduler
+  const burstScheduler = options.scheduler ?? asapScheduler;
   const state$ = new BehaviorSubject<WatchState>(INITIAL_STATE);
   const batches$ = new Subject<readonly LifecycleEvent[]>();
   // the portfolio as of the last change batch handed to lifecycle subscribers
@@ -540,8 +544,9 @@ export function watch(adapter: EngineAdapter, options: WatchOptions = {}): Watch
       return state$.value.portfolio;
     },
     portfolio$,
-    projects$: portfolio$.pipe(map((p) => p.projects)),
-    containers$: portfolio$.pipe(map((p) => p.containers)),
+    // views whose every value costs an array: one per change that comes alone, one more at the end of a burst
+    projects$: portfolio$.pipe(latestPerBurst(burstScheduler), map((p) => p.projects)),
+    containers$: portfolio$.pipe(latestPerBurst(burstScheduler), map((p) => p.containers)),
     lifecycle$,
     status$,
     get status() {

@@ -4,10 +4,11 @@
 // synthetic exits of an engine that went away) runs under TestScheduler.
 // watch-host.ts wires the real parts.
 
-import { BehaviorSubject, EMPTY, Observable, type SchedulerLike, Subject, type Subscription, asyncScheduler, distinctUntilChanged, map, take, timer } from 'rxjs';
+import { BehaviorSubject, EMPTY, Observable, type SchedulerLike, Subject, type Subscription, asapScheduler, asyncScheduler, distinctUntilChanged, map, take, timer } from 'rxjs';
 import type { EngineInfo } from '../core/engine.js';
 import type { LifecycleEvent, WatcherStatus } from '../core/fold.js';
 import type { Watcher } from '../core/watcher.js';
+import { latestPerBurst } from '../core/operators/latest-per-burst.js';
 import { replayThenLive } from '../core/replay-then-live.js';
 import type { DiscoveredEngine, Discovery } from '../discovery/discover-engines.js';
 import { engineInfo } from '../engines/common/engine-info.js';
@@ -554,7 +555,8 @@ export function hostWatcher(parts: HostParts, timing: HostTiming): HostWatcher {
     get containers() {
       return currentContainers();
     },
-    containers$: changed$.pipe(map(currentContainers)),
+    // one merged array per change that comes alone, one more at the end of a burst (see latestPerBurst)
+    containers$: changed$.pipe(latestPerBurst(timing.scheduler ?? asapScheduler), map(currentContainers)),
     lifecycle$,
     get discovery() {
       return discovery;

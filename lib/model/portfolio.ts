@@ -5,8 +5,13 @@ import { PersistentMap } from './persistent-map.js';
 /** @internal How many container arrays were made, and how many of them by walking a whole index; for specs and benchmarks. */
 export const listStats = { made: 0, walked: 0 };
 
-/** Edits after which a version stops deriving its array from an earlier one (it walks its index instead). */
-const MAX_EDITS = 8;
+/**
+ * Edits after which a version stops deriving its array from an earlier one
+ * (it walks its index instead): at least this many, else an eighth of the
+ * index's size (a copy plus k edits is cheaper than a walk well past that; a
+ * burst of events folded before anyone reads stays one copy).
+ */
+const MIN_EDITS = 8;
 
 /** One container replaced (both set), added (`removed` undefined) or removed (`added` undefined). */
 interface Edit {
@@ -16,9 +21,9 @@ interface Edit {
 
 /**
  * The containers array of one immutable index version, made once and only
- * when read. A version made by a few edits from one whose array was read
- * keeps that earlier `ListOnce` and the edits, and derives its own array from
- * them (one copy, O(n) at memory speed, plus O(1) per edit with the positions
+ * when read. A version made by edits from one whose array was read keeps
+ * that earlier `ListOnce` and the edits, and derives its own array from them
+ * (one copy, O(n) at memory speed, plus O(1) per edit with the positions
  * below) instead of walking the trie. Refers to a `ListOnce` whose array
  * exists, never to an earlier portfolio, so no chain of versions stays reachable.
  */
@@ -32,19 +37,34 @@ class ListOnce {
    * its own), so keeping it costs O(1) per edit.
    */
   #positions: Map<Container, number> | undefined;
-  /** Until read: the version (with its array) this one derives from, and the edits since. */
+  /** Until read: the version (with its array) this one derives from, and the edits since: the first `#count` of `#edits`. */
   #from: ListOnce | undefined;
-  #edits: readonly Edit[] = [];
+  /**
+   * Shared along a line of versions: a version that follows the last one
+   * appends to it in place (O(1) per edit, so a burst of k events costs O(k),
+   * not O(k²)); each version reads only its first `#count`, so an append
+   * never changes what an earlier version derives. A second branch copies.
+   */
+  #edits: Edit[] = [];
+  #count = 0;
 
-  /** Records that this version is `from`'s with one edit. */
-  follow(from: ListOnce, removed: Container | undefined, added: Container | undefined): void {
+  /** Records that this version is `from`'s with one edit, on an index of `size` containers. */
+  follow(from: ListOnce, removed: Container | undefined, added: Container | undefined, size: number): void {
     const edit: Edit = { removed, added };
     if (from.#array !== undefined) {
       this.#from = from;
       this.#edits = [edit];
-    } else if (from.#from !== undefined && from.#edits.length < MAX_EDITS) {
+      this.#count = 1;
+    } else if (from.#from !== undefined && from.#count < Math.max(MIN_EDITS, size >> 3)) {
       this.#from = from.#from;
-      this.#edits = [...from.#edits, edit];
+      const edits = from.#edits;
+      if (edits.length === from.#count) {
+        edits.push(edit);
+        this.#edits = edits;
+      } else {
+        this.#edits = [...edits.slice(0, from.#count), edit];
+      }
+      this.#count = from.#count + 1;
     }
   }
 
@@ -55,7 +75,7 @@ class ListOnce {
     if (from !== undefined) {
       const positions = from.#positions ?? positionsOf(from.#array as readonly Container[]);
       from.#positions = undefined;
-      out = derive(from.#array as readonly Container[], this.#edits, positions);
+      out = derive(from.#array as readonly Container[], this.#edits, this.#count, positions);
       if (out !== undefined && out.length === index.size) this.#positions = positions;
       else out = undefined;
     }
@@ -66,6 +86,7 @@ class ListOnce {
     listStats.made++;
     this.#from = undefined;
     this.#edits = [];
+    this.#count = 0;
     return (this.#array = Object.freeze(out));
   }
 }
@@ -77,12 +98,13 @@ function positionsOf(array: readonly Container[]): Map<Container, number> {
 }
 
 /**
- * `base` with the edits applied, as a new array, `positions` updated to match
+ * `base` with the first `count` edits applied, as a new array, `positions` updated to match
  * it; `undefined` if an edit does not fit (then walk the index).
  */
-function derive(base: readonly Container[], edits: readonly Edit[], positions: Map<Container, number>): Container[] | undefined {
+function derive(base: readonly Container[], edits: readonly Edit[], count: number, positions: Map<Container, number>): Container[] | undefined {
   const out = [...base]; // spread, not slice(): V8 copies a frozen array fast only this way
-  for (const { removed, added } of edits) {
+  for (let e = 0; e < count; e++) {
+    const { removed, added } = edits[e] as Edit;
     if (removed === undefined) {
       if (added === undefined) continue;
       positions.set(added, out.length);
@@ -161,14 +183,14 @@ export class ComposerProject {
   /** @internal */
   with(c: Container, previous: Container | undefined): ComposerProject {
     const next = new ComposerProject(this.name, this.byId.set(c.id, c), renamed(this.byName, c, previous));
-    next.#list.follow(this.#list, previous, c);
+    next.#list.follow(this.#list, previous, c, next.byId.size);
     return next;
   }
 
   /** @internal */
   without(c: Container): ComposerProject {
     const next = new ComposerProject(this.name, this.byId.delete(c.id), unnamed(this.byName, c));
-    next.#list.follow(this.#list, c, undefined);
+    next.#list.follow(this.#list, c, undefined, next.byId.size);
     return next;
   }
 }
@@ -294,7 +316,7 @@ export class Portfolio {
     const target = projects.get(c.project) ?? new ComposerProject(c.project, PersistentMap.empty(), PersistentMap.empty());
     projects = projects.set(c.project, target.with(c, previous !== undefined && previous.project === c.project ? previous : undefined));
     const next = new Portfolio(projects, this.byId.set(c.id, c), keyed(this.byKey, c, previous));
-    next.#list.follow(this.#list, previous, c);
+    next.#list.follow(this.#list, previous, c, next.total);
     return next;
   }
 
@@ -303,7 +325,7 @@ export class Portfolio {
     const previous = this.byId.get(id);
     if (previous === undefined) return this;
     const next = new Portfolio(dropFrom(this.projectsByName, previous), this.byId.delete(id), unkeyed(this.byKey, previous));
-    next.#list.follow(this.#list, previous, undefined);
+    next.#list.follow(this.#list, previous, undefined, next.total);
     return next;
   }
 }

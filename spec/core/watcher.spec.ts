@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { NEVER, Observable, Subject, config, map, of, startWith } from 'rxjs';
+import { NEVER, Observable, Subject, config, map, of, startWith, take } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import sinon from 'sinon';
 import type { EngineAdapter, EngineFeed, EngineInfo, ExitDetails } from '../../lib/core/engine.js';
@@ -7,7 +7,7 @@ import type { LifecycleEvent, WatcherStatus } from '../../lib/core/fold.js';
 import { watch, watchInputs } from '../../lib/core/watcher.js';
 import { EngineError } from '../../lib/errors.js';
 import { type Container, newContainer } from '../../lib/model/container.js';
-import { listStats } from '../../lib/model/portfolio.js';
+import { type Portfolio, listStats } from '../../lib/model/portfolio.js';
 import { fakeEngine } from '../../lib/testing/index.js';
 
 const c = (id: string, pid = 100, paused = false): Container => newContainer({ id, name: `n-${id}`, pid, paused });
@@ -468,7 +468,11 @@ describe('watcher (virtual time)', () => {
       const made = listStats.made;
       const walked = listStats.walked;
       const events = 200;
-      for (let k = 0; k < events; k++) stream$.next({ type: k % 2 === 0 ? 'paused' : 'unpaused', id: `c${((k >> 1) * 7) % n}`, time: k });
+      // each event alone (its own frame): every version's arrays are read
+      for (let k = 0; k < events; k++) {
+        stream$.next({ type: k % 2 === 0 ? 'paused' : 'unpaused', id: `c${((k >> 1) * 7) % n}`, time: k });
+        flush();
+      }
       expect(ww.portfolio.containers.filter((x) => x.paused)).to.have.length(0);
       // two arrays per event (the portfolio's and its project's), each derived from the previous one, none by a walk
       expect(listStats.made - made).to.equal(2 * events);
@@ -476,6 +480,53 @@ describe('watcher (virtual time)', () => {
       expect(arrays.size).to.equal(1 + events); // the listed picture (in before they subscribed), then one per event
       expect(projectArrays.size).to.equal(1 + events);
       void ww.close();
+    });
+  });
+
+  it('containers$ and projects$ pass a change that comes alone at once, and of a burst the first and the last version: two arrays, not one per event', () => {
+    ts.run(({ flush }) => {
+      const n = 500;
+      const listed = Array.from({ length: n }, (_, i) => c(`c${i}`));
+      const stream$ = new Subject<EngineFeed>();
+      const ww = watch(marbleAdapter([stream$.pipe(startWith(L))], [of(listed)]), { scheduler: ts });
+      flush();
+      const seen: Portfolio[] = [];
+      const counts: number[] = [];
+      const projectCounts: number[] = [];
+      ww.portfolio$.subscribe((p) => seen.push(p));
+      ww.containers$.subscribe((cs) => counts.push(cs.filter((x) => x.paused).length));
+      ww.projects$.subscribe((ps) => projectCounts.push(ps[0]!.containers.filter((x) => x.paused).length));
+      expect(counts, 'the current value at once, on subscribe').to.deep.equal([0]);
+      flush();
+      const made = listStats.made;
+      const walked = listStats.walked;
+      // a change alone: at once, synchronously
+      stream$.next({ type: 'paused', id: 'c0', time: 1 });
+      expect(counts).to.deep.equal([0, 1]);
+      flush();
+      // a burst of 60 events in one synchronous run (one read of the engine's stream): the first at once, the last when the run ends
+      const burst = 60;
+      for (let k = 1; k <= burst; k++) stream$.next({ type: 'paused', id: `c${k}`, time: 1 + k });
+      expect(counts).to.deep.equal([0, 1, 2]);
+      expect(seen, 'portfolio$ has every version').to.have.length(1 + 1 + burst);
+      flush();
+      expect(counts).to.deep.equal([0, 1, 2, 1 + burst]);
+      expect(projectCounts).to.deep.equal([0, 1, 2, 1 + burst]);
+      let late: readonly Container[] | undefined;
+      ww.containers$.pipe(take(1)).subscribe((cs) => (late = cs));
+      expect(late).to.equal(ww.portfolio.containers);
+      // 4 arrays of the portfolio and 4 of its project, the burst's last derived from the first (one copy and 59 edits: fewer than n/8), none by a walk
+      expect(listStats.made - made).to.equal(2 * 3);
+      expect(listStats.walked - walked).to.equal(0);
+      // on close, what the burst left is delivered before completing
+      stream$.next({ type: 'unpaused', id: 'c0', time: 1000 });
+      stream$.next({ type: 'unpaused', id: 'c1', time: 1001 });
+      let completed = false;
+      ww.containers$.subscribe({ complete: () => (completed = true) });
+      void ww.close();
+      flush();
+      expect(counts).to.deep.equal([0, 1, 2, 1 + burst, burst, burst - 1]);
+      expect(completed).to.equal(true);
     });
   });
 

@@ -108,28 +108,49 @@ describe('Portfolio arrays: made once per version, lazily', () => {
     expect(p1.project('p')!.containers).to.equal(projectBefore);
   });
 
-  it('gives every version the array of its own content, whichever versions are read and in which order (fast-check)', () => {
-    type Op = { type: 'set'; id: number; pid: number; project: number } | { type: 'delete'; id: number } | { type: 'read' } | { type: 'branch' };
+  it('gives every version the array of its own content, whichever versions are read and in which order, also forks and bursts (fast-check)', () => {
+    type Op =
+      | { type: 'set'; id: number; pid: number; project: number }
+      | { type: 'delete'; id: number }
+      | { type: 'read' }
+      | { type: 'late' }
+      | { type: 'fork'; at: number }
+      | { type: 'burst'; ids: number[] };
     const op: fc.Arbitrary<Op> = fc.oneof(
-      fc.record({ type: fc.constant('set' as const), id: fc.nat(40), pid: fc.nat(3), project: fc.nat(2) }),
-      fc.record({ type: fc.constant('delete' as const), id: fc.nat(40) }),
+      fc.record({ type: fc.constant('set' as const), id: fc.nat(150), pid: fc.nat(3), project: fc.nat(2) }),
+      fc.record({ type: fc.constant('delete' as const), id: fc.nat(150) }),
       fc.record({ type: fc.constant('read' as const) }),
-      fc.record({ type: fc.constant('branch' as const) }),
+      fc.record({ type: fc.constant('late' as const) }),
+      // go on from an earlier version: a second line of versions from one that already has a follower
+      fc.record({ type: fc.constant('fork' as const), at: fc.nat() }),
+      // many edits in a row with nothing read (past the eighth of the size, the array is walked instead)
+      fc.record({ type: fc.constant('burst' as const), ids: fc.array(fc.nat(150), { minLength: 5, maxLength: 60 }) }),
     );
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
+      fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
         let p = Portfolio.EMPTY;
-        const model = new Map<string, Container>();
-        const versions: [Portfolio, string[]][] = [];
+        let model = new Map<string, Container>();
+        const versions: [Portfolio, string[], Map<string, Container>][] = [];
+        const set = (id: number, pid: number, project: number) => {
+          const x = newContainer({ id: `c${id}`, name: `n${id}`, pid, project: project === 0 ? '' : `p${project}` });
+          p = p.withContainer(x);
+          model.set(x.id, x);
+        };
         for (const o of ops) {
-          if (o.type === 'set') {
-            const x = newContainer({ id: `c${o.id}`, name: `n${o.id}`, pid: o.pid, project: o.project === 0 ? '' : `p${o.project}` });
-            p = p.withContainer(x);
-            model.set(x.id, x);
-          } else if (o.type === 'delete') {
+          if (o.type === 'set') set(o.id, o.pid, o.project);
+          else if (o.type === 'delete') {
             p = p.withoutContainer(`c${o.id}`);
             model.delete(`c${o.id}`);
-          } else if (o.type === 'branch' && versions.length > 0) {
+          } else if (o.type === 'burst') {
+            for (const id of o.ids) if (model.has(`c${id}`) && id % 3 === 0) {
+              p = p.withoutContainer(`c${id}`);
+              model.delete(`c${id}`);
+            } else set(id, id % 4, id % 3);
+          } else if (o.type === 'fork' && versions.length > 0) {
+            const [old, , oldModel] = versions[o.at % versions.length]!;
+            p = old;
+            model = new Map(oldModel);
+          } else if (o.type === 'late' && versions.length > 0) {
             // read an older version late: its array must still be its own
             const [old, oldIds] = versions[Math.floor(versions.length / 2)]!;
             expect(ids(old.containers)).to.deep.equal(oldIds);
@@ -141,12 +162,29 @@ describe('Portfolio arrays: made once per version, lazily', () => {
             for (const project of p.projects) for (const x of project.containers) expect(x.project).to.equal(project.name);
             expect(p.projects.reduce((n, project) => n + project.containers.length, 0)).to.equal(model.size);
           }
-          versions.push([p, [...model.keys()].sort()]);
+          versions.push([p, [...model.keys()].sort(), new Map(model)]);
         }
-        for (const [version, expected] of versions) expect(ids(version.containers)).to.deep.equal(expected);
+        for (const [version, expected, m] of versions) {
+          expect(ids(version.containers)).to.deep.equal(expected);
+          for (const x of version.containers) expect(m.get(x.id)).to.equal(x);
+        }
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('a burst of edits read only at its end is one copy of the last array read, not a walk, up to an eighth of the size', () => {
+    let p = Portfolio.of(Array.from({ length: 4000 }, (_, i) => c(`c${i}`, `n${i}`, '')));
+    p.containers;
+    const made = listStats.made;
+    const walked = listStats.walked;
+    for (let k = 0; k < 500; k++) p = p.withContainer(newContainer({ id: `c${k * 7}`, name: `n${k * 7}`, pid: 99 }));
+    expect(p.containers.filter((x) => x.pid === 99)).to.have.length(500);
+    expect(listStats.walked - walked, 'derived').to.equal(0);
+    for (let k = 0; k < 501; k++) p = p.withContainer(newContainer({ id: `c${k * 7}`, name: `n${k * 7}`, pid: 98 }));
+    expect(p.containers.filter((x) => x.pid === 98)).to.have.length(501);
+    expect(listStats.walked - walked, 'past 4000/8 edits: walked').to.equal(1);
+    expect(listStats.made - made).to.equal(2);
   });
 
   it('a reader of every version of 2,000 changes to 1,000 containers makes one array per version and walks the index once', () => {
