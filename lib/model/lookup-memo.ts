@@ -50,24 +50,27 @@ export class LookupMemo<V> {
   #lookups = 0;
   /** The Map copy of the index, once built. */
   #map: Map<string, V> | undefined;
-  /** Lookups after which the Map is built. */
-  readonly #after: number;
 
-  constructor(
-    /** The index this memo answers for; immutable. */
-    private readonly index: PersistentMap<V>,
-    /** Build the Map after this many lookups (default: {@link MEMO_AFTER_SIZES} × the index size; `Infinity`: never). */
-    after = MEMO_AFTER_SIZES * index.size,
-  ) {
-    this.#after = after;
+  /** A memo of one immutable index (build the Map after `after` lookups; default: {@link MEMO_AFTER_SIZES} × its size; `Infinity`: never). */
+  static of<V>(index: PersistentMap<V>, after = MEMO_AFTER_SIZES * index.size): LookupMemo<V> {
+    return new LookupMemo((key) => index.get(key), () => new Map(index.entries()), after);
   }
 
-  /** The value at `key`, from the Map once built, else from the index. */
+  constructor(
+    /** The answer from the immutable indexes, without the Map. */
+    private readonly lookup: (key: string) => V | undefined,
+    /** Makes the Map: every key `lookup` answers, with the same answer. */
+    private readonly build: () => Map<string, V>,
+    /** Lookups after which the Map is built. */
+    private readonly after: number,
+  ) {}
+
+  /** The value at `key`, from the Map once built, else from the indexes. */
   get(key: string): V | undefined {
     const map = this.#map;
     if (map !== undefined) return map.get(key);
-    if (++this.#lookups > this.#after) return (this.#map = new Map(this.index.entries())).get(key);
-    return this.index.get(key);
+    if (++this.#lookups > this.after) return (this.#map = this.build()).get(key);
+    return this.lookup(key);
   }
 
   /** True once the Map has been built. */

@@ -1,5 +1,5 @@
 import type { Container } from './container.js';
-import { LookupMemo } from './lookup-memo.js';
+import { LookupMemo, MEMO_AFTER_SIZES } from './lookup-memo.js';
 import { PersistentMap } from './persistent-map.js';
 
 /** @internal How many container arrays were made, and how many of them by walking a whole index; for specs and benchmarks. */
@@ -150,8 +150,8 @@ export class ComposerProject {
     readonly name: string,
     /** @internal containers by id */
     readonly byId: PersistentMap<Container>,
-    /** @internal containers by name */
-    readonly byName: PersistentMap<Container>,
+    /** @internal the id of each container's name (a change that keeps the name leaves it as it is) */
+    readonly names: PersistentMap<string>,
   ) {
     Object.freeze(this);
   }
@@ -177,19 +177,19 @@ export class ComposerProject {
 
   /** The container with this id, else the one with this name. */
   container(nameOrId: string): Container | undefined {
-    return this.byId.get(nameOrId) ?? this.byName.get(nameOrId);
+    return byIdOrName(this.byId, this.names, nameOrId);
   }
 
   /** @internal */
   with(c: Container, previous: Container | undefined): ComposerProject {
-    const next = new ComposerProject(this.name, this.byId.set(c.id, c), renamed(this.byName, c, previous));
+    const next = new ComposerProject(this.name, this.byId.set(c.id, c), named(this.names, c, previous));
     next.#list.follow(this.#list, previous, c, next.byId.size);
     return next;
   }
 
   /** @internal */
   without(c: Container): ComposerProject {
-    const next = new ComposerProject(this.name, this.byId.delete(c.id), unnamed(this.byName, c));
+    const next = new ComposerProject(this.name, this.byId.delete(c.id), unnamed(this.names, c));
     next.#list.follow(this.#list, c, undefined, next.byId.size);
     return next;
   }
@@ -233,10 +233,12 @@ export class Portfolio {
     /** @internal all containers by id */
     private readonly byId: PersistentMap<Container>,
     /**
-     * @internal containers by id and by name in one map, so that a lookup by
-     * either costs one probe; an id always wins over an equal name
+     * @internal the id of each container's name, for names other than the id:
+     * a change that keeps the name (state, PID, health, labels: most events)
+     * leaves it as it is, so an event writes one index of all containers, not
+     * three; a lookup by name costs two probes (an id always wins over an equal name)
      */
-    private readonly byKey: PersistentMap<Container>,
+    private readonly names: PersistentMap<string>,
   ) {
     Object.freeze(this); // private #memo fields stay writable; nothing else does
   }
@@ -270,7 +272,21 @@ export class Portfolio {
 
   /** The container with this id, else the one with this name. */
   container(nameOrId: string): Container | undefined {
-    return (this.#memo ??= new LookupMemo(this.byKey)).get(nameOrId);
+    return (this.#memo ??= this.#newMemo()).get(nameOrId);
+  }
+
+  /** The memo of {@link container}: the same answers, from one Map once the portfolio has been asked often enough. */
+  #newMemo(): LookupMemo<Container> {
+    const { byId, names } = this;
+    return new LookupMemo(
+      (key) => byIdOrName(byId, names, key),
+      () => {
+        const all = new Map<string, Container>(byId.entries());
+        for (const [name, id] of names.entries()) if (!all.has(name)) all.set(name, byId.get(id) as Container);
+        return all;
+      },
+      MEMO_AFTER_SIZES * (byId.size + names.size),
+    );
   }
 
   /**
@@ -315,7 +331,7 @@ export class Portfolio {
     }
     const target = projects.get(c.project) ?? new ComposerProject(c.project, PersistentMap.empty(), PersistentMap.empty());
     projects = projects.set(c.project, target.with(c, previous !== undefined && previous.project === c.project ? previous : undefined));
-    const next = new Portfolio(projects, this.byId.set(c.id, c), keyed(this.byKey, c, previous));
+    const next = new Portfolio(projects, this.byId.set(c.id, c), named(this.names, c, previous));
     next.#list.follow(this.#list, previous, c, next.total);
     return next;
   }
@@ -324,7 +340,7 @@ export class Portfolio {
   withoutContainer(id: string): Portfolio {
     const previous = this.byId.get(id);
     if (previous === undefined) return this;
-    const next = new Portfolio(dropFrom(this.projectsByName, previous), this.byId.delete(id), unkeyed(this.byKey, previous));
+    const next = new Portfolio(dropFrom(this.projectsByName, previous), this.byId.delete(id), unnamed(this.names, previous));
     next.#list.follow(this.#list, previous, undefined, next.total);
     return next;
   }
@@ -338,34 +354,28 @@ function dropFrom(projects: PersistentMap<ComposerProject>, c: Container): Persi
   return next.total === 0 && c.project !== '' ? projects.delete(c.project) : projects.set(c.project, next);
 }
 
-/** The name index with `c` under its (new) name, its old name dropped if it still pointed at it. */
-function renamed(byName: PersistentMap<Container>, c: Container, previous: Container | undefined): PersistentMap<Container> {
-  let next = byName;
-  if (previous !== undefined && previous.name !== c.name && next.get(previous.name)?.id === c.id) next = next.delete(previous.name);
-  return next.set(c.name, c);
+/** The container with this id, else the one whose name it is. */
+function byIdOrName(byId: PersistentMap<Container>, names: PersistentMap<string>, key: string): Container | undefined {
+  const c = byId.get(key);
+  if (c !== undefined) return c;
+  const id = names.get(key);
+  return id === undefined ? undefined : byId.get(id);
 }
 
-/** The name index without `c`, unless its name now belongs to another container. */
-function unnamed(byName: PersistentMap<Container>, c: Container): PersistentMap<Container> {
-  return byName.get(c.name)?.id === c.id ? byName.delete(c.name) : byName;
+/**
+ * The name index with `c`'s name (its old one dropped if it still pointed at
+ * it); `names` itself when the name is unchanged: the common case (a change of
+ * state, PID, health or labels) costs nothing here. A name equal to the id
+ * needs no entry (the id finds it).
+ */
+function named(names: PersistentMap<string>, c: Container, previous: Container | undefined): PersistentMap<string> {
+  if (previous !== undefined && previous.name === c.name) return names;
+  let next = names;
+  if (previous !== undefined && previous.name !== previous.id && next.get(previous.name) === c.id) next = next.delete(previous.name);
+  return c.name === c.id ? next : next.set(c.name, c.id);
 }
 
-/** The id-and-name index with `c` (and without its old name, if renamed). */
-function keyed(byKey: PersistentMap<Container>, c: Container, previous: Container | undefined): PersistentMap<Container> {
-  let next = byKey.set(c.id, c);
-  if (previous !== undefined && previous.name !== c.name && previous.name !== c.id && next.get(previous.name)?.id === c.id) {
-    next = next.delete(previous.name);
-  }
-  if (c.name !== c.id) {
-    const holder = next.get(c.name);
-    if (holder === undefined || holder.id !== c.name) next = next.set(c.name, c); // never shadow another container's id
-  }
-  return next;
-}
-
-/** The id-and-name index without `c`. */
-function unkeyed(byKey: PersistentMap<Container>, c: Container): PersistentMap<Container> {
-  let next = byKey.delete(c.id);
-  if (c.name !== c.id && next.get(c.name)?.id === c.id) next = next.delete(c.name);
-  return next;
+/** The name index without `c`'s name, unless the name now belongs to another container. */
+function unnamed(names: PersistentMap<string>, c: Container): PersistentMap<string> {
+  return c.name !== c.id && names.get(c.name) === c.id ? names.delete(c.name) : names;
 }

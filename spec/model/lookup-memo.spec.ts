@@ -12,7 +12,7 @@ const hex = (i: number) => i.toString(16).padStart(8, '0').repeat(8); // 64 hex 
 describe('LookupMemo', () => {
   it('answers from the index until `after` lookups, then builds its Map once', () => {
     const index = PersistentMap.from<number>([['a', 1], ['b', 2]]);
-    const memo = new LookupMemo(index, 3);
+    const memo = LookupMemo.of(index, 3);
     const built: boolean[] = [];
     for (const k of ['a', 'b', 'x', 'a', 'b']) {
       memo.get(k);
@@ -23,8 +23,8 @@ describe('LookupMemo', () => {
 
   it(`builds by default after ${MEMO_AFTER_SIZES} × the index size lookups, and never with Infinity`, () => {
     const index = PersistentMap.from<number>(Array.from({ length: 50 }, (_, i) => [`k${i}`, i] as const));
-    const memo = new LookupMemo(index);
-    const never = new LookupMemo(index, Infinity);
+    const memo = LookupMemo.of(index);
+    const never = LookupMemo.of(index, Infinity);
     for (let i = 0; i < MEMO_AFTER_SIZES * 50; i++) {
       memo.get(`k${i % 60}`);
       never.get(`k${i % 60}`);
@@ -41,9 +41,9 @@ describe('LookupMemo', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(key, fc.integer()), { maxLength: 60 }), fc.array(key, { maxLength: 200 }), fc.nat(100), (entries, queries, after) => {
         const index = PersistentMap.from(entries);
-        const atOnce = new LookupMemo(index, 0);
-        const never = new LookupMemo(index, Infinity);
-        const onTheWay = new LookupMemo(index, after);
+        const atOnce = LookupMemo.of(index, 0);
+        const never = LookupMemo.of(index, Infinity);
+        const onTheWay = LookupMemo.of(index, after);
         for (const q of [...queries, ...entries.map(([k]) => k), ...queries, 'the last one']) {
           const expected = index.get(q);
           expect(atOnce.get(q), q).to.equal(expected);
@@ -76,14 +76,14 @@ describe('Portfolio lookups with and without the memo (fast-check)', () => {
             o.type === 'remove'
               ? p.withoutContainer(id)
               : p.withContainer(newContainer({ id, name: POOL[o.name] as string, pid: 1, project: ['', 'p', 'q'][o.project] as string }));
-          // the portfolio's own index, read past TypeScript's `private` for the comparison
-          const index = (p as unknown as { byKey: PersistentMap<Container> }).byKey;
-          const without = new LookupMemo(index, Infinity);
+          // the portfolio's own indexes, read past TypeScript's `private` for the comparison
+          const { byId, names } = p as unknown as { byId: PersistentMap<Container>; names: PersistentMap<string> };
+          const without = (k: string) => byId.get(k) ?? byId.get(names.get(k) ?? '\u0000none');
           const keys = [...POOL, 'missing', hex(9)];
           // enough rounds to take the portfolio past its threshold: the first answers come from the trie, the last from the Map
-          const rounds = Math.ceil((MEMO_AFTER_SIZES * index.size + 1) / keys.length) + 1;
+          const rounds = Math.ceil((MEMO_AFTER_SIZES * (byId.size + names.size) + 1) / keys.length) + 1;
           for (let r = 0; r < rounds; r++) {
-            for (const k of keys) expect(p.container(k), `${k} in round ${r}`).to.equal(without.get(k));
+            for (const k of keys) expect(p.container(k), `${k} in round ${r}`).to.equal(without(k));
           }
           // and the answers are the documented ones: an id first, else a name
           for (const k of keys) {
