@@ -68,7 +68,8 @@ class ListOnce {
     }
   }
 
-  get(index: PersistentMap<Container>): readonly Container[] {
+  /** The array of a version of `size` containers; `walk` lists them when it cannot be derived. */
+  get(size: number, walk: () => Iterable<Container>): readonly Container[] {
     if (this.#array !== undefined) return this.#array;
     const from = this.#from;
     let out: Container[] | undefined;
@@ -76,11 +77,11 @@ class ListOnce {
       const positions = from.#positions ?? positionsOf(from.#array as readonly Container[]);
       from.#positions = undefined;
       out = derive(from.#array as readonly Container[], this.#edits, this.#count, positions);
-      if (out !== undefined && out.length === index.size) this.#positions = positions;
+      if (out !== undefined && out.length === size) this.#positions = positions;
       else out = undefined;
     }
     if (out === undefined) {
-      out = [...index.values()];
+      out = [...walk()];
       listStats.walked++;
     }
     listStats.made++;
@@ -167,7 +168,7 @@ export class ComposerProject {
    * project leaves this project's version, and its array, as they were.
    */
   get containers(): readonly Container[] {
-    return this.#list.get(this.byId);
+    return this.#list.get(this.byId.size, () => this.byId.values());
   }
 
   /** Number of containers in the project. */
@@ -230,14 +231,17 @@ export class Portfolio {
   private constructor(
     /** @internal projects by name; '' always present */
     private readonly projectsByName: PersistentMap<ComposerProject>,
-    /** @internal all containers by id */
-    private readonly byId: PersistentMap<Container>,
     /**
-     * @internal the id of each container's name, for names other than the id:
-     * a change that keeps the name (state, PID, health, labels: most events)
-     * leaves it as it is, so an event writes one index of all containers, not
-     * three; a lookup by name costs two probes (an id always wins over an equal name)
+     * @internal the project of each container, by id; the containers
+     * themselves are in their project's `byId` only. A change that keeps a
+     * container's name and project (state, PID, health, labels: most events)
+     * writes one index of n containers (its project's) instead of one per
+     * index: at 10,000 containers the trie writes and the young garbage they
+     * make are most of an event's cost. A lookup by id costs three probes
+     * (the project, its index), by name one more.
      */
+    private readonly where: PersistentMap<string>,
+    /** @internal the id of each container's name, for names other than the id (an id always wins over an equal name) */
     private readonly names: PersistentMap<string>,
   ) {
     Object.freeze(this); // private #memo fields stay writable; nothing else does
@@ -277,16 +281,22 @@ export class Portfolio {
 
   /** The memo of {@link container}: the same answers, from one Map once the portfolio has been asked often enough. */
   #newMemo(): LookupMemo<Container> {
-    const { byId, names } = this;
+    const names = this.names;
     return new LookupMemo(
-      (key) => byIdOrName(byId, names, key),
+      (key) => this.byIdOnly(key) ?? this.#byName(key),
       () => {
-        const all = new Map<string, Container>(byId.entries());
-        for (const [name, id] of names.entries()) if (!all.has(name)) all.set(name, byId.get(id) as Container);
+        const all = new Map<string, Container>();
+        for (const project of this.projectsByName.values()) for (const [id, c] of project.byId.entries()) all.set(id, c);
+        for (const [name, id] of names.entries()) if (!all.has(name)) all.set(name, all.get(id) as Container);
         return all;
       },
-      MEMO_AFTER_SIZES * (byId.size + names.size),
+      MEMO_AFTER_SIZES * (this.where.size + names.size),
     );
+  }
+
+  #byName(name: string): Container | undefined {
+    const id = this.names.get(name);
+    return id === undefined ? undefined : this.byIdOnly(id);
   }
 
   /**
@@ -299,22 +309,28 @@ export class Portfolio {
    * that long as a large object: milliseconds each (2-5 ms measured on Node 20).
    */
   get containers(): readonly Container[] {
-    return this.#list.get(this.byId);
+    return this.#list.get(this.where.size, () => this.#walk());
+  }
+
+  /** Every container, project by project. */
+  *#walk(): IterableIterator<Container> {
+    for (const project of this.projectsByName.values()) yield* project.byId.values();
   }
 
   /** Number of alive containers. */
   get total(): number {
-    return this.byId.size;
+    return this.where.size;
   }
 
   /** @internal The container by id only (no name fallback). */
   byIdOnly(id: string): Container | undefined {
-    return this.byId.get(id);
+    const project = this.where.get(id);
+    return project === undefined ? undefined : this.projectsByName.get(project)?.byId.get(id);
   }
 
   /** @internal Ids of all containers. */
   ids(): IterableIterator<string> {
-    return this.byId.keys();
+    return this.where.keys();
   }
 
   /**
@@ -323,7 +339,7 @@ export class Portfolio {
    * `c` is already there, identical.
    */
   withContainer(c: Container): Portfolio {
-    const previous = this.byId.get(c.id);
+    const previous = this.byIdOnly(c.id);
     if (previous === c) return this;
     let projects = this.projectsByName;
     if (previous !== undefined && previous.project !== c.project) {
@@ -331,16 +347,17 @@ export class Portfolio {
     }
     const target = projects.get(c.project) ?? new ComposerProject(c.project, PersistentMap.empty(), PersistentMap.empty());
     projects = projects.set(c.project, target.with(c, previous !== undefined && previous.project === c.project ? previous : undefined));
-    const next = new Portfolio(projects, this.byId.set(c.id, c), named(this.names, c, previous));
+    const where = previous !== undefined && previous.project === c.project ? this.where : this.where.set(c.id, c.project);
+    const next = new Portfolio(projects, where, named(this.names, c, previous));
     next.#list.follow(this.#list, previous, c, next.total);
     return next;
   }
 
   /** A portfolio without the container of this id; `this` when absent. */
   withoutContainer(id: string): Portfolio {
-    const previous = this.byId.get(id);
+    const previous = this.byIdOnly(id);
     if (previous === undefined) return this;
-    const next = new Portfolio(dropFrom(this.projectsByName, previous), this.byId.delete(id), unnamed(this.names, previous));
+    const next = new Portfolio(dropFrom(this.projectsByName, previous), this.where.delete(id), unnamed(this.names, previous));
     next.#list.follow(this.#list, previous, undefined, next.total);
     return next;
   }
