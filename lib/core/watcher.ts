@@ -119,25 +119,28 @@ export interface Watcher extends AsyncDisposable {
   readonly portfolio$: Observable<Portfolio>;
   /**
    * All projects (unnamed first), current value first: `Portfolio.projects`,
-   * one frozen array per portfolio version, made once and shared by all
-   * subscribers. Costs O(p log p) per change (p: the number of projects, not
-   * of containers); a project's own `containers` are made only when read, and a
-   * project the change did not touch keeps its array. Hot; completes on close.
+   * one frozen array per portfolio version it shows, made once and shared by
+   * all subscribers. Costs O(p log p) per array (p: the number of projects,
+   * not of containers); a project's own `containers` are made only when read,
+   * and a project the change did not touch keeps its array. Emits like
+   * `containers$`: a change that comes alone at once, a burst as its first
+   * and its last version. Hot; completes on close.
    */
   readonly projects$: Observable<readonly ComposerProject[]>;
   /**
    * All alive containers, current value first: `Portfolio.containers`, one
-   * frozen array per portfolio version, made once and shared by all
-   * subscribers. With a subscriber, every change costs one array of all n
-   * containers (a copy of the previous version's with the change applied, no
-   * index walk): measured ~3-4x the per-event cost at 10,000 containers of the
-   * cost at 100, and, past 16,384 containers, milliseconds per change (2-5 ms
-   * measured), since V8 allocates an array that long as a large object
-   * (`npm run bench -- scale`).
-   * Without one, a change costs O(log n). If you do not need every version's
-   * array, subscribe to `portfolio$` and read `containers` when you need them
-   * (e.g. `portfolio$.pipe(auditTime(100), map((p) => p.containers))`).
-   * Hot; completes on close.
+   * frozen array per portfolio version it shows, made once and shared by all
+   * subscribers. A change that comes alone is passed at once (synchronously);
+   * of a burst (many events in one read of the engine's stream, folded in one
+   * synchronous run) the first version at once and the last when the run has
+   * ended (a microtask later, no timer): a burst of k events costs two arrays,
+   * not k. `portfolio$` has every version. Each array is a copy of the
+   * previous one with the changes applied (no index walk, up to n/8 changes),
+   * O(n) at memory speed; past 16,384 containers V8 allocates an array that
+   * long as a large object, about a millisecond or more each
+   * (`npm run bench -- scale`). To read the containers less often than the
+   * engine changes them, e.g. `portfolio$.pipe(auditTime(100), map((p) => p.containers))`.
+   * Hot; completes on close (after a burst's last version).
    */
   readonly containers$: Observable<readonly Container[]>;
   /** Synthetic `started` for every alive container, then every change; no gap, no duplicate. Hot (each subscriber gets its own replay of the current picture first); completes on close. */

@@ -111,7 +111,11 @@ export interface HostWatcher extends AsyncDisposable {
   readonly engines$: Observable<readonly HostEngine[]>;
   /** All alive containers of all engines, each with its `engine`. */
   readonly containers: readonly Container[];
-  /** All alive containers, current value first, then on every change of any engine's picture. */
+  /**
+   * All alive containers, current value first, then on a change of any
+   * engine's picture: a change that comes alone at once, of a burst the first
+   * and the last merged array (each costs one pass over all engines' containers).
+   */
   readonly containers$: Observable<readonly Container[]>;
   /**
    * Every engine's lifecycle, each event with its `engine`: a new subscriber

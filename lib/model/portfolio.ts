@@ -201,7 +201,9 @@ const EMPTY_UNNAMED = new ComposerProject('', PersistentMap.empty(), PersistentM
 /**
  * The alive containers of one engine, grouped into composer projects.
  * Immutable and structurally shared: one change costs O(log n), never a copy of
- * the whole portfolio. All reads are served from memory.
+ * the whole portfolio. All reads are served from memory: a lookup costs a few
+ * trie probes (by id: its project, then the container; by name one more), and
+ * a version asked more than about twice per container gets a `Map` of its own.
  *
  * @example
  * ```ts
@@ -302,11 +304,10 @@ export class Portfolio {
   /**
    * All alive containers, in no particular order (a frozen array, the same
    * one on every read of this portfolio version). Made on the first read of a
-   * version: O(n), a plain copy of the previous version's array with the few
-   * changes applied when that one had been read (a subscriber of
-   * `containers$` pays one such copy per event), else a walk of the whole
-   * index; O(1) after that. Past 16,384 containers V8 allocates an array
-   * that long as a large object: milliseconds each (2-5 ms measured on Node 20).
+   * version: O(n), a plain copy of the last array read on its line of versions
+   * with the changes since applied (up to n/8 of them), else a walk of the
+   * whole index; O(1) after that. Past 16,384 containers V8 allocates an
+   * array that long as a large object: a millisecond or more each (Node 20).
    */
   get containers(): readonly Container[] {
     return this.#list.get(this.where.size, () => this.#walk());

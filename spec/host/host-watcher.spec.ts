@@ -91,6 +91,29 @@ describe('host: hostWatcher, the merged view of several engines (virtual time)',
     });
   });
 
+  it('containers$ passes a change that comes alone at once, and of a burst on any engine only the first and the last merged picture', () => {
+    const ts = scheduler();
+    ts.run(({ flush }) => {
+      const lab = fakeHost(ts, ['a', 'b']);
+      lab.fake('b').start({ id: 'b1', name: 'db', pid: 201 });
+      const host = lab.host(1_000);
+      flush();
+      const counts: string[] = [];
+      host.containers$.subscribe((cs) => counts.push(`t${ts.now()} ${cs.length}`));
+      ts.schedule(() => lab.fake('a').start({ id: 'a1', name: 'web', pid: 101 }), 10);
+      // 40 starts on a and an exit on b in one synchronous run
+      ts.schedule(() => {
+        for (let i = 0; i < 40; i++) lab.fake('a').start({ id: `x${i}`, name: `x${i}`, pid: 1000 + i });
+        lab.fake('b').exit('b1', { code: 0 });
+      }, 20);
+      flush();
+      expect(counts).to.deep.equal(['t0 1', 't10 2', 't20 3', 't20 41']);
+      expect(host.containers).to.have.length(41);
+      void host.close();
+      flush();
+    });
+  });
+
   it('an engine that went away (its stream fails, discovery no longer finds it) is dropped after the grace period; its containers leave with synthetic exits', () => {
     const ts = scheduler();
     ts.run(({ flush }) => {
