@@ -1,7 +1,7 @@
 import type { PersistentMap } from './persistent-map.js';
 
 /**
- * @internal Lookups an index answers from its trie, as a multiple of its size, before
+ * @internal Lookups a portfolio version answers from its tries, as a multiple of its keys, before
  * the memo builds its Map: the point where the lookups so far have cost about
  * what building the Map costs (see {@link LookupMemo} for the figures). Past
  * it, a portfolio asked that often is likely to be asked more, and the Map
@@ -10,40 +10,39 @@ import type { PersistentMap } from './persistent-map.js';
 export const MEMO_AFTER_SIZES = 2;
 
 /**
- * @internal A native `Map` copy of one immutable index, built only once the
- * index has been asked often enough to repay it; until then every lookup goes
- * to the index. Answers are the same either way (the Map is a copy of an
- * index that never changes). One memo per index version; it is the only
- * mutable thing a `Portfolio` holds, and it holds nothing but speed.
+ * @internal A native `Map` copy of one immutable portfolio version's lookups,
+ * built only once the version has been asked often enough to repay it; until
+ * then every lookup goes to the version's tries. Answers are the same either
+ * way (the Map is a copy of indexes that never change). One memo per
+ * version; it is the only mutable thing a `Portfolio` holds, and it holds
+ * nothing but speed.
  *
  * Why it exists, measured with `node scripts/bench/portfolio-lookup.mjs`
- * (node 20.20 on a shared 2-core machine under a load of 5-10, so take ±50 %;
- * best of 5 rounds; random 64-hex ids like Docker's, compose-style names; an
- * index holds ids and names, ~2n keys), after `hashKey` began to read every
- * char of a key. Ratios are trie time / Map time, per lookup:
+ * (node 20.20 on a shared 2-core machine under a load of 7-9, so take ±50 %;
+ * best of 5 rounds; random 64-hex ids like Docker's, compose-style names, a
+ * third of the containers unnamed, the rest in 50 projects). A portfolio
+ * finds a container by id in two tries (the id's project, then the project's
+ * containers) and by name in three (the name's id first): the price of an
+ * event writing one index of n containers instead of several (see
+ * `Portfolio`). Ratios are trie time / Map time, per lookup:
  *
- * | containers | keys asked         | by id | by name | missing | Map build, in trie lookups |
- * | ---------- | ------------------ | ----- | ------- | ------- | -------------------------- |
- * | 1,000      | same strings again | 4.69x | 5.87x   | 13.2x   | 0.12 ms ≈ 0.5k-1.4k        |
- * | 1,000      | fresh strings      | 0.72x | 1.31x   | 1.17x   |                            |
- * | 10,000     | same strings again | 2.30x | 2.76x   | 3.57x   | 11 ms ≈ 24k-127k           |
- * | 10,000     | fresh strings      | 0.80x | 1.73x   | 0.78x   |                            |
- * | 30,000     | same strings again | 9.50x | 2.40x   | 3.03x   | 21 ms ≈ 27k-139k           |
- * | 30,000     | fresh strings      | 1.19x | 1.12x   | 0.49x   |                            |
+ * | containers | keys asked         | by id  | by name | missing | Map build, in trie lookups |
+ * | ---------- | ------------------ | ------ | ------- | ------- | -------------------------- |
+ * | 1,000      | same strings again | 12.1x  | 19.4x   | 13.9x   | 0.18 ms ≈ 0.3k-0.6k        |
+ * | 1,000      | fresh strings      | 2.09x  | 13.5x   | 1.72x   |                            |
+ * | 10,000     | same strings again | 8.08x  | 25.7x   | 6.53x   | 20 ms ≈ 15k-44k            |
+ * | 10,000     | fresh strings      | 2.37x  | 8.78x   | 1.02x   |                            |
+ * | 30,000     | same strings again | 7.96x  | 15.5x   | 8.82x   | 56 ms ≈ 16k-84k            |
+ * | 30,000     | fresh strings      | 1.27x  | 6.30x   | 2.00x   |                            |
  *
- * A caller that asks for the same keys again and again (names from its own
- * configuration, a view re-rendering) gets lookups 2.3-13x faster from the
- * Map (12-120 ns against 85-580 ns): V8 caches a string's hash in the string,
- * while the trie hashes the key on every lookup. A string never hashed before
- * (an id just parsed from an event or a log) now costs about the same either
- * way (0.5-1.7x: both hash every char; before the trie read only 16 chars and
- * was 0.4-1.0x of the Map). Building the Map costs as much as the trie
- * lookups in the last column: hence a threshold of {@link MEMO_AFTER_SIZES}
- * × the index size (≈ 4n lookups: 4k, 40k, 120k), about where the lookups so
- * far have cost one build. An earlier threshold of size/8 lookups built the
- * Map long before it could repay (at 30k containers, a 24 ms pause inside one
- * lookup after 7.5k of them). The memo still pays with the full hash (more so
- * for keys asked again); it stays.
+ * From the tries a lookup costs 0.3-3.4 µs here; from the Map 25-990 ns (V8
+ * caches a string's hash in the string, while a trie hashes the key on every
+ * probe). Building the Map costs as much as the trie lookups in the last
+ * column: hence a threshold of {@link MEMO_AFTER_SIZES} × the keys (ids and
+ * names, ≈ 4n lookups: 4k, 40k, 120k), about where the lookups so far have
+ * cost one build. An earlier threshold of size/8 lookups built the Map long
+ * before it could repay (at 30k containers, a 24 ms pause inside one lookup
+ * after 7.5k of them).
  */
 export class LookupMemo<V> {
   /** Lookups answered by the index so far (counts only until the Map exists). */
