@@ -121,4 +121,44 @@ describe('watchDocker under a burst of events behind held inspections', function
     await watcher.close();
     await eventually(() => engine.openConnections === 0 && engine.eventStreams === 0, `every connection closed (open: ${engine.openConnections})`);
   });
+
+  it('a containers$ subscriber gets an array per read of the stream, not per event: 2,000 pause/unpause events written at once on a real socket, the last array equal to the engine', async () => {
+    fake = await fakeDocker();
+    const engine = fake;
+    const ALIVE = 2_000;
+    const EVENTS = 2_000;
+    for (let n = 0; n < ALIVE; n++) engine.containers.set(id('old', n), { id: id('old', n), name: `old-${n}`, pid: 1000 + n });
+    ww = watchDocker({ host: fake.url });
+    const watcher = ww;
+    const arrays: (readonly unknown[])[] = [];
+    let changes = 0;
+    subscriptions.push(
+      ww.containers$.subscribe((cs) => arrays.push(cs)),
+      ww.lifecycle$.subscribe((e) => {
+        if (!e.synthetic) changes += 1;
+      }),
+    );
+    await ww.ready;
+    await fake.eventStreamOpened();
+    const before = arrays.length;
+    // one write of every event, as Docker sends what piled up on a stream
+    const lines: string[] = [];
+    let time = 1_700_000_000_000_000_000;
+    for (let k = 0; k < EVENTS; k++) {
+      const n = (k * 7919) % ALIVE;
+      const c = engine.containers.get(id('old', n))!;
+      const paused = !(c.paused ?? false);
+      engine.containers.set(c.id, { ...c, paused });
+      lines.push(JSON.stringify(dockerEvent(paused ? 'pause' : 'unpause', c.id, { name: c.name }, (time += 1000))));
+    }
+    fake.write(`${lines.join('\n')}\n`);
+    await eventually(() => changes === EVENTS, `every change to arrive (${changes} of ${EVENTS})`);
+    await eventually(() => arrays.at(-1) === watcher.portfolio.containers, 'the last array to be the current one');
+    const made = arrays.length - before;
+    // each read of the socket (tens of KB: many events) is one synchronous run: at most two arrays each
+    expect(made, `${made} arrays for ${EVENTS} events`).to.be.lessThan(EVENTS / 10);
+    expect(
+      (arrays.at(-1) as readonly { id: string; paused: boolean }[]).filter((c) => c.paused).map((c) => c.id).sort(),
+    ).to.deep.equal([...engine.containers.values()].filter((c) => c.paused).map((c) => c.id).sort());
+  });
 });
