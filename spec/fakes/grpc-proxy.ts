@@ -28,6 +28,8 @@ export type AfterCorruption = 'end' | 'reset' | 'stay';
 
 /** A gRPC frame cut short: the 5-byte prefix announces 100 bytes of message, 2 follow. */
 export const TRUNCATED_FRAME: Buffer = Buffer.from([0, 0, 0, 0, 100, 0x0a, 0x01]);
+/** A well-framed gRPC message that is no protobuf: field 1 (length-delimited) announces 127 bytes, 1 follows. */
+export const UNPARSABLE_FRAME: Buffer = Buffer.from([0, 0, 0, 0, 3, 0x0a, 0x7f, 0x61]);
 /**
  * Garbage where a gRPC frame should be: text, whose first byte (`H`) is no compression flag and whose next
  * four bytes read as a length of about 1.4 GB.

@@ -16,7 +16,7 @@ import { Status } from '../../lib/gen/containerd/types/task/task.js';
 import { type ContainerdOptions } from '../../lib/engines/containerd/containerd-source.js';
 import { watchContainerd } from '../../lib/engines/containerd/watch-containerd.js';
 import { FakeContainerd } from '../fakes/grpc-fakes.js';
-import { type AfterCorruption, GARBAGE_FRAME, TRUNCATED_FRAME, grpcProxy } from '../fakes/grpc-proxy.js';
+import { type AfterCorruption, GARBAGE_FRAME, TRUNCATED_FRAME, UNPARSABLE_FRAME, grpcProxy } from '../fakes/grpc-proxy.js';
 import { socketProxy } from '../fakes/socket-proxy.js';
 import { type Watched, faultHarness, idPids, sawError, settled as settledAs, shown } from '../helpers/faults.js';
 import { eventually } from '../helpers/observe.js';
@@ -104,7 +104,9 @@ describe('fault corpus: containerd (fake engine on a real unix socket)', functio
       { name: 'a truncated frame, then a reset stream', bytes: TRUNCATED_FRAME, after: 'reset', code: 'protocol', message: /RST_STREAM/ },
       // the rest of the frame never comes: only the heartbeat probe, which cannot come back through it, tells
       { name: 'a truncated frame, then nothing (the stream stays open)', bytes: TRUNCATED_FRAME, after: 'stay', code: 'unreachable', message: /went dead while checking that the silent event stream is still connected/ },
-      { name: 'garbage where a frame should be', bytes: GARBAGE_FRAME, after: 'stay', code: 'engine', message: /RESOURCE_EXHAUSTED/ },
+      // its first bytes read as a length far over the receive limit
+      { name: 'garbage where a frame should be', bytes: GARBAGE_FRAME, after: 'stay', code: 'engine', message: /RESOURCE_EXHAUSTED: Received message larger than max/ },
+      { name: 'a whole frame whose message is not protobuf', bytes: UNPARSABLE_FRAME, after: 'stay', code: 'decode', message: /gRPC INTERNAL: Response message parsing error/ },
     ];
     for (const c of cases) {
       it(`${c.name}: degraded with a typed error, reconnects, and the differences missed meanwhile are exact`, async () => {

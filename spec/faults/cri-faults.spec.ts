@@ -15,7 +15,7 @@ import { ContainerState, PodSandboxState } from '../../lib/gen/cri/api.js';
 import type { CriOptions } from '../../lib/engines/cri/cri-source.js';
 import { watchCri } from '../../lib/engines/cri/watch-cri.js';
 import { type FakeCri, fakeCri } from '../fakes/grpc-fakes.js';
-import { type AfterCorruption, GARBAGE_FRAME, TRUNCATED_FRAME, grpcProxy } from '../fakes/grpc-proxy.js';
+import { type AfterCorruption, GARBAGE_FRAME, TRUNCATED_FRAME, UNPARSABLE_FRAME, grpcProxy } from '../fakes/grpc-proxy.js';
 import { socketProxy } from '../fakes/socket-proxy.js';
 import { type Watched, faultHarness, idPids, sawError, settled as settledAs, shown } from '../helpers/faults.js';
 import { eventually } from '../helpers/observe.js';
@@ -113,7 +113,9 @@ describe('fault corpus: CRI (fake runtime on a real unix socket)', function () {
       // grpc-js drops an incomplete message at the end of a stream: all the adapter sees is the end
       { name: 'a truncated frame, then the end (OK trailers)', bytes: TRUNCATED_FRAME, after: 'end', code: 'engine', message: /ended the stream while watching container events/ },
       { name: 'a truncated frame, then a reset stream', bytes: TRUNCATED_FRAME, after: 'reset', code: 'protocol', message: /RST_STREAM/ },
-      { name: 'garbage where a frame should be', bytes: GARBAGE_FRAME, after: 'stay', code: 'engine', message: /RESOURCE_EXHAUSTED/ },
+      // its first bytes read as a length far over the receive limit
+      { name: 'garbage where a frame should be', bytes: GARBAGE_FRAME, after: 'stay', code: 'engine', message: /RESOURCE_EXHAUSTED: Received message larger than max/ },
+      { name: 'a whole frame whose message is not protobuf', bytes: UNPARSABLE_FRAME, after: 'stay', code: 'decode', message: /gRPC INTERNAL: Response message parsing error/ },
     ];
     for (const c of cases) {
       it(`${c.name}: degraded with a typed error, reconnects, and the differences missed meanwhile are exact`, async () => {
