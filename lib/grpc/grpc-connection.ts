@@ -61,3 +61,35 @@ export function grpcConnection<C>(config: GrpcChannelConfig, make: (shared: Shar
     },
   };
 }
+
+/**
+ * Defines on `target` one getter per client of `connection`, each reading
+ * the current channel's client (code that reads `client.events` after a
+ * reset gets the fresh one); returns `target`.
+ *
+ * @internal
+ */
+export function withCurrentClients<R extends C, C extends object>(target: Omit<R, keyof C>, connection: GrpcConnection<C>): R {
+  for (const key of Object.keys(connection.clients)) {
+    Object.defineProperty(target, key, { enumerable: true, get: () => (connection.clients as Record<string, unknown>)[key] });
+  }
+  return target as R;
+}
+
+/**
+ * The two ends of a gRPC adapter's connection: `dropConnection` swaps the
+ * channel (a dead peer), `dispose` ends the adapter's calls (`calls`, the
+ * kit's) and then closes the channel, once.
+ *
+ * @internal
+ */
+export function connectionControls(connection: GrpcConnection<object>, calls: { readonly disposed: boolean; dispose(): void }): { dropConnection(): void; dispose(): void } {
+  return {
+    dropConnection: () => connection.reset(),
+    dispose() {
+      if (calls.disposed) return;
+      calls.dispose();
+      connection.close();
+    },
+  };
+}

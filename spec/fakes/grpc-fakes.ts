@@ -21,6 +21,7 @@ import { type ServerHttp2Stream, createServer as createHttp2Server } from 'node:
 import { type Socket, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { listenOn } from './listen-on.js';
 import {
   Server,
   ServerCredentials,
@@ -90,10 +91,7 @@ async function fakeSocket(prefix: string): Promise<{ socketPath: string; closedB
 
 /** Listens on `socketPath`; a close destroys the connections in `open` first, then closes the server. */
 async function listening(server: ReturnType<typeof createNetServer> | ReturnType<typeof createHttp2Server>, socketPath: string, open: Set<{ destroy(): void }>): Promise<() => Promise<void>> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketPath, () => resolve());
-  });
+  await listenOn(server, socketPath);
   return async () => {
     for (const c of open) c.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -22,6 +22,7 @@ import {
 import { connect as connectNet } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { listenOn } from './listen-on.js';
 
 /** What a corrupted call does after its bytes: end with OK trailers, be reset (RST_STREAM INTERNAL_ERROR), or stay open, silent. */
 export type AfterCorruption = 'end' | 'reset' | 'stay';
@@ -136,13 +137,7 @@ export async function grpcProxy(target: string): Promise<GrpcProxy> {
       });
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketPath, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listenOn(server, socketPath);
 
   let closing: Promise<void> | undefined;
   return {

@@ -16,8 +16,8 @@ import { Status } from '../../lib/gen/containerd/types/task/task.js';
 import { type ContainerdOptions } from '../../lib/engines/containerd/containerd-source.js';
 import { watchContainerd } from '../../lib/engines/containerd/watch-containerd.js';
 import { FakeContainerd } from '../fakes/grpc-fakes.js';
-import { type AfterCorruption, GARBAGE_FRAME, TRUNCATED_FRAME, UNPARSABLE_FRAME, grpcProxy } from '../fakes/grpc-proxy.js';
-import { socketProxy } from '../fakes/socket-proxy.js';
+import { TRUNCATED_FRAME } from '../fakes/grpc-proxy.js';
+import { type BadFrame, type GrpcFaultEngine, badFrames, grpcStreamFaults } from '../helpers/grpc-faults.js';
 import { type Watched, faultHarness, idPids, sawError, settled as settledAs, shown } from '../helpers/faults.js';
 import { eventually } from '../helpers/observe.js';
 import { FAST_RETRY } from '../helpers/picture.js';
@@ -37,10 +37,6 @@ describe('fault corpus: containerd (fake engine on a real unix socket)', functio
   this.timeout(30_000);
 
   const h = faultHarness(FakeContainerd.start, (fake) => fake.close());
-  const closers: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const close of closers.splice(0).reverse()) await close();
-  });
 
   /** A watcher over the fake (or `address`, a proxy in front of it) with fast retries. */
   function start(options: Partial<ContainerdOptions> & { readonly syncTimeout?: number } = {}): Watched {
@@ -97,46 +93,17 @@ describe('fault corpus: containerd (fake engine on a real unix socket)', functio
     }
   });
 
-  describe('the event stream gets bad gRPC frames (a real HTTP/2 proxy corrupts its DATA)', () => {
-    const cases: { name: string; bytes: Buffer; after: AfterCorruption; code: EngineErrorCode; message: RegExp }[] = [
-      // grpc-js drops an incomplete message at the end of a stream: all the adapter sees is the end
-      { name: 'a truncated frame, then the end (OK trailers)', bytes: TRUNCATED_FRAME, after: 'end', code: 'engine', message: /ended the stream while watching the event stream/ },
-      { name: 'a truncated frame, then a reset stream', bytes: TRUNCATED_FRAME, after: 'reset', code: 'protocol', message: /RST_STREAM/ },
-      // the rest of the frame never comes: only the heartbeat probe, which cannot come back through it, tells
-      { name: 'a truncated frame, then nothing (the stream stays open)', bytes: TRUNCATED_FRAME, after: 'stay', code: 'unreachable', message: /went dead while checking that the silent event stream is still connected/ },
-      // its first bytes read as a length far over the receive limit
-      { name: 'garbage where a frame should be', bytes: GARBAGE_FRAME, after: 'stay', code: 'engine', message: /RESOURCE_EXHAUSTED: Received message larger than max/ },
-      { name: 'a whole frame whose message is not protobuf', bytes: UNPARSABLE_FRAME, after: 'stay', code: 'decode', message: /gRPC INTERNAL: Response message parsing error/ },
-    ];
-    for (const c of cases) {
-      it(`${c.name}: degraded with a typed error, reconnects, and the differences missed meanwhile are exact`, async () => {
-        const proxy = await grpcProxy(h.fake.address);
-        closers.push(() => proxy.close());
-        const watched = await live({ address: proxy.address, deadPeerTimeout: 600 });
-        expect(proxy.open(SUBSCRIBE)).to.equal(1);
-        changeBehindItsBack();
-        expect(proxy.corrupt(SUBSCRIBE, c.bytes, c.after)).to.equal(1);
-        await recovered(watched, 'after the reconnect');
-        sawError(watched.statuses, c.code, c.message);
-        expect(proxy.paths.filter((p) => p === SUBSCRIBE).length, 'a new subscription').to.be.greaterThan(1);
-      });
-    }
-  });
-
-  describe('the event stream goes silent', () => {
-    it('a stalled connection (the peer answers nothing, closes nothing): the heartbeat tells within deadPeerTimeout, degraded, reconnects, exact differences', async () => {
-      const proxy = await socketProxy(h.fake.address);
-      closers.push(() => proxy.close());
-      const watched = await live({ address: proxy.url, deadPeerTimeout: 600 });
-      changeBehindItsBack();
-      // the connection now swallows everything both ways; new connections are forwarded again
-      proxy.mode('stall');
-      proxy.mode('forward');
-      await recovered(watched, 'after the reconnect');
-      sawError(watched.statuses, 'unreachable', /went dead while checking that the silent event stream is still connected \(no answer to a liveness check within 600 ms\)/);
-      expect(proxy.connections, 'a new connection').to.be.greaterThan(1);
-    });
-  });
+  const engine: GrpcFaultEngine = {
+    events: SUBSCRIBE,
+    watching: 'the event stream',
+    address: () => h.fake.address,
+    live: (address) => live({ address, deadPeerTimeout: 600 }),
+    changeBehindItsBack,
+    recovered,
+  };
+  // the rest of the frame never comes: only the heartbeat probe, which cannot come back through it, tells
+  const stays: BadFrame = { name: 'a truncated frame, then nothing (the stream stays open)', bytes: TRUNCATED_FRAME, after: 'stay', code: 'unreachable', message: /went dead while checking that the silent event stream is still connected/ };
+  grpcStreamFaults(engine, badFrames(engine, [stays]));
 
   describe('the list stalls', () => {
     it('Containers.List and Tasks.List never answer: the sync timeout says so, the watcher retries, and goes live once containerd answers', async () => {

@@ -9,14 +9,12 @@
  */
 import { expect } from 'chai';
 import { status as grpcStatus } from '@grpc/grpc-js';
-import type { EngineErrorCode } from '../../lib/errors.js';
 import type { Watcher } from '../../lib/core/watcher.js';
 import { ContainerState, PodSandboxState } from '../../lib/gen/cri/api.js';
 import type { CriOptions } from '../../lib/engines/cri/cri-source.js';
 import { watchCri } from '../../lib/engines/cri/watch-cri.js';
 import { type FakeCri, fakeCri } from '../fakes/grpc-fakes.js';
-import { type AfterCorruption, GARBAGE_FRAME, TRUNCATED_FRAME, UNPARSABLE_FRAME, grpcProxy } from '../fakes/grpc-proxy.js';
-import { socketProxy } from '../fakes/socket-proxy.js';
+import { type GrpcFaultEngine, badFrames, grpcStreamFaults } from '../helpers/grpc-faults.js';
 import { type Watched, faultHarness, idPids, sawError, settled as settledAs, shown } from '../helpers/faults.js';
 import { eventually } from '../helpers/observe.js';
 import { FAST_RETRY } from '../helpers/picture.js';
@@ -36,10 +34,6 @@ describe('fault corpus: CRI (fake runtime on a real unix socket)', function () {
   this.timeout(30_000);
 
   const h = faultHarness(() => fakeCri(), (fake) => fake.close());
-  const closers: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const close of closers.splice(0).reverse()) await close();
-  });
 
   function start(options: Partial<CriOptions> & { readonly syncTimeout?: number } = {}): Watched {
     return h.watch(watchCri({ endpoint: h.fake.address, retry: FAST_RETRY, ...options }));
@@ -108,43 +102,15 @@ describe('fault corpus: CRI (fake runtime on a real unix socket)', function () {
     sawError(watched.statuses, 'engine', /ended the stream/);
   });
 
-  describe('the event stream gets bad gRPC frames (a real HTTP/2 proxy corrupts its DATA)', () => {
-    const cases: { name: string; bytes: Buffer; after: AfterCorruption; code: EngineErrorCode; message: RegExp }[] = [
-      // grpc-js drops an incomplete message at the end of a stream: all the adapter sees is the end
-      { name: 'a truncated frame, then the end (OK trailers)', bytes: TRUNCATED_FRAME, after: 'end', code: 'engine', message: /ended the stream while watching container events/ },
-      { name: 'a truncated frame, then a reset stream', bytes: TRUNCATED_FRAME, after: 'reset', code: 'protocol', message: /RST_STREAM/ },
-      // its first bytes read as a length far over the receive limit
-      { name: 'garbage where a frame should be', bytes: GARBAGE_FRAME, after: 'stay', code: 'engine', message: /RESOURCE_EXHAUSTED: Received message larger than max/ },
-      { name: 'a whole frame whose message is not protobuf', bytes: UNPARSABLE_FRAME, after: 'stay', code: 'decode', message: /gRPC INTERNAL: Response message parsing error/ },
-    ];
-    for (const c of cases) {
-      it(`${c.name}: degraded with a typed error, reconnects, and the differences missed meanwhile are exact`, async () => {
-        const proxy = await grpcProxy(h.fake.address);
-        closers.push(() => proxy.close());
-        const watched = await live({ endpoint: proxy.address });
-        expect(proxy.open(EVENTS)).to.equal(1);
-        changeBehindItsBack();
-        expect(proxy.corrupt(EVENTS, c.bytes, c.after)).to.equal(1);
-        await recovered(watched, 'after the reconnect');
-        sawError(watched.statuses, c.code, c.message);
-        expect(proxy.paths.filter((p) => p === EVENTS).length, 'a new event stream').to.be.greaterThan(1);
-      });
-    }
-  });
-
-  describe('the event stream goes silent', () => {
-    it('a stalled connection (the peer answers nothing, closes nothing): the dead-peer check tells within deadPeerTimeout, degraded, reconnects, exact differences', async () => {
-      const proxy = await socketProxy(h.fake.address);
-      closers.push(() => proxy.close());
-      const watched = await live({ endpoint: proxy.url, deadPeerTimeout: 600 });
-      changeBehindItsBack();
-      proxy.mode('stall');
-      proxy.mode('forward');
-      await recovered(watched, 'after the reconnect');
-      sawError(watched.statuses, 'unreachable', /went dead while checking that the silent event stream is still connected \(no answer to a liveness check within 600 ms\)/);
-      expect(proxy.connections, 'a new connection').to.be.greaterThan(1);
-    });
-  });
+  const engine: GrpcFaultEngine = {
+    events: EVENTS,
+    watching: 'container events',
+    address: () => h.fake.address,
+    live: (address) => live({ endpoint: address, deadPeerTimeout: 600 }),
+    changeBehindItsBack,
+    recovered,
+  };
+  grpcStreamFaults(engine, badFrames(engine));
 
   describe('the list stalls', () => {
     it('ListContainers and ListPodSandbox never answer: the sync timeout says so, the watcher retries, and goes live once the runtime answers', async () => {

@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { grpcChannelConfig } from '../../lib/grpc/channel.js';
-import { type GrpcConnection, grpcConnection } from '../../lib/grpc/grpc-connection.js';
+import { type GrpcConnection, grpcConnection, withCurrentClients } from '../../lib/grpc/grpc-connection.js';
 import { VersionClient } from '../../lib/gen/containerd/services/version/v1/version.js';
 import { type FakeSocket, unimplementedGrpcServer } from '../fakes/grpc-fakes.js';
 import { type SocketProxy, socketProxy } from '../fakes/socket-proxy.js';
@@ -42,13 +42,17 @@ describe('grpc/grpc-connection: grpcConnection', () => {
     expect(proxy.connections).to.equal(2);
   });
 
-  it('reset: the next call opens a new socket, the old one is let go; close: the socket ends, and a reset after it does nothing', async () => {
+  it('reset: the next call opens a new socket, the old one is let go, getters read the new clients; close: the socket ends, and a reset after it does nothing', async () => {
     const c = connection();
     const first = c.clients;
+    const client = withCurrentClients<{ readonly version: VersionClient; readonly name: string }, { version: VersionClient }>({ name: 'adapter' }, c);
+    expect(client.version).to.equal(first.version);
     await call(c);
     expect(proxy.connections).to.equal(1);
     c.reset();
     expect(c.clients, 'new clients on the new channel').to.not.equal(first);
+    expect(client.version, 'read through the getter: the current one').to.equal(c.clients.version);
+    expect(client.name).to.equal('adapter');
     await call(c);
     expect(proxy.connections).to.equal(2);
     await eventually(() => proxy.openConnections === 1, 'the old socket closed');

@@ -16,7 +16,7 @@ import { TasksClient } from '../../gen/containerd/services/tasks/v1/tasks.js';
 import { VersionClient } from '../../gen/containerd/services/version/v1/version.js';
 import type { Process } from '../../gen/containerd/types/task/task.js';
 import { grpcChannelConfig } from '../../grpc/channel.js';
-import { grpcConnection } from '../../grpc/grpc-connection.js';
+import { connectionControls, grpcConnection, withCurrentClients } from '../../grpc/grpc-connection.js';
 import { fromServerStream } from '../../grpc/server-stream.js';
 import { type UnaryMethod, fromUnary, unaryTransport } from '../../grpc/unary.js';
 import type { Container } from '../../model/container.js';
@@ -201,41 +201,21 @@ function containerdClient(options: ContainerdOptions): ContainerdClient {
     version: new VersionClient(config.target, config.credentials, shared),
     introspection: new IntrospectionClient(config.target, config.credentials, shared),
   }));
-  return {
-    ...base,
-    watched: containerdNamespaceFilter(options.namespaces, options.ignoreNamespaces),
-    // what containerd cannot be told (never, in practice) the kit filters anyway
-    listFilters: containerdLabelFilters(base.settings.labels) ?? [],
-    startTimes: new Map(),
-    containerOptions: packerOptions(options),
-    probeInterval: Math.max(1, options.probeInterval ?? 100),
-    get events() {
-      return connection.clients.events;
+  return withCurrentClients(
+    {
+      ...base,
+      watched: containerdNamespaceFilter(options.namespaces, options.ignoreNamespaces),
+      // what containerd cannot be told (never, in practice) the kit filters anyway
+      listFilters: containerdLabelFilters(base.settings.labels) ?? [],
+      startTimes: new Map(),
+      containerOptions: packerOptions(options),
+      probeInterval: Math.max(1, options.probeInterval ?? 100),
+      unary: (what, method, request, namespace) => calls.request(what, unaryTransport(method, request, metadataFor(namespace))),
+      unaryOrNull: (what, method, request, namespace) => calls.request(what, unaryTransport(method, request, metadataFor(namespace)), { notFound: 'null' }),
+      ...connectionControls(connection, calls),
     },
-    get namespaces() {
-      return connection.clients.namespaces;
-    },
-    get containers() {
-      return connection.clients.containers;
-    },
-    get tasks() {
-      return connection.clients.tasks;
-    },
-    get version() {
-      return connection.clients.version;
-    },
-    get introspection() {
-      return connection.clients.introspection;
-    },
-    unary: (what, method, request, namespace) => calls.request(what, unaryTransport(method, request, metadataFor(namespace))),
-    unaryOrNull: (what, method, request, namespace) => calls.request(what, unaryTransport(method, request, metadataFor(namespace)), { notFound: 'null' }),
-    dropConnection: () => connection.reset(),
-    dispose() {
-      if (calls.disposed) return;
-      calls.dispose();
-      connection.close();
-    },
-  };
+    connection,
+  );
 }
 
 /** @internal The gRPC metadata of a call in containerd `namespace` (none: a global call); the CRI adapter's native calls use it too. */

@@ -15,7 +15,7 @@ import { TasksClient } from '../../gen/containerd/services/tasks/v1/tasks.js';
 import { Status as TaskStatus } from '../../gen/containerd/types/task/task.js';
 import { type ContainerEventResponse, ContainerState, type PodSandboxMetadata, PodSandboxState, RuntimeServiceClient, type VersionResponse } from '../../gen/cri/api.js';
 import { grpcChannelConfig } from '../../grpc/channel.js';
-import { grpcConnection } from '../../grpc/grpc-connection.js';
+import { connectionControls, grpcConnection, withCurrentClients } from '../../grpc/grpc-connection.js';
 import { isGrpcServiceError } from '../../grpc/grpc-errors.js';
 import { fromServerStream } from '../../grpc/server-stream.js';
 import { type UnaryMethod, fromUnary, unaryTransport } from '../../grpc/unary.js';
@@ -249,34 +249,20 @@ function criClient(options: CriOptions): CriClient {
     records: new ContainersClient(config.target, config.credentials, shared),
     introspection: new IntrospectionClient(config.target, config.credentials, shared),
   }));
-  return {
-    ...base,
-    get runtime() {
-      return connection.clients.runtime;
+  return withCurrentClients(
+    {
+      ...base,
+      runtimeName: { value: undefined },
+      startTimes: new Map(),
+      containerOptions: packerOptions(options),
+      labelSelector: criLabelSelector(base.settings.labels),
+      unary: (what, method, request) => calls.request(what, unaryTransport(method, request)),
+      unaryOrNull: (what, method, request) => calls.request(what, unaryTransport(method, request), { notFound: 'null' }),
+      native: (what, method, request) => calls.request(what, unaryTransport(method, request, metadataFor(CRI_CONTAINERD_NAMESPACE))),
+      ...connectionControls(connection, calls),
     },
-    get tasks() {
-      return connection.clients.tasks;
-    },
-    get records() {
-      return connection.clients.records;
-    },
-    get introspection() {
-      return connection.clients.introspection;
-    },
-    runtimeName: { value: undefined },
-    startTimes: new Map(),
-    containerOptions: packerOptions(options),
-    labelSelector: criLabelSelector(base.settings.labels),
-    unary: (what, method, request) => calls.request(what, unaryTransport(method, request)),
-    unaryOrNull: (what, method, request) => calls.request(what, unaryTransport(method, request), { notFound: 'null' }),
-    native: (what, method, request) => calls.request(what, unaryTransport(method, request, metadataFor(CRI_CONTAINERD_NAMESPACE))),
-    dropConnection: () => connection.reset(),
-    dispose() {
-      if (calls.disposed) return;
-      calls.dispose();
-      connection.close();
-    },
-  };
+    connection,
+  );
 }
 
 function version(client: CriClient): Observable<VersionResponse> {
