@@ -100,6 +100,9 @@ describe('fault corpus: containerd (fake engine on a real unix socket)', functio
     live: (address) => live({ address, deadPeerTimeout: 600 }),
     changeBehindItsBack,
     recovered,
+    probes: () => h.fake.publishes,
+    harness: h,
+    streamsOpened: () => h.fake.calls.filter((c) => c.startsWith('Subscribe')).length,
   };
   // the rest of the frame never comes: only the heartbeat probe, which cannot come back through it, tells
   const stays: BadFrame = { name: 'a truncated frame, then nothing (the stream stays open)', bytes: TRUNCATED_FRAME, after: 'stay', code: 'unreachable', message: /went dead while checking that the silent event stream is still connected/ };

@@ -10,10 +10,11 @@
 import { expect } from 'chai';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import type { Watcher } from '../../lib/core/watcher.js';
-import { ContainerState, PodSandboxState } from '../../lib/gen/cri/api.js';
+import { ContainerEventType, ContainerState, PodSandboxState } from '../../lib/gen/cri/api.js';
 import type { CriOptions } from '../../lib/engines/cri/cri-source.js';
 import { watchCri } from '../../lib/engines/cri/watch-cri.js';
 import { type FakeCri, fakeCri } from '../fakes/grpc-fakes.js';
+import { TRUNCATED_FRAME, grpcProxy } from '../fakes/grpc-proxy.js';
 import { type GrpcFaultEngine, badFrames, grpcStreamFaults } from '../helpers/grpc-faults.js';
 import { type Watched, faultHarness, idPids, sawError, settled as settledAs, shown } from '../helpers/faults.js';
 import { eventually } from '../helpers/observe.js';
@@ -109,8 +110,29 @@ describe('fault corpus: CRI (fake runtime on a real unix socket)', function () {
     live: (address) => live({ endpoint: address, deadPeerTimeout: 600 }),
     changeBehindItsBack,
     recovered,
+    probes: () => h.fake.calls.filter((c) => c === 'version').length,
+    harness: h,
+    streamsOpened: () => h.fake.calls.filter((c) => c === 'getContainerEvents').length,
   };
   grpcStreamFaults(engine, badFrames(engine));
+
+  it('a truncated frame, then nothing, on a connection that answers: nothing can prove the stream itself (the Version probe answers), the periodic relist keeps the picture exact', async () => {
+    const proxy = await grpcProxy(h.fake.address);
+    h.closeAfter(() => proxy.close());
+    const { ww, statuses, changes } = await live({ endpoint: proxy.address, deadPeerTimeout: 600, resyncInterval: 300 });
+    expect(proxy.corrupt(EVENTS, TRUNCATED_FRAME, 'stay')).to.equal(1);
+    changeBehindItsBack();
+    // the events of the changes: sent, swallowed behind the half frame
+    h.fake.emit(ContainerEventType.CONTAINER_STOPPED_EVENT, 'c1');
+    h.fake.emit(ContainerEventType.CONTAINER_STARTED_EVENT, 'pod3');
+    h.fake.emit(ContainerEventType.CONTAINER_STARTED_EVENT, 'c3');
+    await settled(ww, 'after a relist');
+    await eventually(() => changes.length >= 7, 'the differences');
+    expect(shown(changes).slice(4).sort()).to.deep.equal(['exited:c1', 'started:c3', 'started:pod3']);
+    expect(changes.slice(4).every((c) => c.synthetic), 'found by the relist').to.equal(true);
+    expect(statuses.values.map((s) => s.state)).to.deep.equal(['connecting', 'syncing', 'live']);
+    expect(proxy.paths.filter((p) => p === EVENTS)).to.have.length(1);
+  });
 
   describe('the list stalls', () => {
     it('ListContainers and ListPodSandbox never answer: the sync timeout says so, the watcher retries, and goes live once the runtime answers', async () => {

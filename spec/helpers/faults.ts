@@ -24,16 +24,21 @@ export interface FaultHarness<Fake> {
   readonly fake: Fake;
   /** Adds a watcher to the case (closed after it) and records its status and changes. */
   watch<W extends Watcher>(ww: W): Watched<W>;
+  /** Runs `close` after the case, once its watchers are closed and before its fake is (a proxy in front of the fake). */
+  closeAfter(close: () => Promise<void>): void;
 }
 
 /**
  * Registers, in the calling `describe`, the hooks of a fault case: before each, a fresh fake (`start`)
  * and the escape traps (`unhandledRejection`, `uncaughtExceptionMonitor`); after each, every watcher
- * closed, the fake closed (`close`), the traps removed, and nothing escaped.
+ * closed, what `closeAfter` was given closed, the fake closed (`close`), the traps removed, and nothing
+ * escaped.
  */
 export function faultHarness<Fake>(start: () => Promise<Fake>, close: (fake: Fake) => Promise<void>): FaultHarness<Fake> {
   let fake: Fake | undefined;
   const watchers = new Watchers();
+  // What closeAfter() was given in this case.
+  const closers: (() => Promise<void>)[] = [];
   // What escaped to the process: must stay empty in every case.
   const escaped: unknown[] = [];
   const onEscape = (reason: unknown) => escaped.push(reason);
@@ -46,6 +51,7 @@ export function faultHarness<Fake>(start: () => Promise<Fake>, close: (fake: Fak
   });
   afterEach(async () => {
     await watchers.close();
+    for (const closeIt of closers.splice(0).reverse()) await closeIt();
     if (fake !== undefined) await close(fake);
     fake = undefined;
     process.off('unhandledRejection', onEscape);
@@ -61,6 +67,9 @@ export function faultHarness<Fake>(start: () => Promise<Fake>, close: (fake: Fak
     watch<W extends Watcher>(ww: W): Watched<W> {
       watchers.add(ww);
       return { ww, statuses: record(ww.status$), changes: watchers.changesOf(ww) };
+    },
+    closeAfter(closeIt) {
+      closers.push(closeIt);
     },
   };
 }

@@ -9,7 +9,8 @@ import { expect } from 'chai';
 import type { EngineErrorCode } from '../../lib/errors.js';
 import { type AfterCorruption, GARBAGE_FRAME, TRUNCATED_FRAME, UNPARSABLE_FRAME, grpcProxy } from '../fakes/grpc-proxy.js';
 import { socketProxy } from '../fakes/socket-proxy.js';
-import { type Watched, sawError } from './faults.js';
+import { type FaultHarness, type Watched, sawError } from './faults.js';
+import { eventually } from './observe.js';
 
 /** A bad frame case: what the proxy sends on the event stream, what follows, and what `status$` must say. */
 export interface BadFrame {
@@ -34,6 +35,12 @@ export interface GrpcFaultEngine {
   changeBehindItsBack(): void;
   /** Waits for the picture to equal the truth and checks the differences of {@link changeBehindItsBack}. */
   recovered(watched: Watched, what: string): Promise<void>;
+  /** Liveness probes the fake answered so far (containerd: heartbeats published; CRI: `Version` calls). */
+  probes(): number;
+  /** Event streams the fake was asked for so far. */
+  streamsOpened(): number;
+  /** The case's harness (the proxies are closed after its watchers). */
+  readonly harness: Pick<FaultHarness<unknown>, 'closeAfter'>;
 }
 
 /** The bad frames every gRPC engine gets, and `more` of its own. */
@@ -52,19 +59,14 @@ export function badFrames(engine: Pick<GrpcFaultEngine, 'watching'>, more: reado
 /**
  * Registers, in the calling `describe`, one case per bad frame and the stalled connection: each ends
  * degraded with a typed error, reconnected (a new event stream, or a new connection), equal to the truth
- * with exact differences. The proxies are closed after each case.
+ * with exact differences; and a silent stream whose peer is there, which stays live.
  */
 export function grpcStreamFaults(engine: GrpcFaultEngine, frames: readonly BadFrame[]): void {
-  const closers: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const close of closers.splice(0).reverse()) await close();
-  });
-
   describe('the event stream gets bad gRPC frames (a real HTTP/2 proxy corrupts its DATA)', () => {
     for (const c of frames) {
       it(`${c.name}: degraded with a typed error, reconnects, and the differences missed meanwhile are exact`, async () => {
         const proxy = await grpcProxy(engine.address());
-        closers.push(() => proxy.close());
+        engine.harness.closeAfter(() => proxy.close());
         const watched = await engine.live(proxy.address);
         expect(proxy.open(engine.events)).to.equal(1);
         engine.changeBehindItsBack();
@@ -77,9 +79,18 @@ export function grpcStreamFaults(engine: GrpcFaultEngine, frames: readonly BadFr
   });
 
   describe('the event stream goes silent', () => {
+    it('nothing happens, the peer is there: the probes are answered, the watcher stays live on its one stream', async () => {
+      const { ww, statuses } = await engine.live(engine.address());
+      const before = engine.probes();
+      await eventually(() => engine.probes() >= before + 3, 'three probes of the silent stream');
+      expect(ww.status).to.deep.equal({ state: 'live' });
+      expect(statuses.values.map((s) => s.state)).to.deep.equal(['connecting', 'syncing', 'live']);
+      expect(engine.streamsOpened()).to.equal(1);
+    });
+
     it('a stalled connection (the peer answers nothing, closes nothing): the dead-peer check tells within deadPeerTimeout, degraded, a new connection, exact differences', async () => {
       const proxy = await socketProxy(engine.address());
-      closers.push(() => proxy.close());
+      engine.harness.closeAfter(() => proxy.close());
       const watched = await engine.live(proxy.url);
       engine.changeBehindItsBack();
       // the connection now swallows everything both ways; new connections are forwarded again
