@@ -8,6 +8,7 @@ import { BEFORE, CHANGES, c, unexplained } from '../helpers/relist-cases.js';
 import { type FoldInput, INITIAL_STATE, type LifecycleEvent, type WatchState, fold } from '../../lib/core/fold.js';
 import type { Container } from '../../lib/model/container.js';
 import type { Portfolio } from '../../lib/model/portfolio.js';
+import { run } from '../helpers/fold-steps.js';
 
 const ev = (event: EngineEvent): FoldInput => ({ type: 'event', event });
 const snapshot = (containers: readonly Container[]): FoldInput => ({ type: 'snapshot', containers, time: 50 });
@@ -15,22 +16,10 @@ const LISTENING: FoldInput = { type: 'listening' };
 const CONNECTING: FoldInput = { type: 'connecting' };
 const DISCONNECTED: FoldInput = { type: 'disconnected', error: new EngineError('test', 'unreachable', 'gone'), attempt: 1, retryIn: 500 };
 
-const show = (changes: readonly LifecycleEvent[]) => changes.map((ch) => `${ch.type} ${ch.container.id}${ch.synthetic ? '*' : ''}`);
 const view = (p: Portfolio | readonly Container[]) =>
   ('containers' in p ? p.containers : p)
     .map((x) => `${x.id}:${x.pid}:${x.name}${x.paused ? ':paused' : ''}`)
     .sort();
-
-function run(inputs: readonly FoldInput[], from: WatchState = INITIAL_STATE): { state: WatchState; steps: string[][] } {
-  let state = from;
-  const steps: string[][] = [];
-  for (const input of inputs) {
-    const step = fold(state, input);
-    state = step.state;
-    steps.push(show(step.changes));
-  }
-  return { state, steps };
-}
 
 /** Where the list is taken and folded relative to the change's events: `k` events are in before the list is taken. */
 type Placement = { readonly name: string; readonly beforeListening: number; readonly listSees: number; readonly beforeSnapshot: number };

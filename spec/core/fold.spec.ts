@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { EngineError } from '../../lib/errors.js';
 import type { EngineEvent } from '../../lib/core/engine.js';
 import { type FoldInput, INITIAL_STATE, type LifecycleEvent, type WatchState, applyEvent, fold, reconcile } from '../../lib/core/fold.js';
+import { run, summary } from '../helpers/fold-steps.js';
 import { type Container, newContainer } from '../../lib/model/container.js';
 import { Portfolio } from '../../lib/model/portfolio.js';
 
@@ -17,18 +18,6 @@ const LISTENING: FoldInput = { type: 'listening' };
 const CONNECTING: FoldInput = { type: 'connecting' };
 const disconnected: FoldInput = { type: 'disconnected', error: new EngineError('test', 'unreachable', 'gone'), attempt: 1, retryIn: 500 };
 
-/** Runs inputs through the fold, collecting every change. */
-function run(inputs: readonly FoldInput[], from: WatchState = INITIAL_STATE): { state: WatchState; changes: LifecycleEvent[] } {
-  let state = from;
-  const changes: LifecycleEvent[] = [];
-  for (const input of inputs) {
-    const step = fold(state, input);
-    state = step.state;
-    changes.push(...step.changes);
-  }
-  return { state, changes };
-}
-const summary = (changes: readonly LifecycleEvent[]) => changes.map((ch) => `${ch.type} ${ch.container.id}${ch.synthetic ? '*' : ''}`);
 const ids = (p: Portfolio) => p.containers.map((x) => x.id).sort();
 
 describe('fold', () => {

@@ -10,25 +10,15 @@ import { type FoldInput, INITIAL_STATE, type LifecycleEvent, type WatchState, ty
 import { watch } from '../../lib/core/watcher.js';
 import { EngineError } from '../../lib/errors.js';
 import { type Container, newContainer } from '../../lib/model/container.js';
+import { run, summary as steps } from '../helpers/fold-steps.js';
 
 const c = (id: string, pid = 100): Container => newContainer({ id, name: `n-${id}`, pid });
 const boom = new EngineError('fake', 'engine', 'inspecting container g answered HTTP 500');
 const worse = new EngineError('fake', 'decode', 'the inspection of container g has no State object');
 /** The changes as strings; those of one step sorted (a list's order within one batch is not the point here). */
-const summary = (changes: readonly LifecycleEvent[]) => changes.map((ch) => `${ch.type} ${ch.container.id}${ch.synthetic ? '*' : ''}`).sort();
+const summary = (changes: readonly LifecycleEvent[]) => steps(changes).sort();
 const ids = (s: WatchState) => s.portfolio.containers.map((x) => x.id).sort();
 const missing = (s: WatcherStatus) => (s.state === 'live' ? (s.incomplete?.ids ?? []) : null);
-
-function run(inputs: readonly FoldInput[], from: WatchState = INITIAL_STATE): { state: WatchState; changes: LifecycleEvent[] } {
-  let state = from;
-  const changes: LifecycleEvent[] = [];
-  for (const input of inputs) {
-    const step = fold(state, input);
-    state = step.state;
-    changes.push(...step.changes);
-  }
-  return { state, changes };
-}
 
 const gapped = (containers: Container[], gap: string[], error = boom): FoldInput => ({ type: 'snapshot', containers, time: 5, gap: { ids: gap, error } });
 const reinspected = (found: Container[], gone: string[] = [], failed: string[] = [], error?: EngineError): FoldInput => ({

@@ -12,6 +12,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { type AddressInfo, type Socket, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { listenOn as listen } from './listen-on.js';
 
 /** A fake endpoint; `close()` ends every connection, stops the server and removes its folder. */
 export interface FakeEndpoint {
@@ -28,16 +29,6 @@ export interface FakeEndpoint {
 async function tempSocket(prefix: string): Promise<{ dir: string; socketPath: string }> {
   const dir = await mkdtemp(join(tmpdir(), `ww-fake-${prefix}-`));
   return { dir, socketPath: join(dir, 'fake.sock') };
-}
-
-function listen(server: Server | ReturnType<typeof createNetServer>, socketPath: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketPath, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }
 
 function tracked(server: Server | ReturnType<typeof createNetServer>): { sockets: Set<Socket>; count: () => number } {

@@ -21,6 +21,7 @@ import { type ServerHttp2Stream, createServer as createHttp2Server } from 'node:
 import { type Socket, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { listenOn } from './listen-on.js';
 import {
   Server,
   ServerCredentials,
@@ -90,10 +91,7 @@ async function fakeSocket(prefix: string): Promise<{ socketPath: string; closedB
 
 /** Listens on `socketPath`; a close destroys the connections in `open` first, then closes the server. */
 async function listening(server: ReturnType<typeof createNetServer> | ReturnType<typeof createHttp2Server>, socketPath: string, open: Set<{ destroy(): void }>): Promise<() => Promise<void>> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketPath, () => resolve());
-  });
+  await listenOn(server, socketPath);
   return async () => {
     for (const c of open) c.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -118,19 +116,40 @@ export async function notGrpcServer(): Promise<FakeSocket> {
   return closedBy(await listening(server, socketPath, sockets));
 }
 
-/** A grpc-js server with `services` on a fresh socket; a close shuts it down at once (every call ends). */
-async function grpcServer(prefix: string, services: ReadonlyArray<readonly [ServiceDefinition, UntypedServiceImplementation]>): Promise<FakeSocket & { readonly server: Server }> {
+/** A grpc-js server on a fake's socket: `restart` is an engine restarting (see {@link FakeContainerd.restart}). */
+type GrpcFakeSocket = FakeSocket & { restart(meanwhile?: () => void | Promise<void>): Promise<void> };
+
+/**
+ * A grpc-js server with `services` on a fresh socket; a close shuts it down at once (every call ends). A
+ * restart shuts it down, deletes the socket file, runs `meanwhile`, and serves the same services from a
+ * new server on a new socket file at the same path.
+ */
+async function grpcServer(prefix: string, services: ReadonlyArray<readonly [ServiceDefinition, UntypedServiceImplementation]>): Promise<GrpcFakeSocket> {
   const { socketPath, closedBy } = await fakeSocket(prefix);
-  const server = new Server();
-  for (const [definition, implementation] of services) server.addService(definition, implementation);
-  const socket = closedBy(() => server.forceShutdown());
+  let server: Server | undefined;
+  const socket = closedBy(() => server?.forceShutdown());
+  const serve = async () => {
+    const next = new Server();
+    for (const [definition, implementation] of services) next.addService(definition, implementation);
+    server = next;
+    await new Promise<void>((resolve, reject) => next.bindAsync(socket.address, ServerCredentials.createInsecure(), (e) => (e ? reject(e) : resolve())));
+  };
   try {
-    await new Promise<void>((resolve, reject) => server.bindAsync(socket.address, ServerCredentials.createInsecure(), (e) => (e ? reject(e) : resolve())));
+    await serve();
   } catch (e) {
     await socket.close();
     throw e;
   }
-  return { ...socket, server };
+  return {
+    ...socket,
+    async restart(meanwhile) {
+      server?.forceShutdown();
+      server = undefined;
+      await rm(socketPath, { force: true });
+      await meanwhile?.();
+      await serve();
+    },
+  };
 }
 
 /** A real gRPC server that implements nothing: every containerd or CRI call is UNIMPLEMENTED. */
@@ -244,7 +263,9 @@ export class FakeContainerd {
   /** Echo probes at all (false: a subscription that never delivers). */
   echoProbes = true;
   private readonly held = new Map<string, { released: Promise<void>; release: () => void }>();
-  private socket!: FakeSocket & { readonly server: Server };
+  /** Set while `Containers.List` and `Tasks.List` are held back (see {@link FakeContainerd.stallLists}). */
+  private listsHeld: Promise<void> | undefined;
+  private socket!: GrpcFakeSocket;
 
   get address(): string {
     return this.socket.address;
@@ -304,7 +325,7 @@ export class FakeContainerd {
       list: (call, callback) => {
         const ns = this.record('Containers.List', call);
         this.listFilters.push(call.request.filters);
-        callback(null, { containers: [...(this.state.get(ns)?.values() ?? [])].map((c) => c.record) });
+        void (this.listsHeld ?? Promise.resolve()).then(() => callback(null, { containers: [...(this.state.get(ns)?.values() ?? [])].map((c) => c.record) }));
       },
     };
     const tasks: TasksServer = {
@@ -316,9 +337,11 @@ export class FakeContainerd {
       },
       list: (call, callback) => {
         const ns = this.record('Tasks.List', call);
-        const list: Process[] = [];
-        for (const c of this.state.get(ns)?.values() ?? []) if (c.task) list.push(c.task);
-        callback(null, { tasks: list });
+        void (this.listsHeld ?? Promise.resolve()).then(() => {
+          const list: Process[] = [];
+          for (const c of this.state.get(ns)?.values() ?? []) if (c.task) list.push(c.task);
+          callback(null, { tasks: list });
+        });
       },
     };
     const version: VersionServer = {
@@ -402,8 +425,35 @@ export class FakeContainerd {
     this.subscribers.clear();
   }
 
+  /**
+   * `Containers.List` and `Tasks.List` answer nothing (the calls stay open) until the returned function
+   * is called: then the held ones answer from the state of that moment.
+   */
+  stallLists(): () => void {
+    let release!: () => void;
+    this.listsHeld = new Promise<void>((resolve) => (release = resolve));
+    this.releaseLists = () => {
+      this.listsHeld = undefined;
+      release();
+    };
+    return this.releaseLists;
+  }
+
+  private releaseLists: (() => void) | undefined;
+
+  /**
+   * containerd restarts: every connection is cut (the event streams with them), the socket file deleted,
+   * `meanwhile` runs (change the containers there), and a new server listens on a new socket file at the
+   * same path.
+   */
+  async restart(meanwhile?: () => void | Promise<void>): Promise<void> {
+    this.subscribers.clear();
+    await this.socket.restart(meanwhile);
+  }
+
   close(): Promise<void> {
     for (const h of this.held.values()) h.release();
+    this.releaseLists?.();
     return this.socket.close();
   }
 }
@@ -447,7 +497,6 @@ export const CONTAINERD_CRI_VERSION: VersionResponse = Object.freeze({ version: 
 
 /** A controllable fake CRI runtime. */
 export interface FakeCri extends FakeSocket {
-  readonly server: Server;
   readonly containers: Map<string, FakeCriContainer>;
   readonly sandboxes: Map<string, FakeCriSandbox>;
   /** Every call received, as `method` or `method:id`, in order. */
@@ -472,6 +521,10 @@ export interface FakeCri extends FakeSocket {
   readonly untasked: Set<string>;
   /** Per container or sandbox id: its status calls fail with this gRPC error (removed: answered as usual again). */
   readonly statusFaults: Map<string, { readonly code: number; readonly details: string }>;
+  /** ListContainers and ListPodSandbox answer nothing until the returned function is called (then from the state of that moment). */
+  stallLists(): () => void;
+  /** The runtime restarts: connections cut, socket file deleted, `meanwhile` runs, a new server on a new socket file at the same path. */
+  restart(meanwhile?: () => void | Promise<void>): Promise<void>;
 }
 
 const FAKE_VERSION: VersionResponse = Object.freeze({ version: '0.1.0', runtimeName: 'fake-cri', runtimeVersion: '9.9.9', runtimeApiVersion: 'v1' });
@@ -494,6 +547,12 @@ export async function fakeCri(options: FakeCriOptions = {}): Promise<FakeCri> {
   };
   const streams = new Set<ServerWritableStream<GetEventsRequest, ContainerEventResponse>>();
   const held = new Map<string, Promise<void>>();
+  // Set while the lists are held back (stallLists), with what lets them go.
+  let listsHeld: { readonly released: Promise<void>; readonly release: () => void } | undefined;
+  const afterLists = (name: string, answer: () => void) => {
+    calls.push(name);
+    void (listsHeld?.released ?? Promise.resolve()).then(answer);
+  };
   const statusFaults = new Map<string, { readonly code: number; readonly details: string }>();
   let streamWaiters: { n: number; resolve: () => void }[] = [];
   const notifyStreams = () => {
@@ -521,8 +580,7 @@ export async function fakeCri(options: FakeCriOptions = {}): Promise<FakeCri> {
     startContainer: unimplemented('StartContainer'),
     stopContainer: unimplemented('StopContainer'),
     removeContainer: unimplemented('RemoveContainer'),
-    listContainers: (call, callback) => {
-      calls.push('listContainers');
+    listContainers: (call, callback) => afterLists('listContainers', () => {
       const want = call.request.filter?.state?.state;
       const selected = selects(call.request.filter?.labelSelector);
       const out: CriListedContainer[] = [];
@@ -542,9 +600,8 @@ export async function fakeCri(options: FakeCriOptions = {}): Promise<FakeCri> {
         });
       }
       callback(null, { containers: out });
-    },
-    listPodSandbox: (call, callback) => {
-      calls.push('listPodSandbox');
+    }),
+    listPodSandbox: (call, callback) => afterLists('listPodSandbox', () => {
       const want = call.request.filter?.state?.state;
       const selected = selects(call.request.filter?.labelSelector);
       const out: PodSandbox[] = [];
@@ -554,7 +611,7 @@ export async function fakeCri(options: FakeCriOptions = {}): Promise<FakeCri> {
         out.push({ id, metadata, state, createdAt, labels, annotations, runtimeHandler });
       }
       callback(null, { items: out });
-    },
+    }),
     containerStatus: (call, callback) => {
       const id = call.request.containerId;
       calls.push(`containerStatus:${id}`);
@@ -711,6 +768,27 @@ export async function fakeCri(options: FakeCriOptions = {}): Promise<FakeCri> {
         held.delete(id);
         release();
       };
+    },
+    stallLists() {
+      let resolve!: () => void;
+      const released = new Promise<void>((r) => (resolve = r));
+      const gate = {
+        released,
+        release: () => {
+          if (listsHeld === gate) listsHeld = undefined;
+          resolve();
+        },
+      };
+      listsHeld = gate;
+      return gate.release;
+    },
+    async restart(meanwhile) {
+      streams.clear();
+      await base.restart(meanwhile);
+    },
+    close() {
+      listsHeld?.release();
+      return base.close();
     },
   };
 }

@@ -10,6 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { type Socket, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { listenOn } from './listen-on.js';
 
 /** How the proxy treats connections. */
 export type ProxyMode = 'forward' | 'refuse' | 'stall';
@@ -67,13 +68,7 @@ export async function socketProxy(target: string): Promise<SocketProxy> {
     client.pipe(upstream);
     upstream.pipe(client);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketPath, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listenOn(server, socketPath);
 
   let closing: Promise<void> | undefined;
   return {

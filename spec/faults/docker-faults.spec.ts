@@ -8,12 +8,12 @@
  */
 import { expect } from 'chai';
 import type { EngineErrorCode } from '../../lib/errors.js';
-import type { WatcherStatus } from '../../lib/core/fold.js';
 import type { Watcher } from '../../lib/core/watcher.js';
 import { watchDocker } from '../../lib/engines/docker/watch-docker.js';
 import { type FakeContainer, type FakeDocker, dockerEvent, fakeDocker } from '../fakes/docker-fakes.js';
-import { type Recording, eventually, record } from '../helpers/observe.js';
-import { type Change, FAST_RETRY, Watchers } from '../helpers/picture.js';
+import { type Watched, faultHarness, sawError, settled as settledAs } from '../helpers/faults.js';
+import { eventually } from '../helpers/observe.js';
+import { type Change, FAST_RETRY } from '../helpers/picture.js';
 
 const ID = (n: number | string) => `${String(n).padStart(4, '0')}${'fa17'.repeat(15)}`;
 const MiB = 1 << 20;
@@ -42,45 +42,18 @@ function add(fake: FakeDocker, n: number, pid = 1000 + n, more: Partial<FakeCont
 describe('fault corpus: Docker and Podman (fake engines on real unix sockets)', function () {
   this.timeout(30_000);
 
+  const h = faultHarness(fakeDocker, (fake) => fake.close());
   let fake: FakeDocker;
-  const watchers = new Watchers();
-  // What escaped to the process: must stay empty in every case.
-  const escaped: unknown[] = [];
-  const onUnhandled = (reason: unknown) => escaped.push(reason);
-  const onUncaught = (err: unknown) => escaped.push(err);
-
-  beforeEach(async () => {
-    escaped.length = 0;
-    process.on('unhandledRejection', onUnhandled);
-    process.on('uncaughtExceptionMonitor', onUncaught);
-    fake = await fakeDocker();
-  });
-  afterEach(async () => {
-    await watchers.close();
-    await fake.close();
-    process.off('unhandledRejection', onUnhandled);
-    process.off('uncaughtExceptionMonitor', onUncaught);
-    expect(escaped, 'unhandled rejections or exceptions').to.deep.equal([]);
+  beforeEach(() => {
+    fake = h.fake;
   });
 
   /** A watcher over the fake with fast retries, its status history and its changes (from the first replay on). */
-  function start(options: { readonly syncTimeout?: number; readonly requestTimeout?: number } = {}): { ww: Watcher; statuses: Recording<WatcherStatus>; changes: Change[] } {
-    const ww = watchers.add(watchDocker({ host: fake.url, retry: FAST_RETRY, eventReplayWindow: 0, ...options }));
-    return { ww, statuses: record(ww.status$), changes: watchers.changesOf(ww) };
+  function start(options: { readonly syncTimeout?: number; readonly requestTimeout?: number } = {}): Watched {
+    return h.watch(watchDocker({ host: fake.url, retry: FAST_RETRY, eventReplayWindow: 0, ...options }));
   }
 
-  async function settled(ww: Watcher, what: string): Promise<void> {
-    await eventually(() => ww.status.state === 'live' && ww.status.incomplete === undefined && JSON.stringify(pictureOf(ww)) === JSON.stringify(truthOf(fake)), `${what}: live, complete and equal to the truth`);
-    expect(pictureOf(ww)).to.deep.equal(truthOf(fake));
-  }
-
-  function sawError(statuses: Recording<WatcherStatus>, code: EngineErrorCode, message: RegExp): void {
-    const errors = statuses.values.flatMap((s) => (s.state === 'degraded' ? [s.error] : s.state === 'live' && s.incomplete ? [s.incomplete.error] : []));
-    expect(
-      errors.some((e) => e.code === code && message.test(e.message)),
-      `status$ to say ${code} ${String(message)}; it said: ${errors.map((e) => `${e.code} ${e.message}`).join(' | ')}`,
-    ).to.equal(true);
-  }
+  const settled = (ww: Watcher, what: string) => settledAs(ww, pictureOf, () => truthOf(fake), what);
 
   describe('one bad container never hides the others', () => {
     const cases: { name: string; fault: { status: number; body: unknown } | { body: unknown }; code: EngineErrorCode; message: RegExp }[] = [

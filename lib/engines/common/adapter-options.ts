@@ -48,9 +48,11 @@ export interface AdapterOptions {
    * Podman: once the stream was silent for a third of it, `GET /_ping` must
    * answer within another third (plus TCP keepalive on tcp endpoints).
    * containerd: a heartbeat probe published the same way must come back on
-   * the stream. containerd and CRI channels also send gRPC keepalive pings
-   * (at most every 5 minutes, as containerd allows), each to be answered
-   * within half of it. Default 60,000; 0 turns the checks off.
+   * the stream. CRI: a `Version` call the same way must answer. containerd
+   * and CRI then drop the connection (the reconnect opens a new one), and
+   * their channels also send gRPC keepalive pings (at most every 5 minutes,
+   * as containerd allows), each to be answered within half of it. Default
+   * 60,000; 0 turns the checks off.
    */
   readonly deadPeerTimeout?: number;
   /** Scheduler for request timeouts, periodic work and the time of events that carry none (`TestScheduler` in tests). */

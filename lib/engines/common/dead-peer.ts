@@ -20,6 +20,12 @@ export interface DeadPeerWatch {
   probe(): Observable<unknown>;
   /** Fails the stream: with the `deadPeer` error, or with the probe's own failure (map it as for {@link DEAD_PEER_WHAT}). */
   fail(err: unknown): void;
+  /**
+   * Drops the connection the dead peer was on, so that the reconnect after
+   * `fail` opens a new one instead of waiting on the dead one (a gRPC
+   * channel: `GrpcConnection.reset()`). Called just before `fail`.
+   */
+  drop?(): void;
 }
 
 /**
@@ -29,7 +35,8 @@ export interface DeadPeerWatch {
  * own. Every third of the bound, a stream silent for a third gets a probe that
  * must answer within another third: so a dead peer is noticed within
  * `deadPeerTimeout` of the last traffic and the stream fails with a
- * `deadPeer` error (code `unreachable`; the watcher reconnects). One probe at a
+ * `deadPeer` error (code `unreachable`; the watcher reconnects) after the
+ * connection was dropped (`drop`), so the reconnect does not wait on it. One probe at a
  * time; all time on the scheduler; the check ends after telling a dead peer.
  * Unsubscribing stops the timer and a probe in flight.
  *
@@ -56,6 +63,7 @@ export function deadPeerCheck(watch: DeadPeerWatch): Subscription {
           over = true;
           // a dead peer is told once: the check ends with it
           check.unsubscribe();
+          watch.drop?.();
           watch.fail(err);
         },
         complete: () => {

@@ -4,7 +4,7 @@
 // info. Everything engine-shaped is decoded by the pure containerd-normalize.ts.
 
 import { randomUUID } from 'node:crypto';
-import { Channel, Metadata } from '@grpc/grpc-js';
+import { Metadata } from '@grpc/grpc-js';
 import { Observable, Subject, Subscription, catchError, defer, filter, forkJoin, from, ignoreElements, map, merge, mergeMap, of, repeat, timer, toArray } from 'rxjs';
 import type { EngineAdapter, EngineInfo } from '../../core/engine.js';
 import { orderedMergeMap } from '../../core/operators/ordered-merge-map.js';
@@ -16,6 +16,7 @@ import { TasksClient } from '../../gen/containerd/services/tasks/v1/tasks.js';
 import { VersionClient } from '../../gen/containerd/services/version/v1/version.js';
 import type { Process } from '../../gen/containerd/types/task/task.js';
 import { grpcChannelConfig } from '../../grpc/channel.js';
+import { connectionControls, grpcConnection, withCurrentClients } from '../../grpc/grpc-connection.js';
 import { fromServerStream } from '../../grpc/server-stream.js';
 import { type UnaryMethod, fromUnary, unaryTransport } from '../../grpc/unary.js';
 import type { Container } from '../../model/container.js';
@@ -139,6 +140,8 @@ interface ContainerdClient extends AdapterBase {
   unary<Req, Res>(what: string, method: UnaryMethod<Req, Res>, request: Req, namespace: string | undefined): Observable<Res>;
   /** The same, `null` when containerd answers NOT_FOUND. */
   unaryOrNull<Req, Res>(what: string, method: UnaryMethod<Req, Res>, request: Req, namespace: string | undefined): Observable<Res | null>;
+  /** Swaps the channel of every client for a fresh one (its connection went dead). */
+  dropConnection(): void;
   dispose(): void;
 }
 
@@ -189,31 +192,30 @@ function containerdClient(options: ContainerdOptions): ContainerdClient {
   const config = grpcChannelConfig(resolveContainerdAddress(options, options.env ?? process.env), { engine: CONTAINERD_ENGINE, deadPeerTimeout: deadPeerTimeoutOf(options) });
   const base = adapterBase(options, { terms: CONTAINERD_TERMS, endpoint: config.endpoint, concurrency: DEFAULT_CONCURRENCY, resyncInterval: DEFAULT_CONTAINERD_RESYNC_INTERVAL, toError: toContainerdError, isNotFound: isGrpcNotFound });
   const { calls } = base;
-  // one channel (one connection) shared by all clients; closed by dispose()
-  const channel = new Channel(config.target, config.credentials, config.options);
-  const shared = { channelOverride: channel };
-  return {
-    ...base,
-    watched: containerdNamespaceFilter(options.namespaces, options.ignoreNamespaces),
-    // what containerd cannot be told (never, in practice) the kit filters anyway
-    listFilters: containerdLabelFilters(base.settings.labels) ?? [],
-    startTimes: new Map(),
-    containerOptions: packerOptions(options),
-    probeInterval: Math.max(1, options.probeInterval ?? 100),
+  // one channel (one connection) shared by all clients, swapped for a fresh one after a dead peer; closed by dispose()
+  const connection = grpcConnection(config, (shared) => ({
     events: new EventsClient(config.target, config.credentials, shared),
     namespaces: new NamespacesClient(config.target, config.credentials, shared),
     containers: new ContainersClient(config.target, config.credentials, shared),
     tasks: new TasksClient(config.target, config.credentials, shared),
     version: new VersionClient(config.target, config.credentials, shared),
     introspection: new IntrospectionClient(config.target, config.credentials, shared),
-    unary: (what, method, request, namespace) => calls.request(what, unaryTransport(method, request, metadataFor(namespace))),
-    unaryOrNull: (what, method, request, namespace) => calls.request(what, unaryTransport(method, request, metadataFor(namespace)), { notFound: 'null' }),
-    dispose() {
-      if (calls.disposed) return;
-      calls.dispose();
-      channel.close();
+  }));
+  return withCurrentClients(
+    {
+      ...base,
+      watched: containerdNamespaceFilter(options.namespaces, options.ignoreNamespaces),
+      // what containerd cannot be told (never, in practice) the kit filters anyway
+      listFilters: containerdLabelFilters(base.settings.labels) ?? [],
+      startTimes: new Map(),
+      containerOptions: packerOptions(options),
+      probeInterval: Math.max(1, options.probeInterval ?? 100),
+      unary: (what, method, request, namespace) => calls.request(what, unaryTransport(method, request, metadataFor(namespace))),
+      unaryOrNull: (what, method, request, namespace) => calls.request(what, unaryTransport(method, request, metadataFor(namespace)), { notFound: 'null' }),
+      ...connectionControls(connection, calls),
     },
-  };
+    connection,
+  );
 }
 
 /** @internal The gRPC metadata of a call in containerd `namespace` (none: a global call); the CRI adapter's native calls use it too. */
@@ -300,6 +302,7 @@ function containerdEvents(client: ContainerdClient): Observable<RawFeed<Containe
             const heartbeat = Buffer.from(randomUUID());
             return merge(publishProbe(heartbeat, 'publishing a heartbeat probe').pipe(ignoreElements()), echoes.pipe(filter((echo) => heartbeat.equals(echo))));
           }),
+        drop: () => client.dropConnection(),
         fail: (err) => fail(err, DEAD_PEER_WHAT),
       });
     // one probe at a time (a slow Publish on a cold connection is not piled up

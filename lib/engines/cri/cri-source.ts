@@ -5,8 +5,8 @@
 // decoded by the pure cri-normalize.ts.
 
 import { existsSync } from 'node:fs';
-import { Channel, Metadata, status as grpcStatus } from '@grpc/grpc-js';
-import { type Observable, catchError, concatWith, defer, filter, forkJoin, map, mergeMap, of, tap, throwError } from 'rxjs';
+import { Metadata, status as grpcStatus } from '@grpc/grpc-js';
+import { Observable, catchError, concatWith, defer, filter, forkJoin, map, merge, mergeMap, of, tap, throwError } from 'rxjs';
 import type { EngineAdapter, EngineEvent, EngineInfo, ExitDetails } from '../../core/engine.js';
 import { orderedMergeMap } from '../../core/operators/ordered-merge-map.js';
 import { IntrospectionClient } from '../../gen/containerd/services/introspection/v1/introspection.js';
@@ -15,6 +15,7 @@ import { TasksClient } from '../../gen/containerd/services/tasks/v1/tasks.js';
 import { Status as TaskStatus } from '../../gen/containerd/types/task/task.js';
 import { type ContainerEventResponse, ContainerState, type PodSandboxMetadata, PodSandboxState, RuntimeServiceClient, type VersionResponse } from '../../gen/cri/api.js';
 import { grpcChannelConfig } from '../../grpc/channel.js';
+import { connectionControls, grpcConnection, withCurrentClients } from '../../grpc/grpc-connection.js';
 import { isGrpcServiceError } from '../../grpc/grpc-errors.js';
 import { fromServerStream } from '../../grpc/server-stream.js';
 import { type UnaryMethod, fromUnary, unaryTransport } from '../../grpc/unary.js';
@@ -22,6 +23,7 @@ import type { Container } from '../../model/container.js';
 import type { Portfolio } from '../../model/portfolio.js';
 import { type AdapterOptions, deadPeerTimeoutOf, packerOptions } from '../common/adapter-options.js';
 import { type AdapterBase, type AdapterParts, adapterBase, defineAdapter } from '../common/define-adapter.js';
+import { DEAD_PEER_WHAT, deadPeerCheck } from '../common/dead-peer.js';
 import { engineInfo } from '../common/engine-info.js';
 import { inspectAll, inspectOneOf } from '../common/inspect-all.js';
 import { LISTENING, type RawFeed } from '../common/start-hint.js';
@@ -174,6 +176,8 @@ interface CriClient extends AdapterBase {
   unaryOrNull<Req, Res>(what: string, method: UnaryMethod<Req, Res>, request: Req): Observable<Res | null>;
   /** One unary call of containerd's native API in CRI's namespace `k8s.io`. */
   native<Req, Res>(what: string, method: UnaryMethod<Req, Res>, request: Req): Observable<Res>;
+  /** Swaps the channel of every client for a fresh one (its connection went dead). */
+  dropConnection(): void;
   dispose(): void;
 }
 
@@ -197,7 +201,10 @@ interface CriClient extends AdapterBase {
  * because containerd 1.7 replays stale events), up to `concurrency` at once,
  * in the engine's order; a start whose container is gone or stopped is dropped.
  * A runtime without `GetContainerEvents` (containerd 1.6) fails the stream
- * with an `EngineError` `unsupported`.
+ * with an `EngineError` `unsupported`. A stream silent for a third of
+ * `deadPeerTimeout` gets a `Version` call on the same connection that must
+ * answer within another third, or the connection is dropped and the stream
+ * fails as `unreachable`.
  *
  * `snapshot()` lists running containers and ready sandboxes; when `Version`
  * names containerd, their PIDs come from one `Tasks.List` (and images from
@@ -235,29 +242,27 @@ function criClient(options: CriOptions): CriClient {
   const config = grpcChannelConfig(resolveCriEndpoint(options, options.env ?? process.env), { engine: CRI_ENGINE, deadPeerTimeout: deadPeerTimeoutOf(options) });
   const base = adapterBase(options, { terms: CRI_TERMS, endpoint: config.endpoint, concurrency: DEFAULT_CONCURRENCY, resyncInterval: DEFAULT_CRI_RESYNC_INTERVAL, toError: toCriError, isNotFound: isCriNotFound });
   const { calls } = base;
-  // one channel (one connection) for the CRI service and containerd's native services; closed by dispose()
-  const channel = new Channel(config.target, config.credentials, config.options);
-  const shared = { channelOverride: channel };
-  const runtime = new RuntimeServiceClient(config.target, config.credentials, shared);
-  return {
-    ...base,
-    runtime,
+  // one channel (one connection) for the CRI service and containerd's native services, swapped for a fresh one after a dead peer; closed by dispose()
+  const connection = grpcConnection(config, (shared) => ({
+    runtime: new RuntimeServiceClient(config.target, config.credentials, shared),
     tasks: new TasksClient(config.target, config.credentials, shared),
     records: new ContainersClient(config.target, config.credentials, shared),
-    runtimeName: { value: undefined },
-    startTimes: new Map(),
     introspection: new IntrospectionClient(config.target, config.credentials, shared),
-    containerOptions: packerOptions(options),
-    labelSelector: criLabelSelector(base.settings.labels),
-    unary: (what, method, request) => calls.request(what, unaryTransport(method, request)),
-    unaryOrNull: (what, method, request) => calls.request(what, unaryTransport(method, request), { notFound: 'null' }),
-    native: (what, method, request) => calls.request(what, unaryTransport(method, request, metadataFor(CRI_CONTAINERD_NAMESPACE))),
-    dispose() {
-      if (calls.disposed) return;
-      calls.dispose();
-      channel.close();
+  }));
+  return withCurrentClients(
+    {
+      ...base,
+      runtimeName: { value: undefined },
+      startTimes: new Map(),
+      containerOptions: packerOptions(options),
+      labelSelector: criLabelSelector(base.settings.labels),
+      unary: (what, method, request) => calls.request(what, unaryTransport(method, request)),
+      unaryOrNull: (what, method, request) => calls.request(what, unaryTransport(method, request), { notFound: 'null' }),
+      native: (what, method, request) => calls.request(what, unaryTransport(method, request, metadataFor(CRI_CONTAINERD_NAMESPACE))),
+      ...connectionControls(connection, calls),
     },
-  };
+    connection,
+  );
 }
 
 function version(client: CriClient): Observable<VersionResponse> {
@@ -272,10 +277,16 @@ function version(client: CriClient): Observable<VersionResponse> {
 function criEvents(client: CriClient): Observable<RawFeed<CriStartHint>> {
   return defer(() => {
     if (client.calls.disposed) return throwError(() => client.errors.closed('watching container events'));
-    const stream$ = fromServerStream<ContainerEventResponse>(() => client.runtime.getContainerEvents({})).pipe(
-      concatWith(throwError(() => client.errors.streamEnded('watching container events (GetContainerEvents)'))),
-      catchError((err: unknown) => eventsFailed(client, err)),
-    );
+    const { scheduler } = client.settings;
+    // When the stream last received anything (scheduler time).
+    let heard = scheduler.now();
+    const stream$ = merge(
+      fromServerStream<ContainerEventResponse>(() => client.runtime.getContainerEvents({})).pipe(
+        tap(() => (heard = scheduler.now())),
+        concatWith(throwError(() => client.errors.streamEnded('watching container events (GetContainerEvents)'))),
+      ),
+      deadPeer(client, () => heard),
+    ).pipe(catchError((err: unknown) => eventsFailed(client, err)));
     return stream$.pipe(
       // the Version round trip, made after the stream was opened, also tells a non-CRI peer apart before any list
       criResync<ContainerEventResponse, typeof LISTENING>({ marker: LISTENING, gate$: version(client) }),
@@ -288,6 +299,28 @@ function criEvents(client: CriClient): Observable<RawFeed<CriStartHint>> {
       }),
     );
   });
+}
+
+/**
+ * The kit's dead-peer check of the event stream: CRI streams nothing of its
+ * own while nothing happens, so once the stream was silent for a third of
+ * `deadPeerTimeout` a `Version` call on the same connection must answer
+ * within another third, or the connection is dropped and the stream fails as
+ * `unreachable` (the peer vanished without closing it). Never emits.
+ */
+function deadPeer(client: CriClient, heard: () => number): Observable<never> {
+  const { settings, errors } = client;
+  return new Observable<never>((subscriber) =>
+    deadPeerCheck({
+      bound: settings.deadPeerTimeout,
+      scheduler: settings.scheduler,
+      errors,
+      heard,
+      probe: () => client.unary(DEAD_PEER_WHAT, client.runtime.version.bind(client.runtime), { version: KUBE_RUNTIME_API_VERSION }),
+      drop: () => client.dropConnection(),
+      fail: (err) => subscriber.error(toCriError(err, client.endpoint, DEAD_PEER_WHAT)),
+    }),
+  );
 }
 
 /** The `exited` of a STOPPED whose event lacked the container's status: with the details of a status call, without them when it fails or the container is gone. */

@@ -12,6 +12,8 @@ describe('the kit\'s dead-peer check (virtual time)', () => {
     const ts = new TestScheduler(() => undefined);
     let probes = 0;
     const failures: { at: number; err: unknown }[] = [];
+    // What the check did, in order: `drop` (the connection) and `fail`.
+    const order: string[] = [];
     ts.run(({ flush }) => {
       const check = deadPeerCheck({
         bound,
@@ -22,12 +24,16 @@ describe('the kit\'s dead-peer check (virtual time)', () => {
           probes += 1;
           return probe();
         },
-        fail: (err) => failures.push({ at: ts.now(), err }),
+        drop: () => order.push('drop'),
+        fail: (err) => {
+          order.push('fail');
+          failures.push({ at: ts.now(), err });
+        },
       });
       ts.schedule(() => check.unsubscribe(), until);
       flush();
     });
-    return { probes, failures };
+    return { probes, failures, order };
   };
 
   it('a silent stream whose probe never answers fails within the bound: probe at a third, deadPeer at two thirds', () => {
@@ -35,6 +41,12 @@ describe('the kit\'s dead-peer check (virtual time)', () => {
     expect(probes).to.equal(1);
     expect(failures.map((f) => f.at)).to.deep.equal([200]);
     expect(isEngineError(failures[0]?.err) && failures[0].err.code).to.equal('unreachable');
+  });
+
+  it('drops the connection just before it tells the dead peer (the reconnect must not wait on it), once; never while the peer answers', () => {
+    expect(run(() => NEVER, () => 0, 1_000).order).to.deep.equal(['drop', 'fail']);
+    expect(run(() => throwError(() => new Error('EPIPE')), () => 0, 1_000).order).to.deep.equal(['drop', 'fail']);
+    expect(run(() => of(true), () => 0, 10_000).order).to.deep.equal([]);
   });
 
   // (six hours with the default bound of 60 s: RxJS's VirtualTimeScheduler nests every repetition of a periodic
