@@ -66,8 +66,7 @@ export class OomNotes {
     // starts (hints) and exits carry the container's id; nothing else touches the notes (a rename resolved by an inspection neither)
     if (item.type === 'inspect') {
       if (hintedType(item as unknown as StartHint) === 'started') this.recent.delete((item as unknown as { readonly id: string }).id);
-    }
-    else if (item.type === 'exited') {
+    } else if (item.type === 'exited') {
       const id = (item as unknown as { readonly id: string }).id;
       const at = this.recent.get(id);
       if (at === undefined) return item;
