@@ -175,6 +175,34 @@ describe('fault corpus: Docker and Podman (fake engines on real unix sockets)', 
       expect(fake.listQueries, 'no relist').to.have.length(1);
       expect(statuses.values.map((s) => s.state)).to.deep.equal(['connecting', 'syncing', 'live']);
     });
+    it('an oversized rename (a 1.5 MiB label copied into its attributes, its new name lost) is a `renamed`, exactly as a rename of normal size', async () => {
+      const big = 'z'.repeat(1.5 * MiB);
+      add(fake, 1);
+      add(fake, 2, 1002, { labels: { big } });
+      const { ww, statuses } = start();
+      await ww.ready;
+      await fake.eventStreamOpened();
+      const seen: string[] = [];
+      // (ends with the watcher's close)
+      ww.lifecycle$.subscribe((e) => seen.push(`${e.type}:${e.container.id.slice(0, 4)}:${e.container.name}${e.previousName === undefined ? '' : ` (was ${e.previousName})`}${e.synthetic ? ' *' : ''}`));
+      // the same change twice: 1 renamed by an event of normal size, 2 by one over the line limit
+      fake.containers.set(ID(1), { ...fake.containers.get(ID(1))!, name: 'c1-new' });
+      fake.emit(dockerEvent('rename', ID(1), { name: '/c1-new', oldName: '/c1' }));
+      fake.containers.set(ID(2), { ...fake.containers.get(ID(2))!, name: 'c2-new' });
+      // Docker writes the attributes sorted by key: the big label before the new name
+      fake.emit(dockerEvent('rename', ID(2), { big, name: '/c2-new', oldName: '/c2' }));
+      // and what follows the big line keeps its place behind it
+      fake.containers.set(ID(2), { ...fake.containers.get(ID(2))!, paused: true });
+      fake.emit(dockerEvent('pause', ID(2)));
+      await eventually(() => ww.portfolio.container(ID(2))?.paused === true, 'the pause after the big rename');
+      await settled(ww, 'after the renames');
+      const [one, two] = [ID(1).slice(0, 4), ID(2).slice(0, 4)];
+      expect(seen).to.deep.equal([`started:${one}:c1 *`, `started:${two}:c2 *`, `renamed:${one}:c1-new (was c1)`, `renamed:${two}:c2-new (was c2)`, `paused:${two}:c2-new`]);
+      expect(ww.portfolio.container(ID(2))?.labels['big']).to.have.length(big.length);
+      expect(fake.eventQueries, 'no reconnect').to.have.length(1);
+      expect(fake.listQueries, 'no relist').to.have.length(1);
+      expect(statuses.values.map((s) => s.state)).to.deep.equal(['connecting', 'syncing', 'live']);
+    });
   });
 
   describe('the event stream misbehaves', () => {

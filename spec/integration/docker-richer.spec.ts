@@ -176,19 +176,26 @@ for (const engine of ENGINES) {
       expect((await lab.docker.getContainer(id).inspect()).State.Health?.Status).to.equal('healthy');
     });
 
-    it('tells a rename as a renamed lifecycle event with the previous name', async () => {
-      const ww = watchIt();
-      await ww.ready;
-      const events = eventsOf(ww);
-      const name = lab.name('ren');
-      const id = await lab.run(name);
-      await eventually(() => ww.portfolio.container(id) !== undefined, 'the start');
-      await lab.rename(id, `${name}-new`);
-      await eventually(() => events.some((e) => e.type === 'renamed' && e.container.id === id), 'the rename');
-      const renamed = events.find((e) => e.type === 'renamed')!;
-      expect([renamed.container.name, renamed.previousName, renamed.synthetic]).to.deep.equal([`${name}-new`, name, false]);
-      expect(ww.portfolio.container(`${name}-new`)?.id).to.equal(id);
-    });
+    for (const size of ['normal', 'oversized'] as const) {
+      it(`tells a rename as a renamed lifecycle event with the previous name${size === 'oversized' ? ' (an event line over 1 MiB: a label of 1.2 MB once escaped, copied into it)' : ''}`, async () => {
+        const ww = watchIt();
+        await ww.ready;
+        const events = eventsOf(ww);
+        const name = lab.name('ren');
+        // oversized: the engine takes no request over 1 MiB, but its JSON escapes `<` as `\u003c`: a label of
+        // 200,000 of them is a 200 kB request and an event line of 1.2 MB
+        const id = await lab.run(name, size === 'oversized' ? { labels: { 'ww.big': '<'.repeat(200_000) } } : {});
+        // (Podman takes seconds over a megabyte line: a generous bound)
+        const bound = size === 'oversized' ? 60_000 : undefined;
+        await eventually(() => ww.portfolio.container(id) !== undefined, 'the start', bound);
+        await lab.rename(id, `${name}-new`);
+        await eventually(() => events.some((e) => e.type === 'renamed' && e.container.id === id), 'the rename', bound);
+        const renamed = events.find((e) => e.type === 'renamed')!;
+        expect([renamed.container.name, renamed.previousName, renamed.synthetic]).to.deep.equal([`${name}-new`, name, false]);
+        expect(ww.portfolio.container(`${name}-new`)?.id).to.equal(id);
+        expect(events.filter((e) => e.container.id === id).map((e) => e.type)).to.deep.equal(['started', 'renamed']);
+      });
+    }
 
     for (const selector of ['key=value', 'key only', 'two entries']) {
       it(`holds exactly the containers matching a label filter (${selector}) while others come and go`, async () => {

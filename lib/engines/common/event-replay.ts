@@ -3,7 +3,7 @@
 // delivered already. Pure bookkeeping: no I/O, times are handed in.
 
 import type { EngineFeed } from '../../core/engine.js';
-import type { RawFeed, StartHint } from './start-hint.js';
+import { type RawFeed, type StartHint, hintedType } from './start-hint.js';
 
 /** Default of `eventReplayWindow`: the longest outage in ms after which a reopened stream still asks for the gap's events. @internal */
 export const DEFAULT_EVENT_REPLAY_WINDOW = 300_000;
@@ -54,10 +54,10 @@ export interface ReplayLease {
 
 /**
  * The identity of an event for duplicate detection: engine time (to the microsecond: an integer writes
- * faster than a fraction), container and kind (a start hint is its `started`).
+ * faster than a fraction), container and kind (a start hint is the `started` or `renamed` it resolves to).
  */
 function identity(item: { readonly type: string; readonly id: string; readonly time: number }): string {
-  return `${Math.round(item.time * 1000)}|${item.id}|${item.type === 'inspect' ? 'started' : item.type}`;
+  return `${Math.round(item.time * 1000)}|${item.id}|${item.type === 'inspect' ? hintedType(item as StartHint) : item.type}`;
 }
 
 /** The id and time of a feed item, or undefined for `listening`. */

@@ -3,6 +3,7 @@
 // `/tasks/oom`): the exit that follows is reported with `oomKilled`. Pure.
 
 import type { EngineEvent } from '../../core/engine.js';
+import { type StartHint, hintedType } from './start-hint.js';
 
 /**
  * An engine event that is not an exit by itself: `oom` (the kernel's OOM
@@ -62,9 +63,10 @@ export class OomNotes {
       return null;
     }
     const item = result as Exclude<T, OomMark>;
-    // start hints and exits carry the container's id; nothing else touches the notes
-    if (item.type === 'inspect') this.recent.delete((item as unknown as { readonly id: string }).id);
-    else if (item.type === 'exited') {
+    // starts (hints) and exits carry the container's id; nothing else touches the notes (a rename resolved by an inspection neither)
+    if (item.type === 'inspect') {
+      if (hintedType(item as unknown as StartHint) === 'started') this.recent.delete((item as unknown as { readonly id: string }).id);
+    } else if (item.type === 'exited') {
       const id = (item as unknown as { readonly id: string }).id;
       const at = this.recent.get(id);
       if (at === undefined) return item;

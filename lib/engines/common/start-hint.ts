@@ -16,6 +16,12 @@ export type StartHint<X extends object = object> = {
   readonly id: string;
   /** The event's engine time in ms since the epoch. */
   readonly time: number;
+  /**
+   * `renamed`: the hint stands for a rename whose new name the event lost (a
+   * Docker event line too long to read whole): the inspection resolves it to
+   * `renamed` with the inspected name, never to `started`. Absent: a start.
+   */
+  readonly resolvesTo?: 'renamed';
 } & Readonly<X>;
 
 /** What an engine's raw event stream emits: the feed, with start hints still to inspect. @internal */
@@ -23,6 +29,11 @@ export type RawFeed<H extends StartHint = StartHint> = EngineFeed | H;
 
 /** The one `listening` marker of every adapter. @internal */
 export const LISTENING: EngineFeed = Object.freeze({ type: 'listening' });
+
+/** The event a hint stands for once inspected: `started`, or `renamed` (see {@link StartHint}'s `resolvesTo`). @internal */
+export function hintedType(hint: StartHint): 'started' | 'renamed' {
+  return hint.resolvesTo ?? 'started';
+}
 
 /** True for a start hint (as opposed to a finished feed item). @internal */
 export function isStartHint<H extends StartHint>(item: RawFeed<H>): item is H {

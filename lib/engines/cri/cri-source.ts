@@ -210,7 +210,8 @@ interface CriClient extends AdapterBase {
  * names containerd, their PIDs come from one `Tasks.List` (and images from
  * one `Containers.List`) of containerd's native API in namespace `k8s.io` on
  * the same socket, else (and for ids the task list lacks, and with a
- * `packer`) from a verbose status per entry. `startedAt` is only in a verbose
+ * `packer`) from a verbose status per entry; a relist asks the task list only
+ * when more than two entries the picture lacks need a PID. `startedAt` is only in a verbose
  * status: the adapter keeps those it saw for later lists.
  *
  * @throws EngineError `config` when the endpoint is unusable.
@@ -360,7 +361,10 @@ function eventsFailed(client: CriClient, err: unknown): Observable<never> {
  * containers whose sandbox does not match are then looked up with one more
  * (unfiltered) sandbox list, never one call per container. On a relist
  * (`previous`), what the picture already has (same id: the same process, CRI
- * never restarts a container in place) is reused and gets no status call.
+ * never restarts a container in place) is reused and needs no PID: the
+ * native calls are made only when more entries lack one than they cost
+ * (else those few get a verbose status each), so a relist of an unchanged
+ * picture is the two list calls on containerd too.
  */
 function criList(client: CriClient, previous?: Portfolio): Observable<readonly Container[]> {
   const { runtime } = client;
@@ -370,14 +374,25 @@ function criList(client: CriClient, previous?: Portfolio): Observable<readonly C
     client.unary(what, runtime.listPodSandbox.bind(runtime), selective ? { filter: { id: '', labelSelector: selector } } : {});
   // a packer is promised the verbose statuses: then every entry is inspected, as without containerd
   const native$ = client.containerOptions.packer === undefined ? criNativeView(client) : of(null);
-  return forkJoin([
+  const lists$ = forkJoin([
     client.unary('listing running containers', runtime.listContainers.bind(runtime), {
       filter: { id: '', podSandboxId: '', labelSelector, state: { state: ContainerState.CONTAINER_RUNNING } },
     }),
     // all (matching) sandboxes: the ready ones are containers, and every one names the pod of its containers
     listPods('listing pod sandboxes', labelSelector),
-    native$,
-  ]).pipe(
+  ]);
+  // the first list asks the task list at once, beside the two lists; a relist only once the lists show that
+  // more entries lack a PID than the task list costs calls (else their verbose statuses are the cheaper way)
+  const listed$ =
+    previous === undefined
+      ? forkJoin([lists$, native$]).pipe(map(([[listed, pods], native]) => [listed, pods, native] as const))
+      : lists$.pipe(
+          mergeMap(([listed, pods]) => {
+            const lacking = lackingPids(listed.containers, pods.items, previous);
+            return (lacking > NATIVE_VIEW_CALLS ? native$ : of(null)).pipe(map((native) => [listed, pods, native] as const));
+          }),
+        );
+  return listed$.pipe(
     mergeMap(([listed, pods, native]) => {
       const known = new Set(pods.items.map((p) => p.id));
       const missing = selective && listed.containers.some((c) => c.podSandboxId !== '' && !known.has(c.podSandboxId));
@@ -413,6 +428,21 @@ function criList(client: CriClient, previous?: Portfolio): Observable<readonly C
       for (const id of client.startTimes.keys()) if (!ids.has(id)) client.startTimes.delete(id);
     }),
   );
+}
+
+/** The calls {@link criNativeView} makes (Tasks.List and Containers.List). */
+const NATIVE_VIEW_CALLS = 2;
+
+/**
+ * How many entries of a relist's two lists need a PID: the ready sandboxes
+ * and running containers the picture lacks (CRI ids are never reused: one the
+ * picture has is the same process, its PID known).
+ */
+function lackingPids(containers: readonly { readonly id: string; readonly state: ContainerState }[], pods: readonly { readonly id: string; readonly state: PodSandboxState }[], previous: Portfolio): number {
+  let lacking = 0;
+  for (const p of pods) if (p.state === PodSandboxState.SANDBOX_READY && p.id !== '' && previous.byIdOnly(p.id) === undefined) lacking += 1;
+  for (const c of containers) if (c.state === ContainerState.CONTAINER_RUNNING && c.id !== '' && previous.byIdOnly(c.id) === undefined) lacking += 1;
+  return lacking;
 }
 
 /**

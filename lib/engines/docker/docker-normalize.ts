@@ -197,8 +197,9 @@ export const OVERSIZED_EVENT_HEAD = 64 * 1024;
  * `Type`, `Action` and `Actor.ID` before the attributes, so a bounded scan
  * finds them. The attributes are lost, so a `start` or a `rename` is resolved
  * by an inspection of the container (a start hint: the inspection has the
- * name, labels and PID), a `die` becomes an exit without its code, and the
- * rest map as usual. Throws a `decode` error when the head names no
+ * name, labels and PID; a rename's hint `resolvesTo: 'renamed'`, so it
+ * becomes the `renamed` the event told, with the inspected name), a `die`
+ * becomes an exit without its code, and the rest map as usual. Throws a `decode` error when the head names no
  * container. Pure.
  * @internal
  */
@@ -217,7 +218,7 @@ export function normalizeOversizedDockerEvent(head: string, fallbackTime: number
   const action = field(/"Action"\s*:\s*"((?:[^"\\]|\\.)*)"/);
   const id = field(/"Actor"\s*:\s*\{\s*"ID"\s*:\s*"((?:[^"\\]|\\.)*)"/) ?? field(/"id"\s*:\s*"((?:[^"\\]|\\.)*)"/);
   if (id === undefined || id === '') throw decodeError(`docker event line too long to read, without a container id in its first ${OVERSIZED_EVENT_HEAD} characters`, text.slice(0, 200));
-  if ((type ?? 'container') === 'container' && action === 'rename') return Object.freeze({ type: 'inspect', id, time: fallbackTime });
+  if ((type ?? 'container') === 'container' && action === 'rename') return Object.freeze({ type: 'inspect', id, time: fallbackTime, resolvesTo: 'renamed' });
   return normalizeDockerEvent({ Type: type ?? 'container', Action: action, Actor: { ID: id, Attributes: {} } }, fallbackTime);
 }
 

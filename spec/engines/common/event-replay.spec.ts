@@ -28,7 +28,7 @@ function pass(lease: ReplayLease, items: readonly RawFeed<Hint>[]): string[] {
   const out: string[] = [];
   for (const item of items) {
     if (!lease.fresh(item)) continue;
-    const feed = item.type === 'inspect' ? started(item) : item;
+    const feed = item.type === 'inspect' ? (item.resolvesTo === 'renamed' ? { type: 'renamed' as const, id: item.id, name: `${item.id}-inspected`, time: item.time } : started(item)) : item;
     lease.delivered(feed);
     out.push(feed.type === 'started' ? `started:${feed.container.id}` : feed.type === 'listening' ? 'listening' : `${feed.type}:${feed.id}`);
   }
@@ -83,6 +83,18 @@ describe('EventReplay (the bookkeeping of since and replayed duplicates)', () =>
     second.opened(T0 + 2_000);
     const gap = [ev('paused', 'x', 600), ev('exited', 'x', 700, 137)];
     expect(pass(second, [{ type: 'listening' }, ...delivered, ...gap, start('y', 800)])).to.deep.equal(['listening', 'paused:x', 'exited:x', 'started:y']);
+  });
+
+  it('a hint that resolves to a rename is that rename: its replay is dropped, a start of the same id and time is not', () => {
+    const replay = new EventReplay({ window: 60_000 });
+    const renameHint: Hint = Object.freeze({ type: 'inspect', id: 'x', time: T0 + 100, pid: 100, resolvesTo: 'renamed' });
+    const first = replay.open(0);
+    first.opened(T0 - 10_000);
+    expect(pass(first, [renameHint])).to.deep.equal(['renamed:x']);
+    first.release(1);
+    const second = replay.open(2);
+    second.opened(T0 + 2_000);
+    expect(pass(second, [renameHint, start('x', 100)])).to.deep.equal(['started:x']);
   });
 
   it('forgets after an outage longer than the window (counted from the last stream that opened), and never replays with window 0', () => {

@@ -11,6 +11,16 @@ describe('OomNotes (the per-stream OOM memory of every engine)', () => {
     expect(notes.apply(exited('a', 1e12))).to.deep.include({ exit: { code: 137, oomKilled: true } });
   });
 
+  it('a start hint forgets the note (a new run), a hint that resolves to a rename does not (as a rename event)', () => {
+    const notes = new OomNotes();
+    notes.apply({ type: 'oom', id: 'a', time: 1 });
+    notes.apply({ type: 'oom', id: 'b', time: 1 });
+    notes.apply({ type: 'inspect', id: 'a', time: 2, resolvesTo: 'renamed' });
+    notes.apply({ type: 'inspect', id: 'b', time: 2 });
+    expect(notes.apply(exited('a', 3))).to.deep.include({ exit: { code: 137, oomKilled: true } });
+    expect(notes.apply(exited('b', 3))).to.deep.include({ exit: { code: 137 } });
+  });
+
   it('100,000 containers OOMing on one stream: it keeps exactly its bound, the newest, and marks their exits', () => {
     const notes = new OomNotes({ max: 1_024 });
     const n = 100_000;

@@ -37,6 +37,18 @@ describe('resolveStarts (start hint → inspect → started, in engine order, fo
     });
   });
 
+  it('a hint that `resolvesTo` a rename (its new name lost) becomes `renamed` with the inspected name and the event\'s time, in engine order; gone: nothing', () => {
+    ts.run(({ hot, cold, expectObservable }) => {
+      const renamedHint: StartHint = Object.freeze({ type: 'inspect', id: 'a', time: 5, resolvesTo: 'renamed' });
+      const inspections: Record<string, Observable<Container | null>> = {
+        a: cold('--(c|)', { c: newContainer({ id: 'a', name: 'fresh', pid: 7 }) }),
+        g: cold<Container | null>('-(n|)', { n: null }),
+      };
+      const raw = hot<RawFeed>('r-g-x|', { r: renamedHint, g: { ...renamedHint, id: 'g', time: 6 }, x: exited('a', 12) });
+      expectObservable(raw.pipe(resolveStarts((h) => inspections[h.id]!, 8))).toBe('--R-X|', { R: { type: 'renamed', id: 'a', name: 'fresh', time: 5 }, X: exited('a', 12) });
+    });
+  });
+
   it('inspects up to `concurrency` starts at once, and hands each hint to the engine\'s inspection', () => {
     ts.run(({ hot, cold, expectObservable, expectSubscriptions }) => {
       const inspection = cold('--(c|)', { c: box('x') });

@@ -7,6 +7,7 @@
  */
 import { expect } from 'chai';
 import { lastValueFrom } from 'rxjs';
+import { Portfolio } from '../../../lib/model/portfolio.js';
 import { ContainerEventType } from '../../../lib/gen/cri/api.js';
 import { criAdapter } from '../../../lib/engines/cri/cri-source.js';
 import { CRI_SANDBOX_LABEL } from '../../../lib/engines/cri/cri-normalize.js';
@@ -123,6 +124,52 @@ describe('criAdapter: PIDs from containerd’s task list (fake CRI with native s
     expect(statusCalls(f).sort()).to.deep.equal(['containerStatus:a7', 'podSandboxStatus:s9']);
     expect(list.find((c) => c.id === 'a7')!.pid).to.equal(10_001 + 21);
     expect(list.find((c) => c.id === 's9')!.pid).to.equal(10_000 + 27);
+  });
+
+  it(`a relist (previous) asks the task list only when more entries lack a PID than it costs calls: unchanged ${3 * PODS} → the two lists alone; one new → its status; a new pod of three → the task list; always the full list’s picture`, async () => {
+    const f = await fake({ version: CONTAINERD_CRI_VERSION, native: 'serve' });
+    populate(f);
+    const adapter = criAdapter({ endpoint: f.address });
+    // the calls of one snapshot, sorted (the version call of the adapter’s first list aside)
+    const callsOf = async (previous?: Portfolio): Promise<{ calls: string[]; list: readonly Container[] }> => {
+      const mark = f.calls.length;
+      const list = await lastValueFrom(adapter.snapshot(previous));
+      return { calls: f.calls.slice(mark).filter((c) => c !== 'version').sort(), list };
+    };
+    const full = async () => {
+      const check = criAdapter({ endpoint: f.address });
+      try {
+        return await lastValueFrom(check.snapshot());
+      } finally {
+        check.dispose();
+      }
+    };
+    try {
+      const first = await callsOf();
+      expect(first.calls).to.deep.equal(['containers.list', 'listContainers', 'listPodSandbox', 'tasks.list']);
+      expect(first.list).to.have.length(3 * PODS);
+
+      const unchanged = await callsOf(Portfolio.of(first.list));
+      expect(unchanged.calls, 'an unchanged picture').to.deep.equal(['listContainers', 'listPodSandbox']);
+      unchanged.list.forEach((c, i) => expect(c).to.equal(first.list[i]));
+
+      // one container started and one exited silently: one status call, no task list
+      const a1 = f.containers.get('a1')!;
+      f.containers.set('late', { ...a1, status: { ...a1.status, id: 'late' }, info: { info: JSON.stringify({ ...JSON.parse(a1.info['info']!), pid: 77_001 }) } });
+      f.stopContainer('b1', true);
+      const one = await callsOf(Portfolio.of(first.list));
+      expect(one.calls, 'one new container').to.deep.equal(['containerStatus:late', 'listContainers', 'listPodSandbox']);
+      expect(plain(one.list)).to.deep.equal(plain(await full()));
+
+      // a new pod (a sandbox and two containers): the task list and the records, no status call
+      f.addPod('fresh', 88_000, { fa: 88_001, fb: 88_002 });
+      const pod = await callsOf(Portfolio.of(one.list));
+      expect(pod.calls, 'a new pod').to.deep.equal(['containers.list', 'listContainers', 'listPodSandbox', 'tasks.list']);
+      expect(plain(pod.list)).to.deep.equal(plain(await full()));
+      expect(pod.list.find((c) => c.id === 'fb')!.pid).to.equal(88_002);
+    } finally {
+      adapter.dispose();
+    }
   });
 
   it('a packer gets the verbose statuses it is promised: the native services are not asked', async () => {

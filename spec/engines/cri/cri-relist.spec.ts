@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { firstValueFrom } from 'rxjs';
 import type { LifecycleEvent } from '../../../lib/core/fold.js';
+import { ContainerEventType, ContainerState, ContainerStatus } from '../../../lib/gen/cri/api.js';
 import { criAdapter } from '../../../lib/engines/cri/cri-source.js';
 import { watchCri } from '../../../lib/engines/cri/watch-cri.js';
 import { Portfolio } from '../../../lib/model/portfolio.js';
@@ -64,6 +65,62 @@ describe('CRI relist: the two lists, and a status call only for what the picture
       expect(statusCalls(fake, mark).sort()).to.deep.equal(['containerStatus:c9', 'podSandboxStatus:quiet']);
       expect(seen).to.deep.equal(['exited c1b*', 'started c9*']);
       expect(ww.status.state).to.equal('live');
+    } finally {
+      await ww.close();
+    }
+  });
+});
+
+describe('CRI exits: the same details whether the STOPPED event or the relist tells first', function () {
+  this.timeout(30_000);
+  let fake: FakeCri;
+  beforeEach(async () => {
+    fake = await fakeCri();
+    fake.addPod('pod', 500, { app: 501, other: 502 });
+  });
+  afterEach(() => fake.close());
+
+  /** The runtime's own record of app's SIGKILL: EXITED, 137, Error, finished at a known time. */
+  const FINISHED_NS = 1_800_000_000_123_000_000n;
+  function kill(id: string): void {
+    const c = fake.containers.get(id)!;
+    c.status = ContainerStatus.fromPartial({ ...c.status, state: ContainerState.CONTAINER_EXITED, exitCode: 137, reason: 'Error', finishedAt: FINISHED_NS });
+  }
+  const exitsOf = (events: readonly LifecycleEvent[], id: string) =>
+    events.filter((e) => e.type === 'exited' && e.container.id === id).map((e) => ({ synthetic: e.synthetic, code: e.exit?.code, reason: e.exit?.reason, time: e.exit?.time?.getTime() }));
+  const DETAILS = { code: 137, reason: 'Error', time: 1_800_000_000_123 };
+
+  it('the relist first (no event yet): a synthetic exit with the runtime’s details (asked after the fact); the late STOPPED adds nothing', async () => {
+    const ww = watchCri({ endpoint: fake.address, resyncInterval: 20 });
+    try {
+      await ww.ready;
+      const events: LifecycleEvent[] = [];
+      ww.lifecycle$.subscribe((e) => events.push(e));
+      kill('app');
+      await eventually(() => exitsOf(events, 'app').length > 0, 'the exit the relist found');
+      expect(exitsOf(events, 'app')).to.deep.equal([{ synthetic: true, ...DETAILS }]);
+      // the STOPPED comes late; a start after it shows it was read
+      fake.emit(ContainerEventType.CONTAINER_STOPPED_EVENT, 'app');
+      fake.addPod('later', 600, { next: 601 });
+      fake.emit(ContainerEventType.CONTAINER_STARTED_EVENT, 'next');
+      await eventually(() => ww.portfolio.byIdOnly('next') !== undefined, 'the start after the late STOPPED');
+      expect(exitsOf(events, 'app')).to.deep.equal([{ synthetic: true, ...DETAILS }]);
+    } finally {
+      await ww.close();
+    }
+  });
+
+  it('the STOPPED first (no relist in the way): a real exit with the event’s details, the same ones', async () => {
+    const ww = watchCri({ endpoint: fake.address, resyncInterval: false });
+    try {
+      await ww.ready;
+      await fake.waitForStreams(1);
+      const events: LifecycleEvent[] = [];
+      ww.lifecycle$.subscribe((e) => events.push(e));
+      kill('app');
+      fake.emit(ContainerEventType.CONTAINER_STOPPED_EVENT, 'app');
+      await eventually(() => exitsOf(events, 'app').length > 0, 'the exit the event told');
+      expect(exitsOf(events, 'app')).to.deep.equal([{ synthetic: false, ...DETAILS }]);
     } finally {
       await ww.close();
     }

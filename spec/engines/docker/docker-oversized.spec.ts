@@ -14,7 +14,7 @@ describe('normalizeOversizedDockerEvent (an event line over the limit, from its 
   const cases: { name: string; line: string; want: unknown }[] = [
     { name: 'a Docker start: resolved by an inspection', line: docker('start'), want: { type: 'inspect', id: ID, time: 7 } },
     { name: 'a Podman start: resolved by an inspection', line: podman('start'), want: { type: 'inspect', id: ID, time: 7 } },
-    { name: 'a rename (its name is lost in the attributes): resolved by an inspection', line: docker('rename'), want: { type: 'inspect', id: ID, time: 7 } },
+    { name: 'a rename (its name is lost in the attributes): resolved by an inspection, to a rename', line: docker('rename'), want: { type: 'inspect', id: ID, time: 7, resolvesTo: 'renamed' } },
     { name: 'a die: an exit without its code', line: docker('die'), want: { type: 'exited', id: ID, time: 7 } },
     { name: 'a pause', line: docker('pause'), want: { type: 'paused', id: ID, time: 7 } },
     { name: 'a health status', line: docker('health_status: unhealthy'), want: { type: 'health', id: ID, health: 'unhealthy', time: 7 } },
