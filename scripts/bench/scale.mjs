@@ -6,17 +6,25 @@
 //
 //   npm run bench -- scale                      (builds first), or, after `npm run build:spec`:
 //   node --expose-gc scripts/bench/scale.mjs    (WW_BENCH_SIZES=1000,10000 to run fewer sizes;
+//                                               WW_BENCH_ROUNDS=3 timed sync rounds per size;
+//                                               WW_BENCH_PER_ROUND=30000 containers synced per timed round;
 //                                               WW_BENCH_DEBUG=1 shows the relist watcher's status changes)
+//   scale-diag.mjs prints every sync round (µs per container, the engine's CPU, GCs) for finding out why.
 //
 // Prints, in one run, each figure with its goal and PASS/MISS (a MISS is a finding, not an error):
 //   1. initial sync: `watchDocker({ host })` → `ready`, as a ratio to a lean raw client doing the same list
 //      and inspections (node:http keep-alive agent with 4 sockets, JSON.parse of each body; 64 sockets, one
 //      request each like the adapter's 64 in flight, measured slower and is shown at the smallest size only),
-//      interleaved rounds (a warm-up round at the smallest size), medians, in wall time and in this process's CPU time (the machine is shared: CPU
-//      time is the steadier figure); at each size, and whether the ratio stays flat from the smallest to the
-//      largest (goal: largest ≤ 1.25 × smallest).
-//   2. heap per container held by the watcher with its picture (gc before and after, heapUsed delta ÷ N,
-//      the watcher alive; goal ≤ 4 KB: the Kubernetes informer holds ~13 KB per pod).
+//      medians per sync, in wall time and in this process's CPU time (the machine is shared: CPU time is the
+//      steadier figure); at each size, and whether the ratio stays flat from the smallest to the largest
+//      (goal: largest ≤ 1.25 × smallest). Every timed round syncs as many containers at every size (the
+//      largest size's: 30 syncs in a row at 1,000), after a forced gc, rounds interleaved and rotated, after
+//      a warm-up round of both clients at the smallest size (see PER_ROUND for why); with the CPU per
+//      container of each client, and the fake engine's CPU per container (it is not the bottleneck for
+//      wall time while that stays well below the wall time per container).
+//   2. heap per container held by the watcher with its picture (an untimed sync after the timed ones: gc
+//      before and after, heapUsed delta ÷ N, the watcher alive; goal ≤ 4 KB: the Kubernetes informer holds
+//      ~13 KB per pod).
 //   3. events per second the watcher absorbs with 100 and with 10,000 alive: pause/unpause of random
 //      containers written by the fake on the event stream at once, timed from the first to the last
 //      applied (a lifecycle$ subscriber counts them), with no other subscriber and with a containers$
@@ -44,8 +52,20 @@ const RELIST_AT = 10_000;
 /** `resyncInterval` of the relist watcher (ms), and how long to wait for its periodic relist. */
 const PERIODIC = 3_000;
 const PERIODIC_WAIT = 8_000;
-/** Sync rounds per size: fewer at the sizes whose rounds take seconds. */
-const syncRounds = (n) => (n <= 1_000 ? 5 : n <= 10_000 ? 2 : 1);
+/** Timed sync rounds per client at each size (WW_BENCH_ROUNDS). */
+const ROUNDS = Number(process.env.WW_BENCH_ROUNDS ?? 3);
+/**
+ * Containers synced per timed round at every size (WW_BENCH_PER_ROUND; default the largest size): a round at
+ * a smaller size is that many syncs in a row of one client. A round starts with a forced gc, and that gc
+ * throws away optimized code whose embedded objects died with the previous round ("weak objects"
+ * deoptimizations): each round then pays a fixed ~100-150 ms of CPU to re-optimize (node:http's streams
+ * more than the watcher's pipelined client), which at 1,000 containers is 100-150 µs per container and made
+ * the smallest size's ratio look lower. With as many containers per round at every size, that fixed cost
+ * weighs the same everywhere; each client still pays its own garbage and every sync's own setup.
+ */
+const PER_ROUND = Number(process.env.WW_BENCH_PER_ROUND ?? SIZES.at(-1));
+/** Syncs in a row per timed round at size `n`. */
+const syncsPerRound = (n) => Math.max(1, Math.round(PER_ROUND / n));
 /** Warm-up rounds (not counted): at the first size only (the JIT's; the engine makes its bodies when filled). */
 const warmUps = (n) => (n === SIZES[0] ? 1 : 0);
 /** The Docker adapter's default (DockerOptions.concurrency): requests in flight. */
@@ -160,62 +180,49 @@ async function watcherSync(url, after) {
 
 log(`node ${process.version}; fake Docker 26 in a child process; sizes ${SIZES.join(', ')}`);
 log();
-log('1. initial sync, watchDocker → ready vs a lean raw client (list + every inspection, JSON.parse), medians;');
-log('   wall ms and this process\'s CPU ms (the fake engine runs in another process); raw: node:http keep-alive, 4 sockets');
-log(['containers', 'inspect B', 'rounds', 'watcher ms', 'cpu', 'cpu µs/container', 'raw ms', 'cpu', 'cpu µs/container', 'wall ratio', 'cpu ratio', 'heap/container'].join('\t'));
+log('1. initial sync, watchDocker → ready vs a lean raw client (list + every inspection, JSON.parse), medians per sync;');
+log('   wall ms and this process\'s CPU ms (the fake engine runs in another process); raw: node:http keep-alive, 4 sockets;');
+log(`   every timed round syncs ${PER_ROUND} containers at every size (syncs in a row of one client after a forced gc), ${ROUNDS} rounds per size,`);
+log('   interleaved, after a warm-up round of both at the smallest size; engine cpu: the fake engine\'s CPU µs per container (watcher / raw)');
+log(['containers', 'inspect B', 'rounds×syncs', 'watcher ms', 'cpu', 'cpu µs/container', 'raw ms', 'cpu', 'cpu µs/container', 'wall ratio', 'cpu ratio', 'engine cpu µs/c', 'heap/container'].join('\t'));
 const ratios = [];
-/** The watcher's own CPU µs per container at each size. */
+/** CPU µs per container at each size: the watcher's own and the raw client's. */
 const perContainerCpu = [];
+const rawPerContainerCpu = [];
 const heaps = [];
 /** The containers$ diagnostic at the largest size, when past 16,384. */
 let large;
 let sink = 0;
+const engineCpu = async () => (await ask({ op: 'cpu' })).us;
 for (const n of SIZES) {
   const { url, bytes } = await ask({ op: 'fill', n }, 'filled');
   const socketPath = url.slice('unix://'.length);
-  const rounds = syncRounds(n);
+  const syncs = syncsPerRound(n);
   const samples = { watcher: [], raw: [], raw64: [] };
-  // In the last watcher round, after `ready` (untimed): the heap it holds and, past 16,384, the containers$ diagnostic.
-  let perContainer;
-  const last = async (ww) => {
-    const cpu = process.cpuUsage();
-    const t = now();
-    fullGc();
-    perContainer = (process.memoryUsage().heapUsed - heapBefore) / n;
-    if (n > 16_384 && n === SIZES.at(-1)) {
-      progress(`events at ${n}: a short diagnostic`);
-      large = { n, none: await perEvent(ww, () => undefined, LARGE_EVENTS, 1), containers: await perEvent(ww, (w) => w.containers$.subscribe((cs) => (sink += cs.length)), LARGE_EVENTS, 1) };
-    }
-    untimed = { ms: now() - t, cpu: process.cpuUsage(cpu) };
-  };
-  let heapBefore = 0;
-  let untimed;
   const variants = [
-    ['watcher', (lastRound) => watcherSync(url, lastRound ? last : undefined)],
+    ['watcher', () => watcherSync(url)],
     ['raw', () => rawSync(socketPath, 4)],
     // 64 sockets (one request each, the adapter's 64 in flight) measured slower than 4: a diagnostic at the smallest size
     ...(n === SIZES[0] ? [['raw64', () => rawSync(socketPath, 64)]] : []),
   ];
   const warm = warmUps(n);
-  for (let r = 0; r < rounds + warm; r++) {
-    progress(`sync of ${n}: round ${r + 1}/${rounds + warm}`);
+  for (let r = 0; r < ROUNDS + warm; r++) {
+    progress(`sync of ${n}: round ${r + 1}/${ROUNDS + warm} (${syncs} syncs per client)`);
     for (let v = 0; v < variants.length; v++) {
       const [name, run] = variants[(v + r) % variants.length]; // rotating order
       fullGc();
-      heapBefore = process.memoryUsage().heapUsed;
-      untimed = undefined;
+      const e0 = await engineCpu();
       const c0 = process.cpuUsage();
       const t0 = now();
-      const total = await run(r === rounds + warm - 1);
-      let ms = now() - t0;
-      const c = process.cpuUsage(c0);
-      let cpu = (c.user + c.system) / 1000;
-      if (untimed !== undefined) {
-        ms -= untimed.ms;
-        cpu -= (untimed.cpu.user + untimed.cpu.system) / 1000;
+      for (let k = 0; k < syncs; k++) {
+        const total = await run();
+        if (total !== n) throw new Error(`${name} synced ${total} containers, not ${n}`);
       }
-      if (total !== n) throw new Error(`${name} synced ${total} containers, not ${n}`);
-      if (r >= warm) samples[name].push({ ms, cpu });
+      const ms = (now() - t0) / syncs;
+      const c = process.cpuUsage(c0);
+      const cpu = (c.user + c.system) / 1000 / syncs;
+      const engine = (await engineCpu()) - e0;
+      if (r >= warm) samples[name].push({ ms, cpu, engine: engine / (n * syncs) });
     }
   }
   const med = (name, k) => median(samples[name].map((x) => x[k]));
@@ -223,10 +230,25 @@ for (const n of SIZES) {
   const ratio = { wall: w / raw, cpu: wc / rawc };
   ratios.push(ratio);
   perContainerCpu.push((wc * 1000) / n);
-  if (samples.raw64.length > 0) log(`(raw with 64 sockets at ${n}: ${med('raw64', 'ms').toFixed(1)} ms, cpu ${med('raw64', 'cpu').toFixed(1)} ms)`);
+  rawPerContainerCpu.push((rawc * 1000) / n);
+  if (samples.raw64.length > 0) log(`(raw with 64 sockets at ${n}: ${med('raw64', 'ms').toFixed(1)} ms, cpu ${med('raw64', 'cpu').toFixed(1)} ms per sync)`);
 
+  // Untimed: one more watcher sync after a full gc, for the heap it holds with its picture and, past 16,384, the containers$ diagnostic.
+  progress(`heap at ${n}`);
+  fullGc();
+  const heapBefore = process.memoryUsage().heapUsed;
+  let perContainer;
+  await watcherSync(url, async (ww) => {
+    fullGc();
+    perContainer = (process.memoryUsage().heapUsed - heapBefore) / n;
+    if (n > 16_384 && n === SIZES.at(-1)) {
+      progress(`events at ${n}: a short diagnostic`);
+      large = { n, none: await perEvent(ww, () => undefined, LARGE_EVENTS, 1), containers: await perEvent(ww, (x) => x.containers$.subscribe((cs) => (sink += cs.length)), LARGE_EVENTS, 1) };
+    }
+  });
   heaps.push(perContainer);
-  log([n, bytes, rounds, w.toFixed(1), wc.toFixed(1), ((wc * 1000) / n).toFixed(0), raw.toFixed(1), rawc.toFixed(1), ((rawc * 1000) / n).toFixed(0), `${ratio.wall.toFixed(2)}x`, `${ratio.cpu.toFixed(2)}x`, `${(perContainer / 1024).toFixed(2)} KB`].join('\t'));
+  const eng = `${med('watcher', 'engine').toFixed(0)} / ${med('raw', 'engine').toFixed(0)}`;
+  log([n, bytes, `${ROUNDS}×${syncs}`, w.toFixed(1), wc.toFixed(1), ((wc * 1000) / n).toFixed(0), raw.toFixed(1), rawc.toFixed(1), ((rawc * 1000) / n).toFixed(0), `${ratio.wall.toFixed(2)}x`, `${ratio.cpu.toFixed(2)}x`, eng, `${(perContainer / 1024).toFixed(2)} KB`].join('\t'));
 }
 for (const k of ['wall', 'cpu']) {
   const flat = ratios.at(-1)[k] / ratios[0][k];
@@ -234,7 +256,8 @@ for (const k of ['wall', 'cpu']) {
 }
 {
   const growth = perContainerCpu.at(-1) / perContainerCpu[0];
-  log(`watcher's own CPU per container from ${SIZES[0]} to ${SIZES.at(-1)}: ${perContainerCpu.map((x) => `${x.toFixed(0)} µs`).join(' → ')} (${growth.toFixed(2)}×; goal ≤ 1.25: no superlinear term; the raw client's own figure swings with the machine's load) ${verdict(growth <= 1.25)}`);
+  log(`watcher's own CPU per container from ${SIZES[0]} to ${SIZES.at(-1)}: ${perContainerCpu.map((x) => `${x.toFixed(0)} µs`).join(' → ')} (${growth.toFixed(2)}×; goal ≤ 1.25: no superlinear term) ${verdict(growth <= 1.25)}`);
+  log(`raw client's CPU per container from ${SIZES[0]} to ${SIZES.at(-1)}: ${rawPerContainerCpu.map((x) => `${x.toFixed(0)} µs`).join(' → ')} (${(rawPerContainerCpu.at(-1) / rawPerContainerCpu[0]).toFixed(2)}×)`);
 }
 log(`heap per container held at ${SIZES.at(-1)}: ${(heaps.at(-1) / 1024).toFixed(2)} KB (goal ≤ 4 KB; the Kubernetes informer ~13 KB per pod) ${verdict(heaps.at(-1) <= 4096)}`);
 
