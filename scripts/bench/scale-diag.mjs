@@ -21,6 +21,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const SIZES = (process.env.WW_DIAG_SIZES ?? '1000,10000,30000').split(',').map(Number);
 const ROUNDS = (process.env.WW_DIAG_ROUNDS ?? '6,3,2').split(',').map(Number);
 const WARM = Number(process.env.WW_DIAG_WARM ?? 1);
+const WHO = (process.env.WW_DIAG_WHO ?? 'watcher,raw').split(',');
 const RAW_SOCKETS = Number(process.env.WW_DIAG_SOCKETS ?? 4);
 const IN_FLIGHT = 64;
 const gc = globalThis.gc;
@@ -112,14 +113,14 @@ async function watcherSync(url) {
   }
 }
 
-console.log(['n', 'round', 'who', 'wall µs/c', 'cpu µs/c', 'engine cpu µs/c', 'gc ms', 'scavenges', 'other gcs', 'heap MB after'].join('\t'));
+console.log(['n', 'round', 'who', 'wall µs/c', 'cpu µs/c', 'engine cpu µs/c', 'idle µs/c', 'gc ms', 'scavenges', 'other gcs', 'heap MB after'].join('\t'));
 for (const [si, n] of SIZES.entries()) {
   const { url } = await ask({ op: 'fill', n }, 'filled');
   const socketPath = url.slice('unix://'.length);
   const variants = [
     ['watcher', (u = url) => watcherSync(u)],
     ['raw', (u = url) => rawSync(u.slice('unix://'.length), RAW_SOCKETS)],
-  ];
+  ].filter(([name]) => WHO.includes(name));
   const rounds = ROUNDS[si] ?? 1;
   const warm = si === 0 ? WARM : 0;
   for (let r = 0; r < rounds + warm; r++) {
@@ -133,6 +134,7 @@ for (const [si, n] of SIZES.entries()) {
       gcMs = 0;
       minor = 0;
       major = 0;
+      const elu0 = performance.eventLoopUtilization();
       const c0 = process.cpuUsage();
       const t0 = now();
       const k = Math.max(1, Math.round(BATCH / n));
@@ -141,11 +143,12 @@ for (const [si, n] of SIZES.entries()) {
       total /= k;
       const ms = now() - t0;
       const c = process.cpuUsage(c0);
+      const elu = performance.eventLoopUtilization(elu0);
       const e1 = await engineCpu();
       await new Promise((res) => setImmediate(res)); // let the gc observer report
       if (total !== n) throw new Error(`${name}: ${total} != ${n}`);
       const nk = n * k;
-      console.log([n, r < warm ? `warm${r}` : r - warm, name, ((ms * 1000) / nk).toFixed(0), ((c.user + c.system) / nk).toFixed(0), ((e1 - e0) / nk).toFixed(0), gcMs.toFixed(1), minor, major, (process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)].join('\t'));
+      console.log([n, r < warm ? `warm${r}` : r - warm, name, ((ms * 1000) / nk).toFixed(0), ((c.user + c.system) / nk).toFixed(0), ((e1 - e0) / nk).toFixed(0), ((elu.idle * 1000) / nk).toFixed(0), gcMs.toFixed(1), minor, major, (process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)].join('\t'));
     }
   }
 }

@@ -6,7 +6,7 @@
 //
 //   npm run bench -- scale                      (builds first), or, after `npm run build:spec`:
 //   node --expose-gc scripts/bench/scale.mjs    (WW_BENCH_SIZES=1000,10000 to run fewer sizes;
-//                                               WW_BENCH_ROUNDS=3 timed sync rounds per size;
+//                                               WW_BENCH_ROUNDS=5 timed sync rounds per size;
 //                                               WW_BENCH_PER_ROUND=30000 containers synced per timed round;
 //                                               WW_BENCH_DEBUG=1 shows the relist watcher's status changes)
 //   scale-diag.mjs prints every sync round (µs per container, the engine's CPU, GCs) for finding out why.
@@ -19,7 +19,7 @@
 //      steadier figure); at each size, and whether the ratio stays flat from the smallest to the largest
 //      (goal: largest ≤ 1.25 × smallest). Every timed round syncs as many containers at every size (the
 //      largest size's: 30 syncs in a row at 1,000), after a forced gc, rounds interleaved and rotated, after
-//      a warm-up round of both clients at the smallest size (see PER_ROUND for why); with the CPU per
+//      a warm-up of both clients (see PER_ROUND and WARM_UPS for why); with the CPU per
 //      container of each client, and the fake engine's CPU per container (it is not the bottleneck for
 //      wall time while that stays well below the wall time per container).
 //   2. heap per container held by the watcher with its picture (an untimed sync after the timed ones: gc
@@ -53,7 +53,7 @@ const RELIST_AT = 10_000;
 const PERIODIC = 3_000;
 const PERIODIC_WAIT = 8_000;
 /** Timed sync rounds per client at each size (WW_BENCH_ROUNDS). */
-const ROUNDS = Number(process.env.WW_BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.WW_BENCH_ROUNDS ?? 5);
 /**
  * Containers synced per timed round at every size (WW_BENCH_PER_ROUND; default the largest size): a round at
  * a smaller size is that many syncs in a row of one client. A round starts with a forced gc, and that gc
@@ -66,8 +66,13 @@ const ROUNDS = Number(process.env.WW_BENCH_ROUNDS ?? 3);
 const PER_ROUND = Number(process.env.WW_BENCH_PER_ROUND ?? SIZES.at(-1));
 /** Syncs in a row per timed round at size `n`. */
 const syncsPerRound = (n) => Math.max(1, Math.round(PER_ROUND / n));
-/** Warm-up rounds (not counted): at the first size only (the JIT's; the engine makes its bodies when filled). */
-const warmUps = (n) => (n === SIZES[0] ? 1 : 0);
+/**
+ * Warm-up rounds (not counted), of both clients: at the first size a whole round (the JIT's); at the others
+ * one sync each, because the engine serves its first sync after a fill at ~2x its CPU per container (it
+ * made its bodies and collected its garbage when filled; measured: 64-67 µs against 27-31 at 30,000).
+ */
+const WARM_UPS = 1;
+const warmUpSyncs = (n) => (n === SIZES[0] ? syncsPerRound(n) : 1);
 /** The Docker adapter's default (DockerOptions.concurrency): requests in flight. */
 const IN_FLIGHT = 64;
 
@@ -183,7 +188,7 @@ log();
 log('1. initial sync, watchDocker → ready vs a lean raw client (list + every inspection, JSON.parse), medians per sync;');
 log('   wall ms and this process\'s CPU ms (the fake engine runs in another process); raw: node:http keep-alive, 4 sockets;');
 log(`   every timed round syncs ${PER_ROUND} containers at every size (syncs in a row of one client after a forced gc), ${ROUNDS} rounds per size,`);
-log('   interleaved, after a warm-up round of both at the smallest size; engine cpu: the fake engine\'s CPU µs per container (watcher / raw)');
+log('   interleaved, after a warm-up of both (a round at the smallest size, a sync at the others); engine cpu: the fake engine\'s CPU µs per container (watcher / raw)');
 log(['containers', 'inspect B', 'rounds×syncs', 'watcher ms', 'cpu', 'cpu µs/container', 'raw ms', 'cpu', 'cpu µs/container', 'wall ratio', 'cpu ratio', 'engine cpu µs/c', 'heap/container'].join('\t'));
 const ratios = [];
 /** CPU µs per container at each size: the watcher's own and the raw client's. */
@@ -205,24 +210,25 @@ for (const n of SIZES) {
     // 64 sockets (one request each, the adapter's 64 in flight) measured slower than 4: a diagnostic at the smallest size
     ...(n === SIZES[0] ? [['raw64', () => rawSync(socketPath, 64)]] : []),
   ];
-  const warm = warmUps(n);
+  const warm = WARM_UPS;
   for (let r = 0; r < ROUNDS + warm; r++) {
-    progress(`sync of ${n}: round ${r + 1}/${ROUNDS + warm} (${syncs} syncs per client)`);
+    progress(`sync of ${n}: ${r < warm ? 'warm-up' : 'round'} ${r + 1}/${ROUNDS + warm} (${r < warm ? warmUpSyncs(n) : syncs} syncs per client)`);
     for (let v = 0; v < variants.length; v++) {
       const [name, run] = variants[(v + r) % variants.length]; // rotating order
       fullGc();
       const e0 = await engineCpu();
       const c0 = process.cpuUsage();
       const t0 = now();
-      for (let k = 0; k < syncs; k++) {
+      const count = r < warm ? warmUpSyncs(n) : syncs;
+      for (let k = 0; k < count; k++) {
         const total = await run();
         if (total !== n) throw new Error(`${name} synced ${total} containers, not ${n}`);
       }
-      const ms = (now() - t0) / syncs;
+      const ms = (now() - t0) / count;
       const c = process.cpuUsage(c0);
-      const cpu = (c.user + c.system) / 1000 / syncs;
+      const cpu = (c.user + c.system) / 1000 / count;
       const engine = (await engineCpu()) - e0;
-      if (r >= warm) samples[name].push({ ms, cpu, engine: engine / (n * syncs) });
+      if (r >= warm) samples[name].push({ ms, cpu, engine: engine / (n * count) });
     }
   }
   const med = (name, k) => median(samples[name].map((x) => x[k]));
