@@ -62,7 +62,7 @@ function ask(msg, op = msg.op) {
 await new Promise((resolve) => engine.once('message', resolve));
 const BATCH = Number(process.env.WW_DIAG_BATCH ?? 0);
 const PREWARM = Number(process.env.WW_DIAG_PREWARM ?? 0);
-const warmUrl = PREWARM > 0 ? (await ask({ op: 'fillWarm', n: PREWARM }, 'filledWarm')).url : undefined;
+const warmUrl = PREWARM > 0 ? (await ask({ op: 'fillExtra', n: PREWARM }, 'filledExtra')).url : undefined;
 const engineCpu = async () => (await ask({ op: 'cpu' })).us;
 
 function getJson(socketPath, agent, path) {

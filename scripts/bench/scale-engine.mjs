@@ -4,7 +4,8 @@
 // mounts, graph driver, networks: ~3-4 KB), compose-style and Kubernetes-style names mixed. Driven over
 // IPC by scale.mjs:
 //   { op: 'fill', n }     → { op: 'filled', url, bytes }   N containers (deterministic), the average inspection size
-//   { op: 'fillWarm', n } → { op: 'filledWarm', url }      a second, small engine with N containers (the warm-up's)
+//   { op: 'fillExtra', n } → { op: 'filledExtra', url, bytes }  another engine of its own with N containers
+//                                                         (the same N containers a fill gives), kept till close
 //   { op: 'churn', k }    → { op: 'churned' }              k pause/unpause events of random alive containers,
 //                                                         the engine's state changed to match, written at once
 //   { op: 'requests' }    → { op: 'requests', requests }   requests seen so far, by kind
@@ -15,8 +16,8 @@ import { dockerEvent, fakeDocker, inspectText } from '../../build/spec/fakes/doc
 import { hexId, rng } from './micro.mjs';
 
 const fake = await fakeDocker();
-/** A second, small engine for the untimed warm-up syncs that scale.mjs runs after each forced gc. */
-const warmFake = await fakeDocker();
+/** More engines, each filled once (scale.mjs syncs against one per size, rounds rotating over the sizes). */
+const extras = [];
 const next = rng(42);
 /** Ids of the containers, in fill order. */
 let ids = [];
@@ -227,11 +228,14 @@ process.on('message', async (msg) => {
       process.send({ op: 'filled', url: fake.url, bytes });
       break;
     }
-    case 'fillWarm':
-      fill(msg.n, warmFake);
+    case 'fillExtra': {
+      const extra = await fakeDocker();
+      extras.push(extra);
+      const bytes = fill(msg.n, extra);
       globalThis.gc?.();
-      process.send({ op: 'filledWarm', url: warmFake.url });
+      process.send({ op: 'filledExtra', url: extra.url, bytes });
       break;
+    }
     case 'churn':
       churn(msg.k);
       process.send({ op: 'churned' });
@@ -249,11 +253,10 @@ process.on('message', async (msg) => {
       process.send({ op: 'cut' });
       break;
     case 'close':
-      await fake.close();
-      await warmFake.close();
+      await Promise.all([fake, ...extras].map((f) => f.close()));
       process.disconnect();
       break;
   }
 });
-process.on('disconnect', () => void Promise.all([fake.close(), warmFake.close()]));
+process.on('disconnect', () => void Promise.all([fake, ...extras].map((f) => f.close())));
 process.send({ op: 'up' });

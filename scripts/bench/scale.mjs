@@ -17,9 +17,12 @@
 //      request each like the adapter's 64 in flight, measured slower and is shown at the smallest size only),
 //      medians per sync, in wall time and in this process's CPU time (the machine is shared: CPU time is the
 //      steadier figure); at each size, and whether the ratio stays flat from the smallest to the largest
-//      (goal: largest ≤ 1.25 × smallest). Every timed round syncs as many containers at every size (the
-//      largest size's: 30 syncs in a row at 1,000), after a forced gc, rounds interleaved and rotated, after
-//      a warm-up of both clients (see PER_ROUND and WARM_UPS for why); with the CPU per
+//      (goal: largest ≤ 1.25 × smallest). The engine process holds one fake engine per size, filled once;
+//      each timed round syncs every size (sizes and clients in rotating orders, so that the shared
+//      machine's load falls on every size alike), and as many containers at each (the largest size's: 30
+//      syncs in a row of one client at 1,000, after a forced gc: see PER_ROUND for why); before them, a
+//      warm-up round of every client at the smallest size (the JIT's) and one sync of each at every size
+//      (a fake engine serves its first sync at ~2x its CPU per container). Also printed: the CPU per
 //      container of each client, and the fake engine's CPU per container (it is not the bottleneck for
 //      wall time while that stays well below the wall time per container).
 //   2. heap per container held by the watcher with its picture (an untimed sync after the timed ones: gc
@@ -66,13 +69,6 @@ const ROUNDS = Number(process.env.WW_BENCH_ROUNDS ?? 5);
 const PER_ROUND = Number(process.env.WW_BENCH_PER_ROUND ?? SIZES.at(-1));
 /** Syncs in a row per timed round at size `n`. */
 const syncsPerRound = (n) => Math.max(1, Math.round(PER_ROUND / n));
-/**
- * Warm-up rounds (not counted), of both clients: at the first size a whole round (the JIT's); at the others
- * one sync each, because the engine serves its first sync after a fill at ~2x its CPU per container (it
- * made its bodies and collected its garbage when filled; measured: 64-67 µs against 27-31 at 30,000).
- */
-const WARM_UPS = 1;
-const warmUpSyncs = (n) => (n === SIZES[0] ? syncsPerRound(n) : 1);
 /** The Docker adapter's default (DockerOptions.concurrency): requests in flight. */
 const IN_FLIGHT = 64;
 
@@ -187,8 +183,9 @@ log(`node ${process.version}; fake Docker 26 in a child process; sizes ${SIZES.j
 log();
 log('1. initial sync, watchDocker → ready vs a lean raw client (list + every inspection, JSON.parse), medians per sync;');
 log('   wall ms and this process\'s CPU ms (the fake engine runs in another process); raw: node:http keep-alive, 4 sockets;');
-log(`   every timed round syncs ${PER_ROUND} containers at every size (syncs in a row of one client after a forced gc), ${ROUNDS} rounds per size,`);
-log('   interleaved, after a warm-up of both (a round at the smallest size, a sync at the others); engine cpu: the fake engine\'s CPU µs per container (watcher / raw)');
+log(`   every timed round syncs ${PER_ROUND} containers at every size (syncs in a row of one client after a forced gc); ${ROUNDS} rounds, each over`);
+log('   every size (one engine per size), orders rotating; after a warm-up of both clients (a round at the smallest size, a sync at the others);');
+log('   engine cpu: the fake engine\'s CPU µs per container (watcher / raw)');
 log(['containers', 'inspect B', 'rounds×syncs', 'watcher ms', 'cpu', 'cpu µs/container', 'raw ms', 'cpu', 'cpu µs/container', 'wall ratio', 'cpu ratio', 'engine cpu µs/c', 'heap/container'].join('\t'));
 const ratios = [];
 /** CPU µs per container at each size: the watcher's own and the raw client's. */
@@ -199,38 +196,56 @@ const heaps = [];
 let large;
 let sink = 0;
 const engineCpu = async () => (await ask({ op: 'cpu' })).us;
+/** One engine per size, filled once, so that the rounds can rotate over the sizes. */
+const sized = [];
 for (const n of SIZES) {
-  const { url, bytes } = await ask({ op: 'fill', n }, 'filled');
+  progress(`filling an engine with ${n}`);
+  const { url, bytes } = await ask({ op: 'fillExtra', n }, 'filledExtra');
   const socketPath = url.slice('unix://'.length);
-  const syncs = syncsPerRound(n);
-  const samples = { watcher: [], raw: [], raw64: [] };
   const variants = [
     ['watcher', () => watcherSync(url)],
     ['raw', () => rawSync(socketPath, 4)],
     // 64 sockets (one request each, the adapter's 64 in flight) measured slower than 4: a diagnostic at the smallest size
     ...(n === SIZES[0] ? [['raw64', () => rawSync(socketPath, 64)]] : []),
   ];
-  const warm = WARM_UPS;
-  for (let r = 0; r < ROUNDS + warm; r++) {
-    progress(`sync of ${n}: ${r < warm ? 'warm-up' : 'round'} ${r + 1}/${ROUNDS + warm} (${r < warm ? warmUpSyncs(n) : syncs} syncs per client)`);
-    for (let v = 0; v < variants.length; v++) {
-      const [name, run] = variants[(v + r) % variants.length]; // rotating order
-      fullGc();
-      const e0 = await engineCpu();
-      const c0 = process.cpuUsage();
-      const t0 = now();
-      const count = r < warm ? warmUpSyncs(n) : syncs;
-      for (let k = 0; k < count; k++) {
-        const total = await run();
-        if (total !== n) throw new Error(`${name} synced ${total} containers, not ${n}`);
-      }
-      const ms = (now() - t0) / count;
-      const c = process.cpuUsage(c0);
-      const cpu = (c.user + c.system) / 1000 / count;
-      const engine = (await engineCpu()) - e0;
-      if (r >= warm) samples[name].push({ ms, cpu, engine: engine / (n * count) });
+  sized.push({ n, url, bytes, syncs: syncsPerRound(n), variants, samples: { watcher: [], raw: [], raw64: [] } });
+}
+/** `count` syncs in a row of one client after a forced gc: per sync, wall ms, this process's CPU ms, and the engine's CPU µs per container. */
+async function timedSyncs({ n }, [name, run], count) {
+  fullGc();
+  const e0 = await engineCpu();
+  const c0 = process.cpuUsage();
+  const t0 = now();
+  for (let k = 0; k < count; k++) {
+    const total = await run();
+    if (total !== n) throw new Error(`${name} synced ${total} containers, not ${n}`);
+  }
+  const ms = (now() - t0) / count;
+  const c = process.cpuUsage(c0);
+  const cpu = (c.user + c.system) / 1000 / count;
+  const engine = ((await engineCpu()) - e0) / (n * count);
+  return { ms, cpu, engine };
+}
+// Warm-ups (not counted): a whole round of every client at the smallest size (the JIT's), then a sync of each
+// at every size (a fake engine serves its first sync at ~2x its CPU per container: measured 64-67 µs against
+// 27-31 at 30,000 for the watcher's requests, in a round right after the fill).
+for (const [j, s] of sized.entries()) {
+  const count = j === 0 ? s.syncs : 1;
+  progress(`warm-up at ${s.n}: ${count} syncs per client`);
+  for (const v of s.variants) await timedSyncs(s, v, count);
+}
+// The timed rounds: every size in each round (the machine's load falls on all sizes alike), order rotating.
+for (let r = 0; r < ROUNDS; r++) {
+  for (let j = 0; j < sized.length; j++) {
+    const s = sized[(j + r) % sized.length];
+    progress(`sync of ${s.n}: round ${r + 1}/${ROUNDS} (${s.syncs} syncs per client)`);
+    for (let v = 0; v < s.variants.length; v++) {
+      const variant = s.variants[(v + r + j) % s.variants.length]; // rotating order
+      s.samples[variant[0]].push(await timedSyncs(s, variant, s.syncs));
     }
   }
+}
+for (const { n, url, bytes, syncs, samples } of sized) {
   const med = (name, k) => median(samples[name].map((x) => x[k]));
   const [w, wc, raw, rawc] = [med('watcher', 'ms'), med('watcher', 'cpu'), med('raw', 'ms'), med('raw', 'cpu')];
   const ratio = { wall: w / raw, cpu: wc / rawc };
