@@ -192,6 +192,8 @@ const ratios = [];
 const perContainerCpu = [];
 const rawPerContainerCpu = [];
 const heaps = [];
+/** Each round's ratios, a line per size. */
+const spreads = [];
 /** The containers$ diagnostic at the largest size, when past 16,384. */
 let large;
 let sink = 0;
@@ -253,6 +255,9 @@ for (const { n, url, bytes, syncs, samples } of sized) {
   perContainerCpu.push((wc * 1000) / n);
   rawPerContainerCpu.push((rawc * 1000) / n);
   if (samples.raw64.length > 0) log(`(raw with 64 sockets at ${n}: ${med('raw64', 'ms').toFixed(1)} ms, cpu ${med('raw64', 'cpu').toFixed(1)} ms per sync)`);
+  // The spread: each round's ratio (the two clients' samples of one round, at one size, taken one after the other).
+  const perRound = (k) => samples.watcher.map((x, i) => (x[k] / samples.raw[i][k]).toFixed(2)).join(' ');
+  spreads.push(`(each round's ratio at ${n}: wall ${perRound('ms')}; cpu ${perRound('cpu')})`);
 
   // Untimed: one more watcher sync after a full gc, for the heap it holds with its picture and, past 16,384, the containers$ diagnostic.
   // The diagnostic's events come from the main fake engine (the one `churn` drives): filled with the same n containers.
@@ -274,6 +279,7 @@ for (const { n, url, bytes, syncs, samples } of sized) {
   const eng = `${med('watcher', 'engine').toFixed(0)} / ${med('raw', 'engine').toFixed(0)}`;
   log([n, bytes, `${ROUNDS}×${syncs}`, w.toFixed(1), wc.toFixed(1), ((wc * 1000) / n).toFixed(0), raw.toFixed(1), rawc.toFixed(1), ((rawc * 1000) / n).toFixed(0), `${ratio.wall.toFixed(2)}x`, `${ratio.cpu.toFixed(2)}x`, eng, `${(perContainer / 1024).toFixed(2)} KB`].join('\t'));
 }
+for (const line of spreads) log(line);
 for (const k of ['wall', 'cpu']) {
   const flat = ratios.at(-1)[k] / ratios[0][k];
   log(`sync ratio (${k}) from ${SIZES[0]} to ${SIZES.at(-1)}: ${ratios.map((r) => r[k].toFixed(2)).join(' → ')} (${flat.toFixed(2)}× the smallest's; goal ≤ 1.25: flat) ${verdict(flat <= 1.25)}`);
