@@ -4,15 +4,20 @@
 // mounts, graph driver, networks: ~3-4 KB), compose-style and Kubernetes-style names mixed. Driven over
 // IPC by scale.mjs:
 //   { op: 'fill', n }     → { op: 'filled', url, bytes }   N containers (deterministic), the average inspection size
+//   { op: 'fillExtra', n } → { op: 'filledExtra', url, bytes }  another engine of its own with N containers
+//                                                         (the same N containers a fill gives), kept till close
 //   { op: 'churn', k }    → { op: 'churned' }              k pause/unpause events of random alive containers,
 //                                                         the engine's state changed to match, written at once
 //   { op: 'requests' }    → { op: 'requests', requests }   requests seen so far, by kind
+//   { op: 'cpu' }         → { op: 'cpu', us }              the engine process's CPU time so far (user + system, µs)
 //   { op: 'cut' }         → { op: 'cut' }                  cuts the event streams (the watcher reconnects and relists)
 //   { op: 'close' }       → exits once the fake is closed
 import { dockerEvent, fakeDocker, inspectText } from '../../build/spec/fakes/docker-fakes.js';
 import { hexId, rng } from './micro.mjs';
 
 const fake = await fakeDocker();
+/** More engines, each filled once (scale.mjs syncs against one per size, rounds rotating over the sizes). */
+const extras = [];
 const next = rng(42);
 /** Ids of the containers, in fill order. */
 let ids = [];
@@ -141,10 +146,10 @@ function inspectOf(i, id, name, labels, image) {
   };
 }
 
-function fill(n) {
+function fill(n, into = fake) {
   const r = rng(n);
-  fake.containers.clear();
-  ids = [];
+  into.containers.clear();
+  if (into === fake) ids = [];
   let bytes = 0;
   for (let i = 0; i < n; i++) {
     const id = hexId(r);
@@ -193,8 +198,8 @@ function fill(n) {
     }
     const { _labels, ...inspect } = inspectOf(i, id, name, labels, image);
     const c = { id, name, pid: 10_000 + i, labels, inspect };
-    fake.containers.set(id, c);
-    ids.push(id);
+    into.containers.set(id, c);
+    if (into === fake) ids.push(id);
     const text = inspectText(c); // made now, not during the first sync measured
     if (i < 100) bytes += text.length;
   }
@@ -218,13 +223,28 @@ process.on('message', async (msg) => {
   switch (msg.op) {
     case 'fill': {
       const bytes = fill(msg.n);
+      // The fill's garbage collected now, not while serving a timed round.
+      globalThis.gc?.();
       process.send({ op: 'filled', url: fake.url, bytes });
+      break;
+    }
+    case 'fillExtra': {
+      const extra = await fakeDocker();
+      extras.push(extra);
+      const bytes = fill(msg.n, extra);
+      globalThis.gc?.();
+      process.send({ op: 'filledExtra', url: extra.url, bytes });
       break;
     }
     case 'churn':
       churn(msg.k);
       process.send({ op: 'churned' });
       break;
+    case 'cpu': {
+      const c = process.cpuUsage();
+      process.send({ op: 'cpu', us: c.user + c.system });
+      break;
+    }
     case 'requests':
       process.send({ op: 'requests', requests: { ...fake.requests } });
       break;
@@ -233,10 +253,10 @@ process.on('message', async (msg) => {
       process.send({ op: 'cut' });
       break;
     case 'close':
-      await fake.close();
+      await Promise.all([fake, ...extras].map((f) => f.close()));
       process.disconnect();
       break;
   }
 });
-process.on('disconnect', () => void fake.close());
+process.on('disconnect', () => void Promise.all([fake, ...extras].map((f) => f.close())));
 process.send({ op: 'up' });

@@ -6,17 +6,28 @@
 //
 //   npm run bench -- scale                      (builds first), or, after `npm run build:spec`:
 //   node --expose-gc scripts/bench/scale.mjs    (WW_BENCH_SIZES=1000,10000 to run fewer sizes;
+//                                               WW_BENCH_ROUNDS=5 timed sync rounds per size;
+//                                               WW_BENCH_PER_ROUND=30000 containers synced per timed round;
 //                                               WW_BENCH_DEBUG=1 shows the relist watcher's status changes)
+//   scale-diag.mjs prints every sync round (µs per container, the engine's CPU, GCs) for finding out why.
 //
 // Prints, in one run, each figure with its goal and PASS/MISS (a MISS is a finding, not an error):
 //   1. initial sync: `watchDocker({ host })` → `ready`, as a ratio to a lean raw client doing the same list
 //      and inspections (node:http keep-alive agent with 4 sockets, JSON.parse of each body; 64 sockets, one
 //      request each like the adapter's 64 in flight, measured slower and is shown at the smallest size only),
-//      interleaved rounds (a warm-up round at the smallest size), medians, in wall time and in this process's CPU time (the machine is shared: CPU
-//      time is the steadier figure); at each size, and whether the ratio stays flat from the smallest to the
-//      largest (goal: largest ≤ 1.25 × smallest).
-//   2. heap per container held by the watcher with its picture (gc before and after, heapUsed delta ÷ N,
-//      the watcher alive; goal ≤ 4 KB: the Kubernetes informer holds ~13 KB per pod).
+//      medians per sync, in wall time and in this process's CPU time (the machine is shared: CPU time is the
+//      steadier figure); at each size, and whether the ratio stays flat from the smallest to the largest
+//      (goal: largest ≤ 1.25 × smallest). The engine process holds one fake engine per size, filled once;
+//      each timed round syncs every size (sizes and clients in rotating orders, so that the shared
+//      machine's load falls on every size alike), and as many containers at each (the largest size's: 30
+//      syncs in a row of one client at 1,000, after a forced gc: see PER_ROUND for why); before them, a
+//      warm-up round of every client at the smallest size (the JIT's) and one sync of each at every size
+//      (a fake engine serves its first sync at ~2x its CPU per container). Also printed: the CPU per
+//      container of each client, and the fake engine's CPU per container (it is not the bottleneck for
+//      wall time while that stays well below the wall time per container).
+//   2. heap per container held by the watcher with its picture (an untimed sync after the timed ones: gc
+//      before and after, heapUsed delta ÷ N, the watcher alive; goal ≤ 4 KB: the Kubernetes informer holds
+//      ~13 KB per pod).
 //   3. events per second the watcher absorbs with 100 and with 10,000 alive: pause/unpause of random
 //      containers written by the fake on the event stream at once, timed from the first to the last
 //      applied (a lifecycle$ subscriber counts them), with no other subscriber and with a containers$
@@ -44,10 +55,20 @@ const RELIST_AT = 10_000;
 /** `resyncInterval` of the relist watcher (ms), and how long to wait for its periodic relist. */
 const PERIODIC = 3_000;
 const PERIODIC_WAIT = 8_000;
-/** Sync rounds per size: fewer at the sizes whose rounds take seconds. */
-const syncRounds = (n) => (n <= 1_000 ? 5 : n <= 10_000 ? 2 : 1);
-/** Warm-up rounds (not counted): at the first size only (the JIT's; the engine makes its bodies when filled). */
-const warmUps = (n) => (n === SIZES[0] ? 1 : 0);
+/** Timed sync rounds per client at each size (WW_BENCH_ROUNDS). */
+const ROUNDS = Number(process.env.WW_BENCH_ROUNDS ?? 5);
+/**
+ * Containers synced per timed round at every size (WW_BENCH_PER_ROUND; default the largest size): a round at
+ * a smaller size is that many syncs in a row of one client. A round starts with a forced gc, and that gc
+ * throws away optimized code whose embedded objects died with the previous round ("weak objects"
+ * deoptimizations): each round then pays a fixed ~100-150 ms of CPU to re-optimize (node:http's streams
+ * more than the watcher's pipelined client), which at 1,000 containers is 100-150 µs per container and made
+ * the smallest size's ratio look lower. With as many containers per round at every size, that fixed cost
+ * weighs the same everywhere; each client still pays its own garbage and every sync's own setup.
+ */
+const PER_ROUND = Number(process.env.WW_BENCH_PER_ROUND ?? SIZES.at(-1));
+/** Syncs in a row per timed round at size `n`. */
+const syncsPerRound = (n) => Math.max(1, Math.round(PER_ROUND / n));
 /** The Docker adapter's default (DockerOptions.concurrency): requests in flight. */
 const IN_FLIGHT = 64;
 
@@ -160,81 +181,113 @@ async function watcherSync(url, after) {
 
 log(`node ${process.version}; fake Docker 26 in a child process; sizes ${SIZES.join(', ')}`);
 log();
-log('1. initial sync, watchDocker → ready vs a lean raw client (list + every inspection, JSON.parse), medians;');
-log('   wall ms and this process\'s CPU ms (the fake engine runs in another process); raw: node:http keep-alive, 4 sockets');
-log(['containers', 'inspect B', 'rounds', 'watcher ms', 'cpu', 'cpu µs/container', 'raw ms', 'cpu', 'cpu µs/container', 'wall ratio', 'cpu ratio', 'heap/container'].join('\t'));
+log('1. initial sync, watchDocker → ready vs a lean raw client (list + every inspection, JSON.parse), medians per sync;');
+log('   wall ms and this process\'s CPU ms (the fake engine runs in another process); raw: node:http keep-alive, 4 sockets;');
+log(`   every timed round syncs ${PER_ROUND} containers at every size (syncs in a row of one client after a forced gc); ${ROUNDS} rounds, each over`);
+log('   every size (one engine per size), orders rotating; after a warm-up of both clients (a round at the smallest size, a sync at the others);');
+log('   engine cpu: the fake engine\'s CPU µs per container (watcher / raw)');
+log(['containers', 'inspect B', 'rounds×syncs', 'watcher ms', 'cpu', 'cpu µs/container', 'raw ms', 'cpu', 'cpu µs/container', 'wall ratio', 'cpu ratio', 'engine cpu µs/c', 'heap/container'].join('\t'));
 const ratios = [];
-/** The watcher's own CPU µs per container at each size. */
+/** CPU µs per container at each size: the watcher's own and the raw client's. */
 const perContainerCpu = [];
+const rawPerContainerCpu = [];
 const heaps = [];
+/** Each round's ratios, a line per size. */
+const spreads = [];
 /** The containers$ diagnostic at the largest size, when past 16,384. */
 let large;
 let sink = 0;
+const engineCpu = async () => (await ask({ op: 'cpu' })).us;
+/** One engine per size, filled once, so that the rounds can rotate over the sizes. */
+const sized = [];
 for (const n of SIZES) {
-  const { url, bytes } = await ask({ op: 'fill', n }, 'filled');
+  progress(`filling an engine with ${n}`);
+  const { url, bytes } = await ask({ op: 'fillExtra', n }, 'filledExtra');
   const socketPath = url.slice('unix://'.length);
-  const rounds = syncRounds(n);
-  const samples = { watcher: [], raw: [], raw64: [] };
-  // In the last watcher round, after `ready` (untimed): the heap it holds and, past 16,384, the containers$ diagnostic.
-  let perContainer;
-  const last = async (ww) => {
-    const cpu = process.cpuUsage();
-    const t = now();
-    fullGc();
-    perContainer = (process.memoryUsage().heapUsed - heapBefore) / n;
-    if (n > 16_384 && n === SIZES.at(-1)) {
-      progress(`events at ${n}: a short diagnostic`);
-      large = { n, none: await perEvent(ww, () => undefined, LARGE_EVENTS, 1), containers: await perEvent(ww, (w) => w.containers$.subscribe((cs) => (sink += cs.length)), LARGE_EVENTS, 1) };
-    }
-    untimed = { ms: now() - t, cpu: process.cpuUsage(cpu) };
-  };
-  let heapBefore = 0;
-  let untimed;
   const variants = [
-    ['watcher', (lastRound) => watcherSync(url, lastRound ? last : undefined)],
+    ['watcher', () => watcherSync(url)],
     ['raw', () => rawSync(socketPath, 4)],
     // 64 sockets (one request each, the adapter's 64 in flight) measured slower than 4: a diagnostic at the smallest size
     ...(n === SIZES[0] ? [['raw64', () => rawSync(socketPath, 64)]] : []),
   ];
-  const warm = warmUps(n);
-  for (let r = 0; r < rounds + warm; r++) {
-    progress(`sync of ${n}: round ${r + 1}/${rounds + warm}`);
-    for (let v = 0; v < variants.length; v++) {
-      const [name, run] = variants[(v + r) % variants.length]; // rotating order
-      fullGc();
-      heapBefore = process.memoryUsage().heapUsed;
-      untimed = undefined;
-      const c0 = process.cpuUsage();
-      const t0 = now();
-      const total = await run(r === rounds + warm - 1);
-      let ms = now() - t0;
-      const c = process.cpuUsage(c0);
-      let cpu = (c.user + c.system) / 1000;
-      if (untimed !== undefined) {
-        ms -= untimed.ms;
-        cpu -= (untimed.cpu.user + untimed.cpu.system) / 1000;
-      }
-      if (total !== n) throw new Error(`${name} synced ${total} containers, not ${n}`);
-      if (r >= warm) samples[name].push({ ms, cpu });
+  sized.push({ n, url, bytes, syncs: syncsPerRound(n), variants, samples: { watcher: [], raw: [], raw64: [] } });
+}
+/** `count` syncs in a row of one client after a forced gc: per sync, wall ms, this process's CPU ms, and the engine's CPU µs per container. */
+async function timedSyncs({ n }, [name, run], count) {
+  fullGc();
+  const e0 = await engineCpu();
+  const c0 = process.cpuUsage();
+  const t0 = now();
+  for (let k = 0; k < count; k++) {
+    const total = await run();
+    if (total !== n) throw new Error(`${name} synced ${total} containers, not ${n}`);
+  }
+  const ms = (now() - t0) / count;
+  const c = process.cpuUsage(c0);
+  const cpu = (c.user + c.system) / 1000 / count;
+  const engine = ((await engineCpu()) - e0) / (n * count);
+  return { ms, cpu, engine };
+}
+// Warm-ups (not counted): a whole round of every client at the smallest size (the JIT's), then a sync of each
+// at every size (a fake engine serves its first sync at ~2x its CPU per container: measured 64-67 µs against
+// 27-31 at 30,000 for the watcher's requests, in a round right after the fill).
+for (const [j, s] of sized.entries()) {
+  const count = j === 0 ? s.syncs : 1;
+  progress(`warm-up at ${s.n}: ${count} syncs per client`);
+  for (const v of s.variants) await timedSyncs(s, v, count);
+}
+// The timed rounds: every size in each round (the machine's load falls on all sizes alike), order rotating.
+for (let r = 0; r < ROUNDS; r++) {
+  for (let j = 0; j < sized.length; j++) {
+    const s = sized[(j + r) % sized.length];
+    progress(`sync of ${s.n}: round ${r + 1}/${ROUNDS} (${s.syncs} syncs per client)`);
+    for (let v = 0; v < s.variants.length; v++) {
+      const variant = s.variants[(v + r + j) % s.variants.length]; // rotating order
+      s.samples[variant[0]].push(await timedSyncs(s, variant, s.syncs));
     }
   }
+}
+for (const { n, url, bytes, syncs, samples } of sized) {
   const med = (name, k) => median(samples[name].map((x) => x[k]));
   const [w, wc, raw, rawc] = [med('watcher', 'ms'), med('watcher', 'cpu'), med('raw', 'ms'), med('raw', 'cpu')];
   const ratio = { wall: w / raw, cpu: wc / rawc };
   ratios.push(ratio);
   perContainerCpu.push((wc * 1000) / n);
-  if (samples.raw64.length > 0) log(`(raw with 64 sockets at ${n}: ${med('raw64', 'ms').toFixed(1)} ms, cpu ${med('raw64', 'cpu').toFixed(1)} ms)`);
+  rawPerContainerCpu.push((rawc * 1000) / n);
+  if (samples.raw64.length > 0) log(`(raw with 64 sockets at ${n}: ${med('raw64', 'ms').toFixed(1)} ms, cpu ${med('raw64', 'cpu').toFixed(1)} ms per sync)`);
+  // The spread: each round's ratio (the two clients' samples of one round, at one size, taken one after the other).
+  const perRound = (k) => samples.watcher.map((x, i) => (x[k] / samples.raw[i][k]).toFixed(2)).join(' ');
+  spreads.push(`(each round's ratio at ${n}: wall ${perRound('ms')}; cpu ${perRound('cpu')})`);
 
+  // Untimed: one more watcher sync after a full gc, for the heap it holds with its picture and, past 16,384, the containers$ diagnostic.
+  // The diagnostic's events come from the main fake engine (the one `churn` drives): filled with the same n containers.
+  const diagnose = n > 16_384 && n === SIZES.at(-1);
+  const target = diagnose ? (await ask({ op: 'fill', n }, 'filled')).url : url;
+  progress(`heap at ${n}`);
+  fullGc();
+  const heapBefore = process.memoryUsage().heapUsed;
+  let perContainer;
+  await watcherSync(target, async (ww) => {
+    fullGc();
+    perContainer = (process.memoryUsage().heapUsed - heapBefore) / n;
+    if (diagnose) {
+      progress(`events at ${n}: a short diagnostic`);
+      large = { n, none: await perEvent(ww, () => undefined, LARGE_EVENTS, 1), containers: await perEvent(ww, (x) => x.containers$.subscribe((cs) => (sink += cs.length)), LARGE_EVENTS, 1) };
+    }
+  });
   heaps.push(perContainer);
-  log([n, bytes, rounds, w.toFixed(1), wc.toFixed(1), ((wc * 1000) / n).toFixed(0), raw.toFixed(1), rawc.toFixed(1), ((rawc * 1000) / n).toFixed(0), `${ratio.wall.toFixed(2)}x`, `${ratio.cpu.toFixed(2)}x`, `${(perContainer / 1024).toFixed(2)} KB`].join('\t'));
+  const eng = `${med('watcher', 'engine').toFixed(0)} / ${med('raw', 'engine').toFixed(0)}`;
+  log([n, bytes, `${ROUNDS}×${syncs}`, w.toFixed(1), wc.toFixed(1), ((wc * 1000) / n).toFixed(0), raw.toFixed(1), rawc.toFixed(1), ((rawc * 1000) / n).toFixed(0), `${ratio.wall.toFixed(2)}x`, `${ratio.cpu.toFixed(2)}x`, eng, `${(perContainer / 1024).toFixed(2)} KB`].join('\t'));
 }
+for (const line of spreads) log(line);
 for (const k of ['wall', 'cpu']) {
   const flat = ratios.at(-1)[k] / ratios[0][k];
   log(`sync ratio (${k}) from ${SIZES[0]} to ${SIZES.at(-1)}: ${ratios.map((r) => r[k].toFixed(2)).join(' → ')} (${flat.toFixed(2)}× the smallest's; goal ≤ 1.25: flat) ${verdict(flat <= 1.25)}`);
 }
 {
   const growth = perContainerCpu.at(-1) / perContainerCpu[0];
-  log(`watcher's own CPU per container from ${SIZES[0]} to ${SIZES.at(-1)}: ${perContainerCpu.map((x) => `${x.toFixed(0)} µs`).join(' → ')} (${growth.toFixed(2)}×; goal ≤ 1.25: no superlinear term; the raw client's own figure swings with the machine's load) ${verdict(growth <= 1.25)}`);
+  log(`watcher's own CPU per container from ${SIZES[0]} to ${SIZES.at(-1)}: ${perContainerCpu.map((x) => `${x.toFixed(0)} µs`).join(' → ')} (${growth.toFixed(2)}×; goal ≤ 1.25: no superlinear term) ${verdict(growth <= 1.25)}`);
+  log(`raw client's CPU per container from ${SIZES[0]} to ${SIZES.at(-1)}: ${rawPerContainerCpu.map((x) => `${x.toFixed(0)} µs`).join(' → ')} (${(rawPerContainerCpu.at(-1) / rawPerContainerCpu[0]).toFixed(2)}×)`);
 }
 log(`heap per container held at ${SIZES.at(-1)}: ${(heaps.at(-1) / 1024).toFixed(2)} KB (goal ≤ 4 KB; the Kubernetes informer ~13 KB per pod) ${verdict(heaps.at(-1) <= 4096)}`);
 
