@@ -178,7 +178,10 @@ for (const engine of ENGINES) {
 
     for (const size of ['normal', 'oversized'] as const) {
       it(`tells a rename as a renamed lifecycle event with the previous name${size === 'oversized' ? ' (an event line over 1 MiB: a label of 1.2 MB once escaped, copied into it)' : ''}`, async () => {
-        const ww = watchIt();
+        // no periodic relist: the rename must come from the event (a relist that saw it first would tell it, honestly, as synthetic)
+        const ww = watchers.add(watchDocker({ host: endpoint, retry: FAST_RETRY, resyncInterval: 0 }));
+        const states: string[] = [];
+        subscriptions.push(ww.status$.subscribe((st) => states.push(st.state)));
         await ww.ready;
         const events = eventsOf(ww);
         const name = lab.name('ren');
@@ -191,7 +194,10 @@ for (const engine of ENGINES) {
         await lab.rename(id, `${name}-new`);
         await eventually(() => events.some((e) => e.type === 'renamed' && e.container.id === id), 'the rename', bound);
         const renamed = events.find((e) => e.type === 'renamed')!;
-        expect([renamed.container.name, renamed.previousName, renamed.synthetic]).to.deep.equal([`${name}-new`, name, false]);
+        // a stream that was reopened meanwhile (a loaded engine slow on a megabyte line may miss the dead-peer
+        // check's bound) relists in full: the list may then tell the rename first, as synthetic
+        const reopened = states.lastIndexOf('live') > states.indexOf('live') && states.slice(states.indexOf('live')).some((st) => st !== 'live');
+        expect([renamed.container.name, renamed.previousName, renamed.synthetic], `status: ${states.join(' → ')}`).to.deep.equal([`${name}-new`, name, reopened && renamed.synthetic]);
         expect(ww.portfolio.container(`${name}-new`)?.id).to.equal(id);
         expect(events.filter((e) => e.container.id === id).map((e) => e.type)).to.deep.equal(['started', 'renamed']);
       });
