@@ -11,7 +11,7 @@
 // With --trace-deopt, `grep -c 'weak objects'` between round lines counts the optimized functions the
 // forced gc threw away.
 import { fork } from 'node:child_process';
-import { Agent, request } from 'node:http';
+import { rawSync } from './scale-clients.mjs';
 import { dirname, join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -65,44 +65,6 @@ const PREWARM = Number(process.env.WW_DIAG_PREWARM ?? 0);
 const warmUrl = PREWARM > 0 ? (await ask({ op: 'fillExtra', n: PREWARM }, 'filledExtra')).url : undefined;
 const engineCpu = async () => (await ask({ op: 'cpu' })).us;
 
-function getJson(socketPath, agent, path) {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath, agent, path, method: 'GET' }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-        } catch (e) {
-          reject(e);
-        }
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-const LIST = `/v1.45/containers/json?filters=${encodeURIComponent(JSON.stringify({ status: ['running', 'paused'] }))}`;
-async function rawSync(socketPath, sockets) {
-  const agent = new Agent({ keepAlive: true, maxSockets: sockets });
-  try {
-    const list = await getJson(socketPath, agent, LIST);
-    const pids = new Array(list.length);
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: Math.min(IN_FLIGHT, list.length) }, async () => {
-        while (next < list.length) {
-          const i = next++;
-          pids[i] = (await getJson(socketPath, agent, `/v1.45/containers/${list[i].Id}/json`)).State.Pid;
-        }
-      }),
-    );
-    return pids.length;
-  } finally {
-    agent.destroy();
-  }
-}
 async function watcherSync(url) {
   const ww = watchDocker({ host: url });
   try {
@@ -119,7 +81,7 @@ for (const [si, n] of SIZES.entries()) {
   const socketPath = url.slice('unix://'.length);
   const variants = [
     ['watcher', (u = url) => watcherSync(u)],
-    ['raw', (u = url) => rawSync(u.slice('unix://'.length), RAW_SOCKETS)],
+    ['raw', (u = url) => rawSync(u.slice('unix://'.length), RAW_SOCKETS, IN_FLIGHT)],
   ].filter(([name]) => WHO.includes(name));
   const rounds = ROUNDS[si] ?? 1;
   const warm = si === 0 ? WARM : 0;

@@ -38,7 +38,7 @@
 //      periodic relists says so after waiting 8 s), then of the reconnect's, from cutting the event stream
 //      to the watcher live again.
 import { fork } from 'node:child_process';
-import { Agent, request } from 'node:http';
+import { rawSync } from './scale-clients.mjs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Subject, defer, filter, firstValueFrom, tap } from 'rxjs';
@@ -118,48 +118,6 @@ const requests = async () => (await ask({ op: 'requests' })).requests;
 
 // ------------------------------------------------------------------------------------------ the raw client
 
-/** GET `path` over `agent`: the parsed JSON body. */
-function getJson(socketPath, agent, path) {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath, agent, path, method: 'GET' }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-        } catch (e) {
-          reject(e);
-        }
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-const LIST = `/v1.45/containers/json?filters=${encodeURIComponent(JSON.stringify({ status: ['running', 'paused'] }))}`;
-
-/** The lean raw client: list, then every inspection with `IN_FLIGHT` in flight over `sockets` keep-alive sockets; the PIDs. */
-async function rawSync(socketPath, sockets) {
-  const agent = new Agent({ keepAlive: true, maxSockets: sockets });
-  try {
-    const list = await getJson(socketPath, agent, LIST);
-    const pids = new Array(list.length);
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: Math.min(IN_FLIGHT, list.length) }, async () => {
-        while (next < list.length) {
-          const i = next++;
-          pids[i] = (await getJson(socketPath, agent, `/v1.45/containers/${list[i].Id}/json`)).State.Pid;
-        }
-      }),
-    );
-    return pids.length;
-  } finally {
-    agent.destroy();
-  }
-}
 
 /**
  * The watcher's first sync: `watchDocker` → `ready`, then (untimed) `after(ww)` while it is alive, then
@@ -206,9 +164,9 @@ for (const n of SIZES) {
   const socketPath = url.slice('unix://'.length);
   const variants = [
     ['watcher', () => watcherSync(url)],
-    ['raw', () => rawSync(socketPath, 4)],
+    ['raw', () => rawSync(socketPath, 4, IN_FLIGHT)],
     // 64 sockets (one request each, the adapter's 64 in flight) measured slower than 4: a diagnostic at the smallest size
-    ...(n === SIZES[0] ? [['raw64', () => rawSync(socketPath, 64)]] : []),
+    ...(n === SIZES[0] ? [['raw64', () => rawSync(socketPath, 64, IN_FLIGHT)]] : []),
   ];
   sized.push({ n, url, bytes, syncs: syncsPerRound(n), variants, samples: { watcher: [], raw: [], raw64: [] } });
 }
