@@ -360,16 +360,12 @@ export function fold(state: WatchState, input: FoldInput): Step {
         // relist: the picture is live, the event is delivered now, and remembered so the list cannot undo it
         const { portfolio, changes } = applyEvent(state.portfolio, input.event);
         // it also settles a container of the gap (the list's answer takes the pending events into account too)
-        const settledNow = state.gap !== null && settles(input.event) && state.gap.has(eventId(input.event));
-        const base = settledNow ? withGap(state, without(state.gap, [eventId(input.event)]), gapError(state)) : state;
-        return { state: { ...base, portfolio, pending }, changes: changes.length === 0 ? NO_CHANGES : Object.freeze(changes) };
+        return { state: { ...settledBy(state, input.event), portfolio, pending }, changes: changes.length === 0 ? NO_CHANGES : Object.freeze(changes) };
       }
       if (state.status.state !== 'live') return unchanged(state); // stray event outside a session: ignore
       const { portfolio, changes } = applyEvent(state.portfolio, input.event);
-      // a start or an exit settles a container of the gap: the event is newer than any inspection
-      const settled = state.gap !== null && settles(input.event) && state.gap.has(eventId(input.event));
-      if (portfolio === state.portfolio && changes.length === 0 && !settled) return unchanged(state);
-      const next = settled ? withGap(state, without(state.gap, [eventId(input.event)]), gapError(state)) : state;
+      const next = settledBy(state, input.event);
+      if (portfolio === state.portfolio && changes.length === 0 && next === state) return unchanged(state);
       return { state: { ...next, portfolio }, changes: changes.length === 0 ? NO_CHANGES : Object.freeze(changes) };
     }
     case 'snapshot': {
@@ -456,6 +452,13 @@ function settles(event: EngineEvent): boolean {
 
 function eventId(event: EngineEvent): string {
   return event.type === 'started' ? event.container.id : event.id;
+}
+
+/** `state` without the container a start or an exit settles from its gap (the event is newer than any inspection); `state` itself when the event settles none. */
+function settledBy(state: WatchState, event: EngineEvent): WatchState {
+  if (state.gap === null || !settles(event)) return state;
+  const id = eventId(event);
+  return state.gap.has(id) ? withGap(state, without(state.gap, [id]), gapError(state)) : state;
 }
 
 /** `set` without `ids` (the same set when none of them is in it). */
