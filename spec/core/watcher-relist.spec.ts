@@ -67,10 +67,12 @@ describe('watcher: periodic relist and live events during lists (virtual time)',
       const adapter = relistAdapter([cold('L', feed)], [cold('--(l|)', { l: [c('a'), c('b')] })], 10, () => ts.now());
       const ww = watch(adapter, { scheduler: ts });
       ts.schedule(() => void ww.close(), 45);
+      // bounded: a periodic relist left running after close stays in ts.actions instead of looping flush() forever
+      ts.maxFrames = 1_000;
       flush();
       // lists end at 2, 14, 26, 38: each relist 10 after the previous list ended
       expect(adapter.calls).to.deep.equal(['0:-', '12:2', '24:2', '36:2']);
-      expect(ts.actions.length).to.equal(0);
+      expect(ts.actions.length, 'timers left after close').to.equal(0);
     });
   });
 

@@ -151,7 +151,7 @@ describe('criAdapter: PIDs from containerd’s task list (fake CRI with native s
 
       const unchanged = await callsOf(Portfolio.of(first.list));
       expect(unchanged.calls, 'an unchanged picture').to.deep.equal(['listContainers', 'listPodSandbox']);
-      unchanged.list.forEach((c, i) => expect(c).to.equal(first.list[i]));
+      expect(unchanged.list).to.have.ordered.members(first.list); // the very objects, in order
 
       // one container started and one exited silently: one status call, no task list
       const a1 = f.containers.get('a1')!;

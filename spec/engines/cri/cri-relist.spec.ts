@@ -30,7 +30,7 @@ describe('CRI relist: the two lists, and a status call only for what the picture
       const mark = fake.calls.length;
       const again = await firstValueFrom(adapter.snapshot(Portfolio.of(first)));
       expect(fake.calls.slice(mark).sort()).to.deep.equal(['listContainers', 'listPodSandbox']);
-      again.forEach((c, i) => expect(c).to.equal(first[i]));
+      expect(again).to.have.ordered.members(first); // the very objects, in order
       // silently: a new pod with a container, and a container gone
       fake.addPod('new', 99_000, { cnew: 99_001 });
       fake.stopContainer('c0a', true);
