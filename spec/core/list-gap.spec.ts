@@ -3,7 +3,7 @@
  * containers listed but not inspected), in pure steps and in virtual time, one marble spec per race.
  */
 import { expect } from 'chai';
-import { NEVER, type Observable, of } from 'rxjs';
+import { NEVER, type Observable, defer, of } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import type { ContainerList, EngineAdapter, EngineFeed, EngineInfo } from '../../lib/core/engine.js';
 import { type FoldInput, INITIAL_STATE, type LifecycleEvent, type WatchState, type WatcherStatus, fold } from '../../lib/core/fold.js';
@@ -139,6 +139,46 @@ describe('list gap: the watcher (virtual time)', () => {
       expect(statuses).to.deep.equal(['0 connecting', '0 syncing', '1 live missing g (engine)', '303 live missing g (decode)', '704 live']);
       expect(seen).to.deep.equal(['1 started a', '704 started g']);
       void ww.close();
+    });
+  });
+
+  it('a container that never answers is asked again for a day (no periodic relist): delays capped at maxDelay, one round each, incomplete all along, nothing left after close', () => {
+    ts.run(({ cold, flush }) => {
+      const DAY = 24 * 60 * 60 * 1_000;
+      const asks: number[] = [];
+      const list = cold<ContainerList>('-(l|)', {
+        l: withGap([c('a')], ['g'], () =>
+          defer(() => {
+            asks.push(ts.now());
+            return cold<Container | null>('-#', undefined, boom);
+          }),
+        ),
+      });
+      const ww = watch(gapAdapter(cold<EngineFeed>('L', { L: { type: 'listening' } }), list), {
+        scheduler: ts,
+        retry: { initialDelay: 500, factor: 2, maxDelay: 30_000, jitter: 0 },
+      });
+      const incomplete: boolean[] = [];
+      ww.status$.subscribe((st) => incomplete.push(st.state === 'live' && st.incomplete !== undefined));
+      ts.schedule(() => void ww.close(), DAY);
+      ts.maxFrames = DAY + 1_000;
+      flush();
+      // 500, 1,000, …, 16,000, then every 30,000 (each round also takes the 1 frame its answer takes)
+      const gaps = asks.slice(1).map((t, i) => t - asks[i]! - 1);
+      expect(gaps.slice(0, 6)).to.deep.equal([1_000, 2_000, 4_000, 8_000, 16_000, 30_000]);
+      expect(gaps.slice(5).every((g) => g === 30_000)).to.equal(true);
+      // the list ends at 1, the first ask 500 later; each round takes 1 more frame (its answer) before the next delay
+      let at = 501;
+      let expected = 0;
+      for (let delay = 1_000; at < DAY; delay = Math.min(delay * 2, 30_000)) {
+        expected += 1;
+        at += 1 + delay;
+      }
+      expect(asks.length).to.equal(expected);
+      // connecting, syncing, then live and incomplete until the close
+      expect(incomplete.slice(0, 2)).to.deep.equal([false, false]);
+      expect(incomplete.slice(2, -1).every(Boolean) && incomplete.length > 3).to.equal(true);
+      expect(ts.actions.length, 'timers left after close').to.equal(0);
     });
   });
 

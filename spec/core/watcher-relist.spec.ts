@@ -76,6 +76,23 @@ describe('watcher: periodic relist and live events during lists (virtual time)',
     });
   });
 
+  it('a day of periodic relists (1,440 at 60 s): each exactly the period after the previous list ended, no drift, nothing left after close', () => {
+    ts.run(({ cold, flush }) => {
+      const DAY = 24 * 60 * 60 * 1_000;
+      const adapter = relistAdapter([cold('L', feed)], [cold('--(l|)', { l: [c('a'), c('b')] })], 60_000, () => ts.now());
+      const ww = watch(adapter, { scheduler: ts });
+      ts.schedule(() => void ww.close(), DAY);
+      ts.maxFrames = DAY + 1_000;
+      flush();
+      // list k starts at k × (60,000 + 2): each list takes 2, the period runs from its end
+      const expected = Array.from({ length: Math.floor(DAY / 60_002) + 1 }, (_, k) => `${k * 60_002}:${k === 0 ? '-' : 2}`);
+      expect(adapter.calls).to.have.length(1_440);
+      expect(adapter.calls).to.deep.equal(expected);
+      expect(ww.status.state).to.equal('stopped');
+      expect(ts.actions.length, 'timers left after close').to.equal(0);
+    });
+  });
+
   it('a list slower than the period is never cancelled by the next one: the period runs from its end', () => {
     ts.run(({ cold, flush, expectSubscriptions }) => {
       const list = cold('---------------(l|)', { l: [c('a')] });
