@@ -12,7 +12,7 @@ import { latestPerBurst } from '../core/operators/latest-per-burst.js';
 import { replayThenLive } from '../core/replay-then-live.js';
 import type { DiscoveredEngine, Discovery } from '../discovery/discover-engines.js';
 import { engineInfo } from '../engines/common/engine-info.js';
-import { type Container, withEngine } from '../model/container.js';
+import { type Container, withEngine, withLabel } from '../model/container.js';
 
 /**
  * Label set on the containers of an engine that runs inside a container of
@@ -175,8 +175,10 @@ interface Entry {
   decorated: WeakMap<Container, Container>;
   /** The engine's containers (its watcher's objects) delivered on lifecycle$ and not exited since, by id: what a new subscriber's replay and a drop's exits are made of. */
   readonly delivered: Map<string, Container>;
-  /** The engine's watcher's subscriptions, the grace timer, the identity and ancestry asks. */
+  /** The engine's watcher's subscriptions and the ancestry ask. */
   readonly subscriptions: Subscription[];
+  /** The latest ask of the engine's identity (one at a time: a new one, after a reconnect, replaces it). */
+  identityAsk: Subscription | undefined;
   grace: Subscription | undefined;
   /** Counted once for `ready` (synced, failed or dropped). */
   settled: boolean;
@@ -228,15 +230,12 @@ export function hostWatcher(parts: HostParts, timing: HostTiming): HostWatcher {
   // --- the merged picture
 
   const decorate = (e: Entry, c: Container): Container => {
+    // the common case: an engine of its own (not nested) whose adapter stamped its containers: nothing to do, nothing to remember
+    if (e.parent === undefined && c.engine !== undefined) return c;
     const known = e.decorated.get(c);
     if (known !== undefined) return known;
     let out = c.engine === undefined ? withEngine(c, e.info) : c;
-    if (e.parent !== undefined && out.labels[PREFIX_LABEL] !== e.parent.prefix) {
-      const labels: Record<string, string> = Object.create(null);
-      for (const k of Object.keys(out.labels)) labels[k] = out.labels[k] as string;
-      labels[PREFIX_LABEL] = e.parent.prefix;
-      out = Object.freeze({ ...out, labels: Object.freeze(labels) });
-    }
+    if (e.parent !== undefined) out = withLabel(out, PREFIX_LABEL, e.parent.prefix);
     e.decorated.set(c, out);
     return out;
   };
@@ -275,7 +274,11 @@ export function hostWatcher(parts: HostParts, timing: HostTiming): HostWatcher {
   };
   const publishEngines = (): void => {
     if (closed) return;
-    engines$.next(Object.freeze([...entries.values()].map(snapshotOf)));
+    const next = [...entries.values()].map(snapshotOf);
+    const shown = engines$.value;
+    // a rediscovery that changed nothing publishes nothing
+    if (next.length === shown.length && next.every((x, i) => x === shown[i])) return;
+    engines$.next(Object.freeze(next));
   };
 
   // --- nesting
@@ -350,6 +353,7 @@ export function hostWatcher(parts: HostParts, timing: HostTiming): HostWatcher {
       decorated: new WeakMap(),
       delivered: new Map(),
       subscriptions: [],
+      identityAsk: undefined,
       grace: undefined,
       settled: false,
       snapshot: undefined,
@@ -416,12 +420,11 @@ export function hostWatcher(parts: HostParts, timing: HostTiming): HostWatcher {
 
   const askIdentity = (e: Entry): void => {
     if (e.identity === undefined) return;
-    e.subscriptions.push(
-      e.identity().pipe(take(1)).subscribe({
-        next: (info) => entries.get(e.key) === e && setInfo(e, info),
-        error: () => undefined, // the watcher shows engine trouble in its status
-      }),
-    );
+    e.identityAsk?.unsubscribe();
+    e.identityAsk = e.identity().pipe(take(1)).subscribe({
+      next: (info) => entries.get(e.key) === e && setInfo(e, info),
+      error: () => undefined, // the watcher shows engine trouble in its status
+    });
   };
 
   /** Removes an engine: its containers leave the picture, then lifecycle$ tells each exit. */
@@ -429,6 +432,7 @@ export function hostWatcher(parts: HostParts, timing: HostTiming): HostWatcher {
     if (entries.get(e.key) !== e) return;
     entries.delete(e.key);
     e.grace?.unsubscribe();
+    e.identityAsk?.unsubscribe();
     for (const s of e.subscriptions) s.unsubscribe();
     publishContainers();
     publishEngines();
@@ -541,6 +545,7 @@ export function hostWatcher(parts: HostParts, timing: HostTiming): HostWatcher {
     const watchers: Promise<void>[] = [...closing];
     for (const e of entries.values()) {
       e.grace?.unsubscribe();
+      e.identityAsk?.unsubscribe();
       for (const s of e.subscriptions) s.unsubscribe();
       watchers.push(e.watcher.close().catch(() => undefined));
     }

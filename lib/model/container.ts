@@ -191,6 +191,15 @@ export function withEngine(c: Container, engine: EngineInfo): Container {
   return c.engine === engine ? c : Object.freeze({ ...c, engine });
 }
 
+/** @internal Same container with the label `key` set to `value` (a new frozen object with its own labels record), or the same object when it has that label already. */
+export function withLabel(c: Container, key: string, value: string): Container {
+  if (c.labels[key] === value) return c;
+  const labels: Record<string, string> = Object.create(null);
+  for (const k of Object.keys(c.labels)) labels[k] = c.labels[k] as string;
+  labels[key] = value;
+  return Object.freeze({ ...c, labels: freezeLabels(labels) });
+}
+
 /** @internal Same container with another health (a new frozen object; labels shared); `undefined` removes it. */
 export function withHealth(c: Container, health: ContainerHealth | undefined): Container {
   if (c.health === health) return c;

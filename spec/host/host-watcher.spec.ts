@@ -114,6 +114,26 @@ describe('host: hostWatcher, the merged view of several engines (virtual time)',
     });
   });
 
+  it('a day of rediscoveries that find the same engines (1,439 at 60 s) publishes engines$ only for what changed, and keeps one identity ask per engine', () => {
+    const ts = scheduler();
+    ts.run(({ flush }) => {
+      const DAY = 24 * 60 * 60 * 1_000;
+      const lab = fakeHost(ts, ['a', 'b']);
+      lab.fake('a').start({ id: 'a1', name: 'web', pid: 101 });
+      const host = lab.host(1_000, 60_000);
+      const published: string[] = [];
+      host.engines$.subscribe((es) => published.push(`t${ts.now()} ${es.map((e) => `${e.info.id}:${e.status.state}`).join(' ')}`));
+      ts.schedule(() => void host.close(), DAY);
+      ts.maxFrames = DAY + 1_000;
+      flush();
+      expect(lab.discoveries).to.equal(1 + 1_439); // at start, then every 60 s (the one due at the close is not made)
+      // the engines as found, then as their watchers synced and their identities came: nothing from the 1,440 rediscoveries
+      expect(published.every((p) => p.startsWith('t0 '))).to.equal(true);
+      expect(published.at(-1)).to.equal('t0 id-a:live id-b:live');
+      expect(ts.actions.length, 'timers left after close').to.equal(0);
+    });
+  });
+
   it('an engine that went away (its stream fails, discovery no longer finds it) is dropped after the grace period; its containers leave with synthetic exits', () => {
     const ts = scheduler();
     ts.run(({ flush }) => {
