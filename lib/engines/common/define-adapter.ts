@@ -6,8 +6,8 @@ import type { Portfolio } from '../../model/portfolio.js';
 import { type AdapterOptions, type AdapterSettings, adapterSettings } from './adapter-options.js';
 import { type EngineCalls, engineCalls } from './engine-call.js';
 import { type EngineErrors, type EngineTerms, engineErrors } from './engine-error.js';
-import type { EventReplay, ReplayLease } from './event-replay.js';
-import { containerList } from './inspect-all.js';
+import { type EventReplay, NO_REPLAY, type ReplayLease } from './event-replay.js';
+import { mapContainerList } from './inspect-all.js';
 import { matchesLabels } from './label-selector.js';
 import { resolveStarts } from './resolve-starts.js';
 import type { RawFeed, StartHint } from './start-hint.js';
@@ -92,15 +92,6 @@ export interface AdapterParts<C extends AdapterBase, H extends StartHint> {
   exit?(client: C, id: string): Observable<ExitDetails | null>;
 }
 
-/** What a stream of an engine that cannot replay gets: nothing to ask for, nothing to drop. */
-const NO_REPLAY: ReplayLease = Object.freeze({
-  since: () => undefined,
-  opened: () => undefined,
-  fresh: () => true,
-  delivered: () => undefined,
-  release: () => undefined,
-});
-
 /**
  * An {@link EngineAdapter} from an engine's client (whose `dispose` releases
  * it) and its four parts. A client with a `replay` (an engine whose event
@@ -135,14 +126,8 @@ export function defineAdapter<C extends AdapterBase & { dispose(): void; readonl
   const stampAll = (all: ContainerList): Observable<ContainerList> => {
     const gap = all.gap;
     if (all.length === 0 && gap === undefined) return of(all);
-    return identity().pipe(
-      map((info) => {
-        const stamped = all.map((c) => withEngine(c, info));
-        // what a gap's reinspection brings is stamped the same way
-        const reinspect = gap === undefined ? undefined : (id: string) => gap.reinspect(id).pipe(map((c) => (c === null ? null : withEngine(c, info))));
-        return containerList(stamped, gap === undefined || reinspect === undefined ? undefined : Object.freeze({ ...gap, reinspect }));
-      }),
-    );
+    // what a gap's reinspection brings is stamped the same way
+    return identity().pipe(map((info) => mapContainerList(all, (c) => withEngine(c, info))));
   };
   // what the engine could not filter itself is filtered here: a start of a container that does not match yields nothing
   const inspectRaw =
@@ -154,15 +139,8 @@ export function defineAdapter<C extends AdapterBase & { dispose(): void; readonl
     selectors.length === 0
       ? (previous?: Portfolio) => parts.list(client, previous)
       : (previous?: Portfolio) =>
-          parts.list(client, previous).pipe(
-            map((all) => {
-              const matching = all.filter((c) => matchesLabels(c.labels, selectors));
-              const gap = all.gap;
-              // what is asked again is filtered the same way: a container that does not match is no container of the list
-              const reinspect = gap === undefined ? undefined : (id: string) => gap.reinspect(id).pipe(map((c) => (c !== null && matchesLabels(c.labels, selectors) ? c : null)));
-              return containerList(matching, gap === undefined || reinspect === undefined ? undefined : Object.freeze({ ...gap, reinspect }));
-            }),
-          );
+          // what is asked again is filtered the same way: a container that does not match is no container of the list
+          parts.list(client, previous).pipe(map((all) => mapContainerList(all, (c) => (matchesLabels(c.labels, selectors) ? c : null))));
   // every container of a list carries the engine, also those a gap's reinspection brings later
   const list = (previous?: Portfolio): Observable<ContainerList> => listRaw(previous).pipe(concatMap(stampAll));
   const fullEvery = parts.fullRelistEvery;

@@ -72,16 +72,14 @@ function keyed(item: RawFeed<StartHint>): { readonly type: string; readonly id: 
   }
 }
 
-/** A lease that replays nothing and drops nothing (replay off, or a second stream at the same time). */
-function plainLease(since: number | undefined): ReplayLease {
-  return {
-    since: () => since,
-    opened: () => undefined,
-    fresh: () => true,
-    delivered: () => undefined,
-    release: () => undefined,
-  };
-}
+/** @internal A lease that replays nothing and drops nothing: an engine that cannot replay, replay off, or a second stream at the same time. */
+export const NO_REPLAY: ReplayLease = Object.freeze({
+  since: () => undefined,
+  opened: () => undefined,
+  fresh: () => true,
+  delivered: () => undefined,
+  release: () => undefined,
+});
 
 /**
  * What one adapter remembers across the re-subscriptions of its event stream
@@ -144,8 +142,8 @@ export class EventReplay {
 
   /** A stream opens at scheduler time `now`: its lease. */
   open(now: number): ReplayLease {
-    if (this.window === 0) return plainLease(undefined);
-    if (this.held) return { ...plainLease(undefined), since: (engineNow) => this.firstSince(engineNow) };
+    if (this.window === 0) return NO_REPLAY;
+    if (this.held) return { ...NO_REPLAY, since: (engineNow) => this.firstSince(engineNow) };
     if (this.lostAt !== undefined && now - this.lostAt > this.window) this.forget();
     this.held = true;
     // An outage lasts from the end of the last stream that opened: attempts that never opened do not end it.

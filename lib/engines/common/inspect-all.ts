@@ -1,4 +1,4 @@
-import { Observable, type Subscription } from 'rxjs';
+import { Observable, type Subscription, map } from 'rxjs';
 import type { ContainerList, ListGap } from '../../core/engine.js';
 import { type EngineError, type EngineErrorCode, isEngineError } from '../../errors.js';
 import type { Container } from '../../model/container.js';
@@ -55,6 +55,22 @@ export function isContainerFault(err: unknown): boolean {
 /** `list` (frozen) with `gap` attached when there is one. @internal */
 export function containerList(list: readonly Container[], gap: ListGap | undefined): ContainerList {
   return Object.freeze(gap === undefined ? list : Object.assign(list.slice(), { gap }));
+}
+
+/**
+ * `list` with `f` applied to each container and to what its gap's
+ * `reinspect` brings later, so that both are treated alike; a container `f`
+ * maps to `null` leaves the list (a reinspection then answers `null`).
+ * @internal
+ */
+export function mapContainerList(list: ContainerList, f: (c: Container) => Container | null): ContainerList {
+  const out: Container[] = [];
+  for (const c of list) {
+    const mapped = f(c);
+    if (mapped !== null) out.push(mapped);
+  }
+  const gap = list.gap;
+  return containerList(out, gap === undefined ? undefined : Object.freeze({ ...gap, reinspect: (id: string) => gap.reinspect(id).pipe(map((c) => (c === null ? null : f(c)))) }));
 }
 
 /**
