@@ -24,6 +24,7 @@ import { type AdapterOptions, deadPeerTimeoutOf, packerOptions } from '../common
 import { type AdapterBase, type AdapterParts, adapterBase, defineAdapter } from '../common/define-adapter.js';
 import { DEAD_PEER_WHAT, deadPeerCheck } from '../common/dead-peer.js';
 import { engineInfo } from '../common/engine-info.js';
+import { StartTimes } from '../common/start-times.js';
 import { isGrpcNotFound } from '../common/grpc-engine-error.js';
 import { OomNotes } from '../common/oom-notes.js';
 import { LISTENING, type RawFeed } from '../common/start-hint.js';
@@ -127,7 +128,7 @@ interface ContainerdClient extends AdapterBase {
    * exit and with every list that no longer has it, so it never outgrows the
    * containers seen alive.
    */
-  readonly startTimes: Map<string, { readonly pid: number; readonly time: number }>;
+  readonly startTimes: StartTimes<number>;
   readonly containerOptions: ContainerdContainerOptions<ContainerRecord, Process>;
   readonly probeInterval: number;
   readonly events: EventsClient;
@@ -207,7 +208,7 @@ function containerdClient(options: ContainerdOptions): ContainerdClient {
       watched: containerdNamespaceFilter(options.namespaces, options.ignoreNamespaces),
       // what containerd cannot be told (never, in practice) the kit filters anyway
       listFilters: containerdLabelFilters(base.settings.labels) ?? [],
-      startTimes: new Map(),
+      startTimes: new StartTimes<number>(),
       containerOptions: packerOptions(options),
       probeInterval: Math.max(1, options.probeInterval ?? 100),
       unary: (what, method, request, namespace) => calls.request(what, unaryTransport(method, request, metadataFor(namespace))),
@@ -279,7 +280,7 @@ function containerdEvents(client: ContainerdClient): Observable<RawFeed<Containe
           // the exit after an OOM note is an OOM kill; a (re)start forgets an older note
           const item = ooms.apply(result);
           if (item === null) return;
-          if (item.type === 'exited') client.startTimes.delete(item.id);
+          if (item.type === 'exited') client.startTimes.exited(item.id);
           subscriber.next(item);
         },
         error: (err: unknown) => fail(err, 'watching the event stream'),
@@ -340,8 +341,7 @@ function containerdList(client: ContainerdClient): Observable<readonly Container
     map((perNamespace) => {
       const all = perNamespace.flat();
       // forget the start times of containers this list no longer has (their exits were missed)
-      const alive = new Set(all.map((c) => c.id));
-      for (const id of client.startTimes.keys()) if (!alive.has(id)) client.startTimes.delete(id);
+      client.startTimes.keepOnly(new Set(all.map((c) => c.id)));
       return Object.freeze(all);
     }),
   );
@@ -369,8 +369,7 @@ function listNamespace(client: ContainerdClient, ns: string): Observable<Contain
         const record = records.get(cid);
         // filtered out by containerd (a task without a record has no labels to match either)
         if (filtered && record === undefined) continue;
-        const started = client.startTimes.get(containerdDisplayId(ns, cid));
-        const startedAt = started !== undefined && started.pid === task.pid ? started.time : undefined;
+        const startedAt = client.startTimes.of(containerdDisplayId(ns, cid), task.pid);
         const container = normalizeContainerdTask(ns, record, task, client.containerOptions, cid, startedAt);
         if (container !== null) alive.push(container);
       }
@@ -396,7 +395,7 @@ function containerdInspect(client: ContainerdClient, hint: ContainerdStartHint):
       if (record === undefined || process === undefined || (hint.pid !== 0 && process.pid !== hint.pid)) return null;
       // containerd records no start time: the /tasks/start event's time is it (and later lists reuse it)
       const container = normalizeContainerdTask(ns, record, process, client.containerOptions, hint.containerId, hint.time);
-      if (container !== null) client.startTimes.set(container.id, { pid: container.pid, time: hint.time });
+      if (container !== null) client.startTimes.seen(container.id, container.pid, hint.time);
       return container;
     }),
   );

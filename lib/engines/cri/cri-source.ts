@@ -12,7 +12,6 @@ import { orderedMergeMap } from '../../core/operators/ordered-merge-map.js';
 import { IntrospectionClient } from '../../gen/containerd/services/introspection/v1/introspection.js';
 import { ContainersClient } from '../../gen/containerd/services/containers/v1/containers.js';
 import { TasksClient } from '../../gen/containerd/services/tasks/v1/tasks.js';
-import { Status as TaskStatus } from '../../gen/containerd/types/task/task.js';
 import { type ContainerEventResponse, ContainerState, type PodSandboxMetadata, PodSandboxState, RuntimeServiceClient, type VersionResponse } from '../../gen/cri/api.js';
 import { grpcChannelConfig } from '../../grpc/channel.js';
 import { connectionControls, grpcConnection, withCurrentClients } from '../../grpc/grpc-connection.js';
@@ -27,6 +26,8 @@ import { DEAD_PEER_WHAT, deadPeerCheck } from '../common/dead-peer.js';
 import { engineInfo } from '../common/engine-info.js';
 import { inspectAll, inspectOneOf } from '../common/inspect-all.js';
 import { LISTENING, type RawFeed } from '../common/start-hint.js';
+import { StartTimes } from '../common/start-times.js';
+import { isContainerdTaskAlive } from '../containerd/containerd-normalize.js';
 import { metadataFor } from '../containerd/containerd-source.js';
 import { CRI_TERMS, criEventsUnsupported, isCriNotFound, toCriError } from './cri-errors.js';
 import {
@@ -162,7 +163,7 @@ interface CriClient extends AdapterBase {
    * task list (which has none) keeps them. An entry goes with its container's
    * exit and with every list that no longer has it.
    */
-  readonly startTimes: Map<string, { readonly pid: number; readonly startedAt: bigint }>;
+  readonly startTimes: StartTimes<bigint>;
   /** The `runtime_name` of the runtime's last `Version` answer (`containerd`: its native API serves the PIDs), once known. */
   readonly runtimeName: { value: string | undefined };
   /** containerd's introspection service on the same channel: the daemon's UUID, the engine's id where the runtime is containerd. */
@@ -254,7 +255,7 @@ function criClient(options: CriOptions): CriClient {
     {
       ...base,
       runtimeName: { value: undefined },
-      startTimes: new Map(),
+      startTimes: new StartTimes<bigint>(),
       containerOptions: packerOptions(options),
       labelSelector: criLabelSelector(base.settings.labels),
       unary: (what, method, request) => calls.request(what, unaryTransport(method, request)),
@@ -296,7 +297,7 @@ function criEvents(client: CriClient): Observable<RawFeed<CriStartHint>> {
       // a STOPPED without its container's status: ask for it, in the engine's order (nothing overtakes it)
       orderedMergeMap((item): Observable<RawFeed<CriStartHint>> => (item.type === 'exit-status' ? exitOf(client, item) : of(item)), client.settings.concurrency),
       tap((item) => {
-        if (item.type === 'exited') client.startTimes.delete(item.id);
+        if (item.type === 'exited') client.startTimes.exited(item.id);
       }),
     );
   });
@@ -412,8 +413,7 @@ function criList(client: CriClient, previous?: Portfolio): Observable<readonly C
         if (c.state !== ContainerState.CONTAINER_RUNNING || c.id === '') continue;
         const pod = podById.get(c.podSandboxId);
         const pid = native?.pids.get(c.id);
-        const started = client.startTimes.get(c.id);
-        const startedAt = started !== undefined && started.pid === pid ? started.startedAt : undefined;
+        const startedAt = client.startTimes.of(c.id, pid);
         const known = pid === undefined ? undefined : (normalizeCriListedContainer(c, pid, pod?.metadata, native?.details.get(c.id), startedAt) ?? undefined);
         targets.push({ kind: 'container', id: c.id, sandboxId: c.podSandboxId === '' ? undefined : c.podSandboxId, sandbox: pod?.metadata, known });
       }
@@ -424,8 +424,7 @@ function criList(client: CriClient, previous?: Portfolio): Observable<readonly C
     }),
     tap((alive) => {
       // forget the start times of containers this list no longer has (their exits were missed)
-      const ids = new Set(alive.map((c) => c.id));
-      for (const id of client.startTimes.keys()) if (!ids.has(id)) client.startTimes.delete(id);
+      client.startTimes.keepOnly(new Set(alive.map((c) => c.id)));
     }),
   );
 }
@@ -466,8 +465,7 @@ function criNativeView(client: CriClient): Observable<CriNativeView | null> {
       for (const task of listedTasks.tasks) {
         // Tasks.List puts the container id in `id` and leaves `container_id` empty
         const id = task.containerId !== '' ? task.containerId : task.id;
-        const alive = task.status === TaskStatus.RUNNING || task.status === TaskStatus.PAUSED;
-        if (id !== '' && alive && Number.isInteger(task.pid) && task.pid > 0) pids.set(id, task.pid);
+        if (id !== '' && isContainerdTaskAlive(task.status) && Number.isInteger(task.pid) && task.pid > 0) pids.set(id, task.pid);
       }
       const details = new Map<string, CriRecordDetails>();
       for (const record of listedRecords.containers) details.set(record.id, criRecordDetails(record));
@@ -511,7 +509,7 @@ function inspectContainer(client: CriClient, target: Target & { kind: 'container
       if (status.state !== ContainerState.CONTAINER_RUNNING) return of(null);
       if (status.startedAt > 0n) {
         const pid = criVerbosePid(res.info);
-        if (pid !== undefined) client.startTimes.set(target.id, { pid, startedAt: status.startedAt });
+        if (pid !== undefined) client.startTimes.seen(target.id, pid, status.startedAt);
       }
       const sandboxId = target.sandboxId ?? criInfoSandboxId(res.info);
       const pod$ = target.sandbox !== undefined || sandboxId === undefined ? of(target.sandbox) : podOf(client, sandboxId);
