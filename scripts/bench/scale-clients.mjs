@@ -1,5 +1,7 @@
-// The lean raw Docker client of the scale benchmarks (scale.mjs, scale-diag.mjs): what the watcher's initial
-// sync is measured against. node:http keep-alive, JSON.parse of every body, nothing else.
+// What the scale benchmarks (scale.mjs, scale-diag.mjs) share: the lean raw Docker client the watcher's initial
+// sync is measured against (node:http keep-alive, JSON.parse of every body, nothing else), and the fake
+// engine's child process.
+import { fork } from 'node:child_process';
 import { Agent, request } from 'node:http';
 
 /** GET `path` over `agent`: the parsed JSON body. */
@@ -44,4 +46,32 @@ export async function rawSync(socketPath, sockets, inFlight) {
   } finally {
     agent.destroy();
   }
+}
+
+/**
+ * The fake Docker engine of the scale benchmarks (scale-engine.mjs) in a child process, so that its serving
+ * is not billed to the process measured: resolves once it is up, with `ask(msg, op)` (send `msg`, resolve
+ * with its answer `op`; rejects if the process exits first) and `stop()`.
+ */
+export async function engineProcess(script) {
+  const engine = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let waiting = [];
+  engine.on('message', (msg) => {
+    const w = waiting.find((x) => x.op === msg.op);
+    if (w !== undefined) {
+      waiting = waiting.filter((x) => x !== w);
+      w.resolve(msg);
+    }
+  });
+  engine.on('exit', (code) => {
+    for (const w of waiting) w.reject(new Error(`${script} exited (${code})`));
+    waiting = [];
+  });
+  const ask = (msg, op = msg.op) =>
+    new Promise((resolve, reject) => {
+      waiting.push({ op, resolve, reject });
+      engine.send(msg);
+    });
+  await new Promise((resolve) => engine.once('message', resolve)); // 'up'
+  return { ask, stop: () => engine.disconnect() };
 }

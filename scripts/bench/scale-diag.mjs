@@ -10,8 +10,7 @@
 //   WW_DIAG_SETTLE=200    ms to wait after the gc     WW_DIAG_SOCKETS=4   the raw client's keep-alive sockets
 // With --trace-deopt, `grep -c 'weak objects'` between round lines counts the optimized functions the
 // forced gc threw away.
-import { fork } from 'node:child_process';
-import { rawSync } from './scale-clients.mjs';
+import { engineProcess, rawSync } from './scale-clients.mjs';
 import { dirname, join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -44,22 +43,7 @@ new PerformanceObserver((list) => {
 const SETTLE = Number(process.env.WW_DIAG_SETTLE ?? 0);
 const settle = () => new Promise((res) => setTimeout(res, SETTLE));
 
-const engine = fork(join(HERE, 'scale-engine.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-let waiting = [];
-engine.on('message', (msg) => {
-  const w = waiting.find((x) => x.op === msg.op);
-  if (w !== undefined) {
-    waiting = waiting.filter((x) => x !== w);
-    w.resolve(msg);
-  }
-});
-function ask(msg, op = msg.op) {
-  return new Promise((resolve) => {
-    waiting.push({ op, resolve });
-    engine.send(msg);
-  });
-}
-await new Promise((resolve) => engine.once('message', resolve));
+const { ask, stop: stopEngine } = await engineProcess(join(HERE, 'scale-engine.mjs'));
 const BATCH = Number(process.env.WW_DIAG_BATCH ?? 0);
 const PREWARM = Number(process.env.WW_DIAG_PREWARM ?? 0);
 const warmUrl = PREWARM > 0 ? (await ask({ op: 'fillExtra', n: PREWARM }, 'filledExtra')).url : undefined;
@@ -114,4 +98,4 @@ for (const [si, n] of SIZES.entries()) {
     }
   }
 }
-engine.disconnect();
+stopEngine();

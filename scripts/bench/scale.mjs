@@ -37,8 +37,7 @@
 //      requests and time of a periodic relist (the adapter option `resyncInterval`, 3 s here; a build without
 //      periodic relists says so after waiting 8 s), then of the reconnect's, from cutting the event stream
 //      to the watcher live again.
-import { fork } from 'node:child_process';
-import { rawSync } from './scale-clients.mjs';
+import { engineProcess, rawSync } from './scale-clients.mjs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Subject, defer, filter, firstValueFrom, tap } from 'rxjs';
@@ -93,26 +92,7 @@ function fullGc() {
 
 // ------------------------------------------------------------------------------------------ the engine
 
-const engine = fork(join(HERE, 'scale-engine.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-let waiting = [];
-engine.on('message', (msg) => {
-  const w = waiting.find((x) => x.op === msg.op);
-  if (w !== undefined) {
-    waiting = waiting.filter((x) => x !== w);
-    w.resolve(msg);
-  }
-});
-engine.on('exit', (code) => {
-  if (waiting.length > 0) for (const w of waiting) w.reject(new Error(`scale-engine.mjs exited (${code})`));
-});
-/** Sends `msg` to the engine process and resolves with its answer `op`. */
-function ask(msg, op = msg.op) {
-  return new Promise((resolve, reject) => {
-    waiting.push({ op, resolve, reject });
-    engine.send(msg);
-  });
-}
-await new Promise((resolve) => engine.once('message', resolve)); // 'up'
+const { ask, stop: stopEngine } = await engineProcess(join(HERE, 'scale-engine.mjs'));
 
 const requests = async () => (await ask({ op: 'requests' })).requests;
 

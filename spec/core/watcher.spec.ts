@@ -515,7 +515,7 @@ describe('watcher (virtual time)', () => {
       let late: readonly Container[] | undefined;
       ww.containers$.pipe(take(1)).subscribe((cs) => (late = cs));
       expect(late).to.equal(ww.portfolio.containers);
-      // 4 arrays of the portfolio and 4 of its project, the burst's last derived from the first (one copy and 59 edits: fewer than n/8), none by a walk
+      // 3 arrays of the portfolio and 3 of its project (the change alone, the burst's first and last), the burst's last derived from the first (one copy and 59 edits: fewer than n/8), none by a walk
       expect(listStats.made - made).to.equal(2 * 3);
       expect(listStats.walked - walked).to.equal(0);
       // on close, what the burst left is delivered before completing

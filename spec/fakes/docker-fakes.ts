@@ -332,7 +332,9 @@ export async function fakeDocker(options: FakeDockerOptions = {}): Promise<FakeD
       listQueries.push(url.search);
       if (listHeld !== undefined) {
         void listHeld.then(() => (res.destroyed ? undefined : handler(req, res)));
+        // counted when the held request is answered (handler runs it again)
         listQueries.pop();
+        requests.list -= 1;
         return;
       }
       json(

@@ -431,9 +431,11 @@ export class FakeContainerd {
    */
   stallLists(): () => void {
     let release!: () => void;
-    this.listsHeld = new Promise<void>((resolve) => (release = resolve));
+    const held = new Promise<void>((resolve) => (release = resolve));
+    this.listsHeld = held;
     this.releaseLists = () => {
-      this.listsHeld = undefined;
+      // an earlier stall's release opens only its own gate, not a later one
+      if (this.listsHeld === held) this.listsHeld = undefined;
       release();
     };
     return this.releaseLists;

@@ -34,8 +34,14 @@ export interface SocketProxy {
   close(): Promise<void>;
 }
 
+/** Options of {@link socketProxy}. */
+export interface SocketProxyOptions {
+  /** Sees every chunk a client sends through the proxy (each connection's own order), e.g. to count requests. */
+  readonly onClientData?: (chunk: Buffer, client: Socket) => void;
+}
+
 /** A proxy in front of the unix socket `target` (a path, or `unix://…`). */
-export async function socketProxy(target: string): Promise<SocketProxy> {
+export async function socketProxy(target: string, options: SocketProxyOptions = {}): Promise<SocketProxy> {
   const upstreamPath = target.replace(/^unix:\/\//, '');
   const dir = await mkdtemp(join(tmpdir(), 'ww-proxy-'));
   const socketPath = join(dir, 'proxy.sock');
@@ -63,6 +69,8 @@ export async function socketProxy(target: string): Promise<SocketProxy> {
     }
     const upstream = connect(upstreamPath);
     pair.upstream = upstream;
+    const tap = options.onClientData;
+    if (tap !== undefined) client.on('data', (chunk: Buffer) => tap(chunk, client));
     upstream.on('error', () => client.destroy());
     upstream.on('close', () => client.destroy());
     client.pipe(upstream);

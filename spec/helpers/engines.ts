@@ -32,6 +32,21 @@ const IMAGES: Readonly<Record<EngineKind, string>> = {
   podman: 'localhost/busybox:lab',
   containerd: 'docker.io/library/busybox:lab',
 };
+/** What discovery must find each lab engine as: [type, product] per API on its socket. */
+export const ENGINE_APIS: Readonly<Record<EngineName, readonly (readonly [string, string])[]>> = {
+  docker20: [['docker.com', 'docker']],
+  docker26: [['docker.com', 'docker']],
+  podman: [['docker.com', 'podman']],
+  containerd17: [
+    ['containerd.io', 'containerd'],
+    ['k8s.io/cri-api', 'containerd'],
+  ],
+  containerd16: [
+    ['containerd.io', 'containerd'],
+    ['k8s.io/cri-api', 'containerd'],
+  ],
+};
+
 /** CRI sandbox image, present in containerd's `k8s.io` namespace. */
 export const PAUSE_IMAGE = 'docker.io/library/pause:lab';
 

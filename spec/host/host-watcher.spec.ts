@@ -260,14 +260,18 @@ describe('host: hostWatcher, the merged view of several engines (virtual time)',
     lab.fake('b').refuse(Infinity); // fails at once, and on every retry
     const release = lab.fake('a').holdList();
     const host = lab.host(500);
-    let settled = false;
-    void host.ready.then(() => (settled = true));
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(settled).to.equal(false); // a is still listing
-    release();
-    await host.ready;
-    expect(host.engines.map((e) => e.status.state)).to.deep.equal(['live', 'degraded']);
-    await host.close();
+    try {
+      let settled = false;
+      void host.ready.then(() => (settled = true));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(settled).to.equal(false); // a is still listing
+      release();
+      await host.ready;
+      expect(host.engines.map((e) => e.status.state)).to.deep.equal(['live', 'degraded']);
+    } finally {
+      release();
+      await host.close(); // also when an expectation failed: its retry timers would be reported as leaks on top
+    }
     expect(lab.fake('a').streams).to.equal(0);
   });
 });

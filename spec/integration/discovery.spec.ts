@@ -13,22 +13,8 @@ import { type Server, type Socket, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Discovery, type DiscoveredEngine, discoverEngines } from '../../lib/discovery/discover-engines.js';
-import { ENGINE_NAMES, type EngineName, engineEndpoint, engineKind, enginePid, engineSocketPath, useEngine } from '../helpers/engines.js';
+import { ENGINE_APIS, ENGINE_NAMES, type EngineName, engineEndpoint, engineKind, enginePid, engineSocketPath, useEngine } from '../helpers/engines.js';
 
-/** What each lab engine must be found as: [type, product] per API on its socket. */
-const EXPECTED: Readonly<Record<EngineName, readonly (readonly [string, string])[]>> = {
-  docker20: [['docker.com', 'docker']],
-  docker26: [['docker.com', 'docker']],
-  podman: [['docker.com', 'podman']],
-  containerd17: [
-    ['containerd.io', 'containerd'],
-    ['k8s.io/cri-api', 'containerd'],
-  ],
-  containerd16: [
-    ['containerd.io', 'containerd'],
-    ['k8s.io/cri-api', 'containerd'],
-  ],
-};
 
 const line = (e: DiscoveredEngine): string =>
   `${e.type} ${e.product ?? '-'} ${e.version} pid ${e.pid ?? '?'} ${e.endpoint} (${e.routes.map((r) => r.by).join(', ')})`;
@@ -42,7 +28,7 @@ describe('discoverEngines on the lab engines', function () {
       const socket = engineSocketPath(name) as string;
       const env = engineKind(name) === 'containerd' ? { CONTAINERD_ADDRESS: endpoint } : { DOCKER_HOST: endpoint };
       const { engines, unanswered } = await discoverEngines({ env, wellKnown: [], scan: false });
-      expect(engines.map((e) => [e.type, e.product])).to.deep.equal(EXPECTED[name]);
+      expect(engines.map((e) => [e.type, e.product])).to.deep.equal(ENGINE_APIS[name]);
       for (const e of engines) {
         expect(e.endpoint).to.equal(`unix://${socket}`);
         expect(e.routes).to.deep.equal([{ by: 'env', variable: Object.keys(env)[0], endpoint: `unix://${socket}` }]);
@@ -77,7 +63,7 @@ describe('discoverEngines on the lab engines', function () {
         const socket = engineSocketPath(name) as string;
         const pid = enginePid(name);
         const mine = found.engines.filter((e) => e.endpoint === `unix://${socket}`);
-        expect(mine.map((e) => [e.type, e.product]), name).to.deep.equal(EXPECTED[name]);
+        expect(mine.map((e) => [e.type, e.product]), name).to.deep.equal(ENGINE_APIS[name]);
         for (const e of mine) {
           expect(e.pid, name).to.equal(pid);
           expect(e.routes, name).to.deep.include({ by: 'process', pid, process: engineKind(name) === 'docker' ? 'dockerd' : engineKind(name), path: socket });

@@ -5,10 +5,7 @@
  * equal to the engine's truth. A restart that kept the id is the one change the list cannot show:
  * the full relist (every 10th) repairs it.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { type Server, type Socket, connect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import type { Socket } from 'node:net';
 import { expect } from 'chai';
 import { firstValueFrom } from 'rxjs';
 import type { EngineAdapter } from '../../lib/core/engine.js';
@@ -19,6 +16,7 @@ import { Portfolio } from '../../lib/model/portfolio.js';
 import { type EngineName, labImage, useEngine } from '../helpers/engines.js';
 import { DockerLab, type Seen, eventually, seen } from '../engines/docker/docker-lab.js';
 import { FAST_RETRY, Watchers, byId, matchesTruth } from '../helpers/picture.js';
+import { socketProxy } from '../fakes/socket-proxy.js';
 
 const ENGINES: readonly EngineName[] = ['docker26', 'podman'];
 const INSPECT = /^GET \/(v[\d.]+\/)?containers\/[0-9a-f]{64}\/json /;
@@ -43,21 +41,17 @@ function expectCheapRelists(proxy: { readonly marks: readonly number[]; readonly
   expect(total, 'fewer than inspecting everything every time').to.be.lessThan(relists * alive);
 }
 
-/** A unix-socket proxy to the engine that counts the list calls and inspections going through it. */
+/** A proxy to the engine (spec/fakes/socket-proxy.ts) that counts the list calls and inspections going through it. */
 async function countingProxy(target: string): Promise<{ url: string; lists: number; inspections: number; readonly marks: readonly number[]; close(): Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), 'ww-proxy-'));
-  const path = join(dir, 'proxy.sock');
-  const sockets = new Set<Socket>();
   const counts = { lists: 0, inspections: 0 };
   // the inspection count when each list call went through (marks[k]: before list k+1)
   const marks: number[] = [];
-  const server: Server = createServer((client) => {
-    const upstream = connect(target);
-    sockets.add(client).add(upstream);
-    let partial = '';
-    client.on('data', (chunk: Buffer) => {
-      const lines = (partial + chunk.toString('latin1')).split('\n');
-      partial = lines.pop() ?? '';
+  // each connection's unfinished last line
+  const partials = new WeakMap<Socket, string>();
+  const proxy = await socketProxy(target, {
+    onClientData: (chunk, client) => {
+      const lines = ((partials.get(client) ?? '') + chunk.toString('latin1')).split('\n');
+      partials.set(client, lines.pop() ?? '');
       for (const line of lines) {
         if (INSPECT.test(line)) counts.inspections += 1;
         else if (LIST.test(line)) {
@@ -65,20 +59,10 @@ async function countingProxy(target: string): Promise<{ url: string; lists: numb
           counts.lists += 1;
         }
       }
-    });
-    client.pipe(upstream).pipe(client);
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('close', end).on('error', end);
-    upstream.on('close', end).on('error', end);
+    },
   });
-  await new Promise<void>((resolve) => server.listen(path, resolve));
   return {
-    url: `unix://${path}`,
+    url: proxy.url,
     get lists() {
       return counts.lists;
     },
@@ -86,11 +70,7 @@ async function countingProxy(target: string): Promise<{ url: string; lists: numb
       return counts.inspections;
     },
     marks,
-    async close() {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await rm(dir, { recursive: true, force: true });
-    },
+    close: () => proxy.close(),
   };
 }
 

@@ -17,23 +17,13 @@ import type { Container } from '../../lib/model/container.js';
 import { ContainerdLab } from '../engines/containerd/containerd-lab.js';
 import { CriLab, type LabPod } from '../engines/cri/cri-lab.js';
 import { DockerLab } from '../engines/docker/docker-lab.js';
-import { type EngineName, engineEndpoint, enginePid, engineSocketPath, labImage, useEngine } from '../helpers/engines.js';
+import { ENGINE_APIS, type EngineName, engineEndpoint, enginePid, engineSocketPath, labImage, useEngine } from '../helpers/engines.js';
 import { containerd17Bin, startNamespacedContainerd } from '../helpers/namespaced-containerd.js';
 import { eventually } from '../helpers/observe.js';
 import { FAST_RETRY, type Truthful } from '../helpers/picture.js';
 
 const NAMES: readonly EngineName[] = ['docker20', 'docker26', 'podman', 'containerd17'];
 
-/** [type, product] of each API on a lab engine's socket. */
-const EXPECTED: Readonly<Record<string, readonly (readonly [string, string])[]>> = {
-  docker20: [['docker.com', 'docker']],
-  docker26: [['docker.com', 'docker']],
-  podman: [['docker.com', 'podman']],
-  containerd17: [
-    ['containerd.io', 'containerd'],
-    ['k8s.io/cri-api', 'containerd'],
-  ],
-};
 
 describe('watchHost over the lab engines at once (found by the /proc scan)', function () {
   this.timeout(240_000);
@@ -65,7 +55,7 @@ describe('watchHost over the lab engines at once (found by the /proc scan)', fun
     await host.ready;
 
     const found = host.engines.map((e) => `${sockets.get(e.discovered.endpoint)} ${e.info.type} ${e.info.product ?? '-'} pid ${e.info.pid ?? '?'} ${e.status.state}`).sort();
-    const expected = running.flatMap((n) => EXPECTED[n]!.map(([type, product]) => `${n} ${type} ${product} pid ${enginePid(n)} live`)).sort();
+    const expected = running.flatMap((n) => ENGINE_APIS[n]!.map(([type, product]) => `${n} ${type} ${product} pid ${enginePid(n)} live`)).sort();
     expect(found).to.deep.equal(expected);
     await eventually(() => host!.engines.every((e) => e.info.id !== ''), 'every engine to know its id');
     // the CRI engine's id is its daemon's UUID (stable, unique per containerd), not the runtime name every containerd shares

@@ -20,8 +20,11 @@ describe('containerd relist: list calls only, whatever changed', function () {
 
   it('says its resyncInterval (default 30 s; false: off)', () => {
     const adapters = [containerdAdapter({ address: fake.address }), containerdAdapter({ address: fake.address, resyncInterval: false })];
-    expect(adapters.map((a) => a.resyncInterval)).to.deep.equal([30_000, 0]);
-    for (const a of adapters) a.dispose();
+    try {
+      expect(adapters.map((a) => a.resyncInterval)).to.deep.equal([30_000, 0]);
+    } finally {
+      for (const a of adapters) a.dispose();
+    }
   });
 
   it(`watchContainerd over ${N} relists every resyncInterval with the namespace, container and task lists only, and repairs silent changes (a new PID too) as synthetic ones`, async () => {
